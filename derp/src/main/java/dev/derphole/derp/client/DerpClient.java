@@ -1,0 +1,441 @@
+package dev.derphole.derp.client;
+
+import dev.derphole.derp.frame.ClientInfoMessage;
+import dev.derphole.derp.frame.DerpProtocol;
+import dev.derphole.derp.frame.Frame;
+import dev.derphole.derp.frame.FrameDecoder;
+import dev.derphole.derp.frame.FrameEncoder;
+import dev.derphole.derp.frame.FrameException;
+import dev.derphole.derp.frame.ServerInfoMessage;
+import dev.derphole.derp.http.HttpHead;
+import dev.derphole.derp.http.HttpHeadDecoder;
+import dev.derphole.derp.key.BoxException;
+import dev.derphole.derp.key.NodePrivateKey;
+import dev.derphole.derp.key.NodePublicKey;
+import dev.derphole.derp.tls.DerpTls;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.flush.FlushConsolidationHandler;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.ReferenceCountUtil;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLParameters;
+
+/**
+ * One connection to a DERP server, from dial to close.
+ *
+ * <pre>
+ *  TCP ── [TLS, ALPN http/1.1, SNI = host] ── GET /derp Upgrade: DERP ── 101
+ *      ── ServerKey (checked) ── ClientInfo (boxed to the server) ── ServerInfo (boxed to us) ── packets
+ * </pre>
+ *
+ * {@link #connect} returns once ServerInfo has been opened, which proves the server holds the key
+ * it announced. After that, packets go out with {@link #send} and come in through the
+ * {@link DerpClientListener}; server pings are answered; a connection silent for two keep-alive
+ * periods is closed. Reconnecting is {@link ReconnectingDerpClient}'s job.
+ */
+public final class DerpClient implements AutoCloseable {
+  /** Budget for DNS, TCP, TLS, upgrade and handshake together. */
+  public static final Duration CONNECT_BUDGET = Duration.ofSeconds(10);
+  /** Budget for one address before the next is tried. */
+  public static final Duration DIAL_TIMEOUT = Duration.ofMillis(1500);
+  /** How long a {@link #ping} waits for its pong. */
+  public static final Duration PING_TIMEOUT = Duration.ofSeconds(5);
+
+  private final Channel channel;
+  private final NodePublicKey serverKey;
+  private final ServerInfoMessage serverInfo;
+  private final Handler handler;
+
+  private DerpClient(Channel channel, NodePublicKey serverKey, ServerInfoMessage serverInfo, Handler handler) {
+    this.channel = channel;
+    this.serverKey = serverKey;
+    this.serverInfo = serverInfo;
+    this.handler = handler;
+  }
+
+  /** Options for one dial. */
+  public record Options(Duration readTimeout, NodePublicKey expectedServerKey, String appName) {
+    public static Options defaults() {
+      return new Options(DerpProtocol.CLIENT_READ_TIMEOUT, null, "");
+    }
+
+    public Options withReadTimeout(Duration d) {
+      return new Options(d, expectedServerKey, appName);
+    }
+
+    public Options expectingServerKey(NodePublicKey key) {
+      return new Options(readTimeout, key, appName);
+    }
+  }
+
+  /**
+   * Dials {@code endpoint}, tries its addresses in order, and completes the DERP handshake.
+   *
+   * @throws IOException with a one-line reason when no address works within {@link #CONNECT_BUDGET}
+   */
+  public static DerpClient connect(DerpEndpoint endpoint, NodePrivateKey key, DerpClientListener listener,
+                                   EventLoopGroup group, Options options) throws IOException {
+    long deadline = System.nanoTime() + CONNECT_BUDGET.toNanos();
+    List<InetSocketAddress> addresses = endpoint.resolve();
+    if (addresses.isEmpty()) {
+      throw new IOException("no addresses for DERP server " + endpoint.hostName());
+    }
+    SslContext ssl = endpoint.tls() ? DerpTls.client(endpoint.certName(), endpoint.insecureForTests()) : null;
+    IOException last = null;
+    for (InetSocketAddress address : addresses) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        break;
+      }
+      try {
+        return dial(endpoint, address, ssl, key, listener, group, options, left);
+      } catch (IOException e) {
+        last = e;
+      }
+    }
+    throw last != null ? last : new IOException("timed out connecting to DERP server " + endpoint);
+  }
+
+  private static DerpClient dial(DerpEndpoint endpoint, InetSocketAddress address, SslContext ssl, NodePrivateKey key,
+                                 DerpClientListener listener, EventLoopGroup group, Options options, long budgetNanos)
+      throws IOException {
+    CompletableFuture<DerpClient> ready = new CompletableFuture<>();
+    Handler handler = new Handler(endpoint, key, listener, options, ready);
+    Bootstrap b = new Bootstrap()
+        .group(group)
+        .channel(NioSocketChannel.class)
+        .option(ChannelOption.TCP_NODELAY, true)
+        .option(ChannelOption.SO_KEEPALIVE, true)
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(DIAL_TIMEOUT.toMillis(), TimeUnit.NANOSECONDS.toMillis(budgetNanos)))
+        .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(512 << 10, 2 << 20))
+        .handler(new ChannelInitializer<SocketChannel>() {
+          @Override
+          protected void initChannel(SocketChannel ch) {
+            if (ssl != null) {
+              String sniHost = endpoint.certName().isEmpty() || endpoint.certName().startsWith(DerpTls.SHA256_RAW)
+                  ? endpoint.hostName() : endpoint.certName();
+              SslHandler tls = ssl.newHandler(ch.alloc(), sniHost, endpoint.port());
+              if (!endpoint.insecureForTests() && !endpoint.certName().startsWith(DerpTls.SHA256_RAW)) {
+                SSLEngine engine = tls.engine();
+                SSLParameters params = engine.getSSLParameters();
+                params.setEndpointIdentificationAlgorithm("HTTPS");
+                engine.setSSLParameters(params);
+              }
+              ch.pipeline().addLast("tls", tls);
+            }
+            ch.pipeline().addLast("flush", new FlushConsolidationHandler(256, true));
+            ch.pipeline().addLast("idle", new IdleStateHandler(options.readTimeout().toNanos(), 0, 0, TimeUnit.NANOSECONDS));
+            ch.pipeline().addLast("http-head", new HttpHeadDecoder());
+            ch.pipeline().addLast("derp", handler);
+          }
+        });
+    ChannelFuture cf = b.connect(address);
+    try {
+      return ready.get(budgetNanos, TimeUnit.NANOSECONDS);
+    } catch (ExecutionException e) {
+      cf.channel().close();
+      Throwable c = e.getCause();
+      throw new IOException("DERP " + endpoint + " (" + address + "): " + describe(c), c);
+    } catch (TimeoutException e) {
+      cf.channel().close();
+      throw new IOException("DERP " + endpoint + " (" + address + "): handshake timed out");
+    } catch (InterruptedException e) {
+      cf.channel().close();
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while connecting to DERP " + endpoint);
+    }
+  }
+
+  public NodePublicKey serverKey() {
+    return serverKey;
+  }
+
+  public ServerInfoMessage serverInfo() {
+    return serverInfo;
+  }
+
+  public InetSocketAddress remoteAddress() {
+    return (InetSocketAddress) channel.remoteAddress();
+  }
+
+  public boolean isOpen() {
+    return channel.isActive();
+  }
+
+  /** Whether the connection takes more writes without growing its buffer past the high-water mark. */
+  public boolean isWritable() {
+    return channel.isWritable();
+  }
+
+  /**
+   * Sends {@code packet} to {@code destination}; takes ownership of the buffer. Returns false, and
+   * drops the packet, when the connection is closed (DERP carries datagrams: a packet may be lost).
+   */
+  public boolean send(NodePublicKey destination, ByteBuf packet) {
+    if (!channel.isActive()) {
+      packet.release();
+      return false;
+    }
+    channel.writeAndFlush(new Frame.SendPacket(destination, packet), channel.voidPromise());
+    return true;
+  }
+
+  public boolean send(NodePublicKey destination, byte[] packet) {
+    return send(destination, Unpooled.wrappedBuffer(packet));
+  }
+
+  /** Tells the server whether it is this client's home region. */
+  public void notePreferred(boolean preferred) {
+    channel.writeAndFlush(new Frame.NotePreferred(preferred), channel.voidPromise());
+  }
+
+  /** Pings the server; completes with the round-trip time, or exceptionally after {@link #PING_TIMEOUT}. */
+  public CompletableFuture<Duration> ping() {
+    byte[] data = new byte[8];
+    ThreadLocalRandom.current().nextBytes(data);
+    CompletableFuture<Duration> f = new CompletableFuture<>();
+    long start = System.nanoTime();
+    Long key = Unpooled.wrappedBuffer(data).getLong(0);
+    handler.pings.put(key, f);
+    channel.writeAndFlush(new Frame.Ping(data), channel.voidPromise());
+    f.orTimeout(PING_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).whenComplete((d, e) -> handler.pings.remove(key));
+    return f.thenApply(ignored -> Duration.ofNanos(System.nanoTime() - start));
+  }
+
+  /** Completes when the connection has closed. */
+  public CompletableFuture<Void> closed() {
+    CompletableFuture<Void> f = new CompletableFuture<>();
+    channel.closeFuture().addListener(x -> f.complete(null));
+    return f;
+  }
+
+  @Override
+  public void close() {
+    handler.closeReason = "closed by us";
+    channel.close().awaitUninterruptibly();
+  }
+
+  static String describe(Throwable t) {
+    Throwable c = t;
+    while ((c instanceof DecoderException || c instanceof ExecutionException || c.getMessage() == null)
+        && c.getCause() != null) {
+      c = c.getCause();
+    }
+    return c.getMessage() != null ? c.getMessage() : c.getClass().getSimpleName();
+  }
+
+  /** The pipeline end: upgrade, handshake, then the steady state. */
+  private static final class Handler extends ChannelInboundHandlerAdapter {
+    enum State { AWAITING_UPGRADE, AWAITING_SERVER_KEY, AWAITING_SERVER_INFO, ACTIVE, CLOSED }
+
+    private final DerpEndpoint endpoint;
+    private final NodePrivateKey key;
+    private final DerpClientListener listener;
+    private final Options options;
+    private final CompletableFuture<DerpClient> ready;
+    final Map<Long, CompletableFuture<Duration>> pings = new ConcurrentHashMap<>();
+    private State state = State.AWAITING_UPGRADE;
+    private NodePublicKey serverKey;
+    private DerpClient client;
+    volatile String closeReason;
+
+    Handler(DerpEndpoint endpoint, NodePrivateKey key, DerpClientListener listener, Options options,
+            CompletableFuture<DerpClient> ready) {
+      this.endpoint = endpoint;
+      this.key = key;
+      this.listener = listener;
+      this.options = options;
+      this.ready = ready;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+      SslHandler tls = ctx.pipeline().get(SslHandler.class);
+      if (tls == null) {
+        sendUpgrade(ctx);
+      } else {
+        tls.handshakeFuture().addListener(f -> {
+          if (f.isSuccess()) {
+            sendUpgrade(ctx);
+          } else {
+            fail(ctx, "TLS handshake failed: " + describe(f.cause()));
+          }
+        });
+      }
+      ctx.fireChannelActive();
+    }
+
+    private void sendUpgrade(ChannelHandlerContext ctx) {
+      String request = "GET /derp HTTP/1.1\r\n"
+          + "Host: " + endpoint.hostHeader() + "\r\n"
+          + "User-Agent: derphole-java\r\n"
+          + "Connection: Upgrade\r\n"
+          + "Upgrade: DERP\r\n\r\n";
+      ctx.writeAndFlush(Unpooled.copiedBuffer(request, StandardCharsets.US_ASCII));
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      try {
+        switch (state) {
+          case AWAITING_UPGRADE -> onUpgrade(ctx, msg);
+          case AWAITING_SERVER_KEY -> onServerKey(ctx, msg);
+          case AWAITING_SERVER_INFO -> onServerInfo(ctx, msg);
+          case ACTIVE -> onFrame(ctx, (Frame) msg);
+          case CLOSED -> { }
+        }
+      } finally {
+        ReferenceCountUtil.release(msg);
+      }
+    }
+
+    private void onUpgrade(ChannelHandlerContext ctx, Object msg) {
+      HttpHead head = (HttpHead) msg;
+      if (head.statusCode() != 101) {
+        fail(ctx, "server answered \"" + head.startLine() + "\" instead of switching to DERP");
+        return;
+      }
+      state = State.AWAITING_SERVER_KEY;
+      ctx.pipeline().addBefore(ctx.name(), "derp-frame-decoder", new FrameDecoder(DerpProtocol.MAX_CLIENT_FRAME_LENGTH));
+      ctx.pipeline().addBefore(ctx.name(), "derp-frame-encoder", FrameEncoder.INSTANCE);
+      ctx.pipeline().remove("http-head"); // bytes behind the 101 flow into the frame decoder
+    }
+
+    private void onServerKey(ChannelHandlerContext ctx, Object msg) {
+      if (!(msg instanceof Frame.ServerKey sk)) {
+        fail(ctx, "expected ServerKey as the first frame, got " + msg);
+        return;
+      }
+      if (options.expectedServerKey() != null && !options.expectedServerKey().equals(sk.serverKey())) {
+        fail(ctx, "server key " + sk.serverKey().shortString() + " is not the expected "
+            + options.expectedServerKey().shortString());
+        return;
+      }
+      serverKey = sk.serverKey();
+      ClientInfoMessage info = new ClientInfoMessage("", DerpProtocol.PROTOCOL_VERSION, true, false, options.appName());
+      byte[] sealed;
+      try {
+        sealed = key.seal(serverKey, info.toJson());
+      } catch (IllegalArgumentException e) {
+        fail(ctx, "unusable server key: " + e.getMessage());
+        return;
+      }
+      state = State.AWAITING_SERVER_INFO;
+      ctx.writeAndFlush(new Frame.ClientInfo(key.publicKey(), sealed));
+    }
+
+    private void onServerInfo(ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof Frame.Unknown || msg instanceof Frame.KeepAlive) {
+        return;
+      }
+      if (!(msg instanceof Frame.ServerInfo si)) {
+        fail(ctx, "expected ServerInfo, got " + msg);
+        return;
+      }
+      ServerInfoMessage info;
+      try {
+        info = ServerInfoMessage.parse(key.open(serverKey, si.nonceAndBox()));
+      } catch (BoxException | FrameException e) {
+        fail(ctx, "bad ServerInfo: " + e.getMessage());
+        return;
+      }
+      state = State.ACTIVE;
+      client = new DerpClient(ctx.channel(), serverKey, info, this);
+      listener.onConnected(client);
+      ready.complete(client);
+    }
+
+    private void onFrame(ChannelHandlerContext ctx, Frame frame) {
+      if (frame instanceof Frame.RecvPacket p) {
+        listener.onPacket(p.source(), p.packet());
+      } else if (frame instanceof Frame.Ping ping) {
+        ctx.writeAndFlush(new Frame.Pong(ping.data()), ctx.voidPromise());
+      } else if (frame instanceof Frame.Pong pong) {
+        CompletableFuture<Duration> f = pings.remove(Unpooled.wrappedBuffer(pong.data()).getLong(0));
+        if (f != null) {
+          f.complete(Duration.ZERO);
+        }
+      } else if (frame instanceof Frame.PeerGone g) {
+        listener.onPeerGone(g.peer(), g.reason());
+      } else if (frame instanceof Frame.PeerPresent pp) {
+        listener.onPeerPresent(pp.peer(), pp.endpoint(), pp.flags());
+      } else if (frame instanceof Frame.Health h) {
+        listener.onHealth(h.problem());
+      } else if (frame instanceof Frame.Restarting r) {
+        listener.onRestarting(r.reconnectInMillis(), r.tryForMillis());
+      }
+      // KeepAlive, a late ServerKey and unknown types need nothing.
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+      if (state == State.ACTIVE) {
+        listener.onWritabilityChanged(ctx.channel().isWritable());
+      }
+      ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+      if (evt instanceof IdleStateEvent) {
+        fail(ctx, "no data from the DERP server for " + options.readTimeout().toSeconds() + " s");
+        return;
+      }
+      ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      fail(ctx, describe(cause));
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+      boolean wasActive = state == State.ACTIVE;
+      state = State.CLOSED;
+      String reason = closeReason != null ? closeReason : "connection closed by the DERP server";
+      ready.completeExceptionally(new IOException(reason));
+      pings.values().forEach(f -> f.completeExceptionally(new IOException(reason)));
+      if (wasActive) {
+        listener.onClosed(reason);
+      }
+      ctx.fireChannelInactive();
+    }
+
+    private void fail(ChannelHandlerContext ctx, String reason) {
+      if (closeReason == null) {
+        closeReason = reason;
+      }
+      ready.completeExceptionally(new IOException(reason));
+      ctx.close();
+    }
+  }
+}

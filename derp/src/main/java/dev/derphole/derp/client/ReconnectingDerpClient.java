@@ -1,0 +1,229 @@
+package dev.derphole.derp.client;
+
+import dev.derphole.derp.key.NodePrivateKey;
+import dev.derphole.derp.key.NodePublicKey;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.EventLoopGroup;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Keeps one DERP connection up for as long as it is open: dials, and after any loss dials again
+ * with exponential backoff (100 ms doubling to a cap of 10 s, with jitter), or after the delay a
+ * server's Restarting frame asked for. Packets sent while disconnected are dropped, as on any
+ * datagram path.
+ */
+public final class ReconnectingDerpClient implements AutoCloseable {
+  static final Duration INITIAL_BACKOFF = Duration.ofMillis(100);
+  static final Duration MAX_BACKOFF = Duration.ofSeconds(10);
+
+  private final DerpEndpoint endpoint;
+  private final NodePrivateKey key;
+  private final DerpClientListener listener;
+  private final EventLoopGroup group;
+  private final DerpClient.Options options;
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition changed = lock.newCondition();
+  private final Thread dialer;
+  private volatile DerpClient current;
+  private volatile boolean closed;
+  private volatile long restartHintMillis = -1;
+
+  public ReconnectingDerpClient(DerpEndpoint endpoint, NodePrivateKey key, DerpClientListener listener,
+                                EventLoopGroup group, DerpClient.Options options) {
+    this.endpoint = endpoint;
+    this.key = key;
+    this.listener = listener;
+    this.group = group;
+    this.options = options;
+    this.dialer = new Thread(this::run, "derp-dialer " + endpoint.hostName());
+    this.dialer.setDaemon(true);
+  }
+
+  /** Starts dialing in the background. */
+  public ReconnectingDerpClient start() {
+    dialer.start();
+    return this;
+  }
+
+  public NodePublicKey publicKey() {
+    return key.publicKey();
+  }
+
+  public Optional<DerpClient> current() {
+    DerpClient c = current;
+    return c != null && c.isOpen() ? Optional.of(c) : Optional.empty();
+  }
+
+  /** Sends through the current connection; false (packet dropped) while there is none. */
+  public boolean send(NodePublicKey destination, ByteBuf packet) {
+    DerpClient c = current;
+    if (c == null) {
+      packet.release();
+      return false;
+    }
+    return c.send(destination, packet);
+  }
+
+  /** Waits until a connection is up. */
+  public DerpClient awaitConnected(Duration timeout) throws IOException, InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    lock.lock();
+    try {
+      while (true) {
+        DerpClient c = current;
+        if (c != null && c.isOpen()) {
+          return c;
+        }
+        if (closed) {
+          throw new IOException("DERP client closed");
+        }
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          throw new IOException("could not reach DERP server " + endpoint + " within " + timeout.toSeconds() + " s");
+        }
+        changed.awaitNanos(left);
+      }
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private void run() {
+    Duration backoff = INITIAL_BACKOFF;
+    while (!closed) {
+      DerpClient c;
+      try {
+        c = DerpClient.connect(endpoint, key, new Relay(), group, options);
+      } catch (IOException e) {
+        Duration wait = nextWait(backoff);
+        backoff = min(backoff.multipliedBy(2), MAX_BACKOFF);
+        listener.onReconnecting(e.getMessage(), wait);
+        sleep(wait);
+        continue;
+      }
+      backoff = INITIAL_BACKOFF;
+      signal(c);
+      if (closed) {
+        c.close();
+        break;
+      }
+      c.closed().join();
+      signal(null);
+      if (!closed) {
+        Duration wait = nextWait(backoff);
+        listener.onReconnecting("connection to " + endpoint + " lost", wait);
+        sleep(wait);
+      }
+    }
+  }
+
+  private Duration nextWait(Duration backoff) {
+    long hint = restartHintMillis;
+    restartHintMillis = -1;
+    if (hint >= 0) {
+      return Duration.ofMillis(hint);
+    }
+    long ms = backoff.toMillis();
+    return Duration.ofMillis(ms / 2 + ThreadLocalRandom.current().nextLong(ms / 2 + 1) + ms / 4);
+  }
+
+  private static Duration min(Duration a, Duration b) {
+    return a.compareTo(b) <= 0 ? a : b;
+  }
+
+  private void signal(DerpClient c) {
+    lock.lock();
+    try {
+      current = c;
+      changed.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private void sleep(Duration d) {
+    lock.lock();
+    try {
+      long left = d.toNanos();
+      while (!closed && left > 0) {
+        left = changed.awaitNanos(left);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      closed = true;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    lock.lock();
+    try {
+      changed.signalAll();
+    } finally {
+      lock.unlock();
+    }
+    DerpClient c = current;
+    if (c != null) {
+      c.close();
+    }
+    try {
+      dialer.join(TimeUnit.SECONDS.toMillis(DerpClient.CONNECT_BUDGET.toSeconds() + 1));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Passes events through, and remembers a server's restart hint for the next dial. */
+  private final class Relay implements DerpClientListener {
+    @Override
+    public void onPacket(NodePublicKey source, ByteBuf packet) {
+      listener.onPacket(source, packet);
+    }
+
+    @Override
+    public void onPeerGone(NodePublicKey peer, dev.derphole.derp.frame.PeerGoneReason reason) {
+      listener.onPeerGone(peer, reason);
+    }
+
+    @Override
+    public void onPeerPresent(NodePublicKey peer, Optional<InetSocketAddress> ep, int flags) {
+      listener.onPeerPresent(peer, ep, flags);
+    }
+
+    @Override
+    public void onHealth(String problem) {
+      listener.onHealth(problem);
+    }
+
+    @Override
+    public void onRestarting(long reconnectInMillis, long tryForMillis) {
+      restartHintMillis = reconnectInMillis;
+      listener.onRestarting(reconnectInMillis, tryForMillis);
+    }
+
+    @Override
+    public void onWritabilityChanged(boolean writable) {
+      listener.onWritabilityChanged(writable);
+    }
+
+    @Override
+    public void onConnected(DerpClient client) {
+      listener.onConnected(client);
+    }
+
+    @Override
+    public void onClosed(String reason) {
+      listener.onClosed(reason);
+    }
+  }
+}

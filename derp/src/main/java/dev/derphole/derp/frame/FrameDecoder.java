@@ -1,0 +1,50 @@
+package dev.derphole.derp.frame;
+
+import static dev.derphole.derp.frame.DerpProtocol.HEADER_LENGTH;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import java.util.List;
+
+/**
+ * Splits a DERP byte stream into {@link Frame}s. A header announcing more than the current limit is
+ * refused at once with a {@link FrameException}, before any of its payload is buffered, so a peer
+ * cannot make us hold more than one frame's worth of memory.
+ */
+public final class FrameDecoder extends ByteToMessageDecoder {
+  private volatile int maxFrameLength;
+
+  public FrameDecoder(int maxFrameLength) {
+    setMaxFrameLength(maxFrameLength);
+  }
+
+  /** Changes the limit, e.g. once a server has verified its client. */
+  public void setMaxFrameLength(int maxFrameLength) {
+    if (maxFrameLength < 0) {
+      throw new IllegalArgumentException("maxFrameLength must be >= 0, got " + maxFrameLength);
+    }
+    this.maxFrameLength = maxFrameLength;
+  }
+
+  @Override
+  protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+    while (in.readableBytes() >= HEADER_LENGTH) {
+      int start = in.readerIndex();
+      int type = in.getUnsignedByte(start);
+      long length = in.getUnsignedInt(start + 1);
+      if (length > maxFrameLength) {
+        FrameType known = FrameType.of(type);
+        throw new FrameException(
+            "frame " + (known != null ? known : String.format("0x%02x", type)) + " of " + length
+                + " bytes exceeds the limit of " + maxFrameLength);
+      }
+      if (in.readableBytes() < HEADER_LENGTH + length) {
+        return;
+      }
+      ByteBuf payload = in.slice(start + HEADER_LENGTH, (int) length);
+      in.skipBytes(HEADER_LENGTH + (int) length);
+      out.add(Frame.decode(type, payload));
+    }
+  }
+}

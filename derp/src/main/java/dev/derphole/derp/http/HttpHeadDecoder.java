@@ -1,0 +1,94 @@
+package dev.derphole.derp.http;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.handler.codec.DecoderException;
+import io.netty.util.ByteProcessor;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reads exactly one HTTP head (start line and headers, up to the blank line) and emits it as an
+ * {@link HttpHead}. It decodes nothing after that: the next handler removes this decoder, and the
+ * bytes that arrived behind the head (a pipelined DERP frame) flow on to whatever replaced it.
+ */
+public final class HttpHeadDecoder extends ByteToMessageDecoder {
+  /** Generous for an upgrade request; a larger head is hostile or broken. */
+  public static final int MAX_HEAD_LENGTH = 8 << 10;
+
+  private static final ByteProcessor FIND_LF = ByteProcessor.FIND_LF;
+
+  private boolean done;
+
+  @Override
+  protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+    if (done) {
+      return;
+    }
+    int end = findEndOfHead(in);
+    if (end < 0) {
+      if (in.readableBytes() > MAX_HEAD_LENGTH) {
+        throw new DecoderException("HTTP head longer than " + MAX_HEAD_LENGTH + " bytes");
+      }
+      return;
+    }
+    if (end - in.readerIndex() > MAX_HEAD_LENGTH) {
+      throw new DecoderException("HTTP head longer than " + MAX_HEAD_LENGTH + " bytes");
+    }
+    String text = in.toString(in.readerIndex(), end - in.readerIndex(), StandardCharsets.ISO_8859_1);
+    in.readerIndex(end);
+    done = true;
+    out.add(parse(text));
+  }
+
+  /** Index just past the blank line ending the head, or -1. Accepts CRLF and bare LF line ends. */
+  private static int findEndOfHead(ByteBuf in) {
+    int from = in.readerIndex();
+    int limit = in.writerIndex();
+    while (from < limit) {
+      int lf = in.forEachByte(from, limit - from, FIND_LF);
+      if (lf < 0) {
+        return -1;
+      }
+      int next = lf + 1;
+      if (next < limit && in.getByte(next) == '\n') {
+        return next + 1;
+      }
+      if (next + 1 < limit && in.getByte(next) == '\r' && in.getByte(next + 1) == '\n') {
+        return next + 2;
+      }
+      from = next;
+    }
+    return -1;
+  }
+
+  static HttpHead parse(String text) {
+    String[] lines = text.split("\r?\n");
+    if (lines.length == 0 || lines[0].isEmpty()) {
+      throw new DecoderException("empty HTTP start line");
+    }
+    Map<String, String> headers = new LinkedHashMap<>();
+    for (int i = 1; i < lines.length; i++) {
+      String line = lines[i];
+      if (line.isEmpty()) {
+        continue;
+      }
+      int colon = line.indexOf(':');
+      if (colon <= 0) {
+        throw new DecoderException("malformed HTTP header line");
+      }
+      String name = line.substring(0, colon).trim();
+      for (int c = 0; c < name.length(); c++) {
+        char ch = name.charAt(c);
+        if (ch <= ' ' || ch >= 127) {
+          throw new DecoderException("malformed HTTP header name");
+        }
+      }
+      headers.put(name, line.substring(colon + 1).trim());
+    }
+    return new HttpHead(lines[0], headers);
+  }
+}

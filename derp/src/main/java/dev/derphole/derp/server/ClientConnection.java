@@ -1,0 +1,306 @@
+package dev.derphole.derp.server;
+
+import dev.derphole.derp.frame.ClientInfoMessage;
+import dev.derphole.derp.frame.DerpProtocol;
+import dev.derphole.derp.frame.Frame;
+import dev.derphole.derp.frame.FrameDecoder;
+import dev.derphole.derp.frame.PeerGoneReason;
+import dev.derphole.derp.frame.ServerInfoMessage;
+import dev.derphole.derp.key.BoxException;
+import dev.derphole.derp.key.NodePublicKey;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.netty.util.internal.PlatformDependent;
+import java.lang.System.Logger.Level;
+import java.util.Queue;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * One client's DERP connection after the HTTP upgrade.
+ *
+ * <pre>
+ *   AWAITING_CLIENT_INFO --ClientInfo opens and parses--> ACTIVE --channel closes--> CLOSED
+ *            |                                              |
+ *            +--bad box / JSON / frame-----------------------+--protocol error--> CLOSED
+ * </pre>
+ *
+ * Packets for this client arrive from other connections' event loops through a bounded
+ * multi-producer queue; a full queue drops the new packet rather than slowing the sender, so one
+ * client that stops reading cannot stall anybody else.
+ */
+final class ClientConnection extends ChannelInboundHandlerAdapter {
+  private static final System.Logger LOG = System.getLogger(ClientConnection.class.getName());
+
+  enum State { AWAITING_CLIENT_INFO, ACTIVE, CLOSED }
+
+  private final DerpServer server;
+  private final FrameDecoder decoder;
+  private final Queue<Frame> outbound;
+  private final AtomicBoolean drainScheduled = new AtomicBoolean();
+  /** Keys of clients that sent us packets: they hear PeerGone when we leave. */
+  private final Set<NodePublicKey> sentToUs = ConcurrentHashMap.newKeySet();
+  private volatile NodePublicKey lastSender;
+
+  private ChannelHandlerContext ctx;
+  private State state = State.AWAITING_CLIENT_INFO;
+  private NodePublicKey key;
+  private TokenBucket bucket;
+  private ScheduledFuture<?> keepAliveTask;
+  private double notHereTokens = 3;
+  private long notHereLast = System.nanoTime();
+
+  ClientConnection(DerpServer server, FrameDecoder decoder) {
+    this.server = server;
+    this.decoder = decoder;
+    this.outbound = PlatformDependent.newFixedMpscQueue(server.config.queuePackets);
+  }
+
+  NodePublicKey key() {
+    return key;
+  }
+
+  Channel channel() {
+    return ctx.channel();
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    try {
+      if (state == State.AWAITING_CLIENT_INFO) {
+        onClientInfo(msg);
+      } else if (state == State.ACTIVE) {
+        onFrame((Frame) msg);
+      }
+    } finally {
+      if (!(msg instanceof Frame.SendPacket) || state != State.ACTIVE) {
+        ReferenceCountUtil.release(msg);
+      }
+    }
+  }
+
+  private void onClientInfo(Object msg) {
+    if (!(msg instanceof Frame.ClientInfo info)) {
+      server.metrics.handshakeFailures.increment();
+      fail("expected ClientInfo, got " + describe(msg));
+      return;
+    }
+    ClientInfoMessage body;
+    try {
+      byte[] json = server.config.privateKey().open(info.clientKey(), info.nonceAndBox());
+      body = ClientInfoMessage.parse(json);
+    } catch (BoxException e) {
+      server.metrics.handshakeFailures.increment();
+      fail("ClientInfo box does not open: " + e.getMessage());
+      return;
+    } catch (RuntimeException e) {
+      server.metrics.handshakeFailures.increment();
+      fail("bad ClientInfo: " + e.getMessage());
+      return;
+    }
+    if (!body.meshKey().isEmpty()) {
+      server.metrics.handshakeFailures.increment();
+      fail("mesh peers are not supported by this server");
+      return;
+    }
+    key = info.clientKey();
+    state = State.ACTIVE;
+    server.verified(ctx.channel());
+    decoder.setMaxFrameLength(DerpProtocol.MAX_SERVER_FRAME_LENGTH);
+    if (server.config.rateBytesPerSecond > 0) {
+      bucket = new TokenBucket(server.config.rateBytesPerSecond, server.config.rateBurstBytes, System.nanoTime());
+    }
+    ServerInfoMessage serverInfo =
+        new ServerInfoMessage(DerpProtocol.PROTOCOL_VERSION, server.config.rateBytesPerSecond, server.config.rateBurstBytes);
+    byte[] sealed = server.config.privateKey().seal(key, serverInfo.toJson());
+    ctx.writeAndFlush(new Frame.ServerInfo(sealed));
+    server.metrics.clients.incrementAndGet();
+    ClientConnection replaced = server.registry.register(this);
+    if (replaced != null) {
+      server.metrics.replacedConnections.increment();
+      LOG.log(Level.INFO, "client {0} reconnected from {1}; closing its older connection from {2}",
+          key.shortString(), ctx.channel().remoteAddress(), replaced.channel().remoteAddress());
+      replaced.channel().close();
+    }
+    scheduleKeepAlive();
+  }
+
+  private void onFrame(Frame frame) {
+    if (bucket != null) {
+      long pause = bucket.take(frame.encodedLength(), System.nanoTime());
+      if (pause > 0) {
+        server.metrics.rateLimitPauses.increment();
+        ctx.channel().config().setAutoRead(false);
+        ctx.executor().schedule(() -> ctx.channel().config().setAutoRead(true), pause, TimeUnit.NANOSECONDS);
+      }
+    }
+    if (frame instanceof Frame.SendPacket p) {
+      route(p);
+    } else if (frame instanceof Frame.Ping ping) {
+      server.metrics.pingsAnswered.increment();
+      ctx.write(new Frame.Pong(ping.data()));
+    } else if (frame instanceof Frame.NotePreferred || frame instanceof Frame.Unknown
+        || frame instanceof Frame.KeepAlive || frame instanceof Frame.Pong) {
+      // stats only / ignored, as derper does
+    } else {
+      server.metrics.protocolErrors.increment();
+      fail("client sent a " + frame.type() + " frame, which only servers or mesh peers send");
+    }
+  }
+
+  private void route(Frame.SendPacket p) {
+    ClientConnection dst = server.registry.get(p.destination());
+    if (dst == null) {
+      server.metrics.droppedUnknownDestination.increment();
+      p.release();
+      tellNotHere(p.destination());
+      return;
+    }
+    int length = p.packet().readableBytes();
+    if (dst.enqueue(new Frame.RecvPacket(key, p.packet()))) {
+      server.metrics.packetsForwarded.increment();
+      server.metrics.bytesForwarded.add(length);
+      dst.noteSender(key);
+    }
+  }
+
+  private void noteSender(NodePublicKey sender) {
+    if (!sender.equals(lastSender)) {
+      sentToUs.add(sender);
+      lastSender = sender;
+    }
+  }
+
+  /** PeerGone(NotHere), at most one a second with a burst of three, so a bad sender learns quickly but cheaply. */
+  private void tellNotHere(NodePublicKey destination) {
+    long now = System.nanoTime();
+    notHereTokens = Math.min(3, notHereTokens + (now - notHereLast) / 1e9);
+    notHereLast = now;
+    if (notHereTokens >= 1) {
+      notHereTokens -= 1;
+      ctx.write(new Frame.PeerGone(destination, PeerGoneReason.NOT_HERE));
+    }
+  }
+
+  /** Queues a frame for this client from any thread. False (and the frame released) when the queue is full or closed. */
+  boolean enqueue(Frame frame) {
+    if (state == State.CLOSED || !outbound.offer(frame)) {
+      if (state == State.CLOSED) {
+        server.metrics.droppedGone.increment();
+      } else {
+        server.metrics.droppedQueueFull.increment();
+      }
+      ReferenceCountUtil.release(frame);
+      return false;
+    }
+    if (drainScheduled.compareAndSet(false, true)) {
+      ctx.executor().execute(this::drain);
+    }
+    return true;
+  }
+
+  private void drain() {
+    drainScheduled.set(false);
+    Channel ch = ctx.channel();
+    int written = 0;
+    while (ch.isWritable()) {
+      Frame f = outbound.poll();
+      if (f == null) {
+        break;
+      }
+      ctx.write(f, ctx.voidPromise());
+      written++;
+    }
+    if (written > 0) {
+      ctx.flush();
+    }
+    if (state == State.CLOSED) {
+      releaseQueued();
+    }
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    if (ctx.channel().isWritable() && !outbound.isEmpty()) {
+      drain();
+    }
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    ctx.flush();
+  }
+
+  private void scheduleKeepAlive() {
+    long jitter = server.config.keepAliveJitter.toNanos();
+    long period = server.config.keepAlive.toNanos() + (jitter > 0 ? ThreadLocalRandom.current().nextLong(jitter) : 0);
+    keepAliveTask = ctx.executor().scheduleAtFixedRate(() -> {
+      server.metrics.keepAlivesSent.increment();
+      ctx.writeAndFlush(Frame.KeepAlive.INSTANCE, ctx.voidPromise());
+    }, period, period, TimeUnit.NANOSECONDS);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    boolean wasActive = state == State.ACTIVE;
+    state = State.CLOSED;
+    if (keepAliveTask != null) {
+      keepAliveTask.cancel(false);
+    }
+    releaseQueued();
+    if (wasActive) {
+      server.metrics.clients.decrementAndGet();
+      if (server.registry.unregister(this)) {
+        Frame.PeerGone gone = new Frame.PeerGone(key, PeerGoneReason.DISCONNECTED);
+        for (NodePublicKey sender : sentToUs) {
+          ClientConnection c = server.registry.get(sender);
+          if (c != null) {
+            c.enqueue(gone);
+          }
+        }
+      }
+    }
+    ctx.fireChannelInactive();
+  }
+
+  private void releaseQueued() {
+    Frame f;
+    while ((f = outbound.poll()) != null) {
+      ReferenceCountUtil.release(f);
+    }
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (state == State.AWAITING_CLIENT_INFO) {
+      server.metrics.handshakeFailures.increment();
+    } else if (state == State.ACTIVE) {
+      server.metrics.protocolErrors.increment();
+    }
+    fail(DerpServer.describe(cause));
+  }
+
+  private void fail(String why) {
+    if (state != State.CLOSED) {
+      LOG.log(Level.INFO, "closing DERP connection from {0}{1}: {2}", ctx.channel().remoteAddress(),
+          key != null ? " (client " + key.shortString() + ")" : "", why);
+    }
+    ctx.close();
+  }
+
+  private static String describe(Object msg) {
+    return msg instanceof Frame f && f.type() != null ? f.type().toString() : msg.getClass().getSimpleName();
+  }
+}

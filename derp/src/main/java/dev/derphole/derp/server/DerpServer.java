@@ -1,0 +1,148 @@
+package dev.derphole.derp.server;
+
+import dev.derphole.derp.http.HttpHeadDecoder;
+import dev.derphole.derp.key.NodePublicKey;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.DecoderException;
+import io.netty.util.AttributeKey;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A DERP relay server, wire-compatible with Tailscale's {@code derper}: TLS or plain HTTP, the
+ * HTTP/1.1 upgrade at {@code /derp}, NaCl-boxed ClientInfo/ServerInfo, packet forwarding between
+ * clients by public key, keep-alives, PeerGone, an optional per-client rate limit, and counters at
+ * {@code /metrics}.
+ *
+ * <pre>
+ *   accept ── [TLS] ── http-head ── HttpFront ──(GET /derp, Upgrade: DERP)──▶ frames ── ClientConnection
+ *                                        └──(anything else)──▶ small HTTP answer, close
+ * </pre>
+ *
+ * Every connection must finish TLS, the upgrade and a valid ClientInfo within the handshake
+ * timeout, or it is closed: a slow or silent peer costs one idle socket for at most that long.
+ */
+public final class DerpServer implements AutoCloseable {
+  private static final System.Logger LOG = System.getLogger(DerpServer.class.getName());
+  private static final AttributeKey<ScheduledFuture<?>> DEADLINE = AttributeKey.valueOf("derp-handshake-deadline");
+
+  final DerpServerConfig config;
+  final ServerMetrics metrics = new ServerMetrics();
+  final ClientRegistry registry = new ClientRegistry();
+  private final NodePublicKey publicKey;
+  private final EventLoopGroup bossGroup;
+  private final EventLoopGroup workerGroup;
+  private final Channel serverChannel;
+
+  private DerpServer(DerpServerConfig config) throws IOException {
+    this.config = config;
+    this.publicKey = config.privateKey().publicKey();
+    this.bossGroup = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    this.workerGroup = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
+    ServerBootstrap b = new ServerBootstrap()
+        .group(bossGroup, workerGroup)
+        .channel(NioServerSocketChannel.class)
+        .option(ChannelOption.SO_BACKLOG, 1024)
+        .option(ChannelOption.SO_REUSEADDR, true)
+        .childOption(ChannelOption.TCP_NODELAY, true)
+        .childOption(ChannelOption.SO_KEEPALIVE, true)
+        .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(256 << 10, 1 << 20))
+        .childHandler(new ChannelInitializer<SocketChannel>() {
+          @Override
+          protected void initChannel(SocketChannel ch) {
+            accept(ch);
+          }
+        });
+    try {
+      this.serverChannel = b.bind(config.listen).sync().channel();
+    } catch (Exception e) {
+      bossGroup.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+      workerGroup.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+      throw new IOException("cannot listen on " + config.listen + ": " + describe(e), e);
+    } 
+  }
+
+  /** Binds and starts serving. */
+  public static DerpServer start(DerpServerConfig config) throws IOException {
+    return new DerpServer(config);
+  }
+
+  private void accept(SocketChannel ch) {
+    metrics.accepts.increment();
+    if (metrics.connections.incrementAndGet() > config.maxConnections) {
+      metrics.connections.decrementAndGet();
+      metrics.refusedOverLimit.increment();
+      LOG.log(Level.WARNING, "refusing connection from {0}: {1} connections already open", ch.remoteAddress(),
+          config.maxConnections);
+      ch.close();
+      return;
+    }
+    ch.closeFuture().addListener(f -> metrics.connections.decrementAndGet());
+    ScheduledFuture<?> deadline = ch.eventLoop().schedule(() -> {
+      metrics.handshakeTimeouts.increment();
+      LOG.log(Level.INFO, "closing connection from {0}: no DERP handshake within {1} ms", ch.remoteAddress(),
+          config.handshakeTimeout.toMillis());
+      ch.close();
+    }, config.handshakeTimeout.toNanos(), TimeUnit.NANOSECONDS);
+    ch.attr(DEADLINE).set(deadline);
+    if (config.sslContext != null) {
+      ch.pipeline().addLast("tls", config.sslContext.newHandler(ch.alloc()));
+    }
+    ch.pipeline().addLast(HttpFront.HEAD_DECODER, new HttpHeadDecoder());
+    ch.pipeline().addLast("http-front", new HttpFront(this));
+  }
+
+  /** The handshake finished (or the request was answered): lift the deadline. */
+  void verified(Channel ch) {
+    ScheduledFuture<?> deadline = ch.attr(DEADLINE).getAndSet(null);
+    if (deadline != null) {
+      deadline.cancel(false);
+    }
+  }
+
+  public NodePublicKey publicKey() {
+    return publicKey;
+  }
+
+  public InetSocketAddress localAddress() {
+    return (InetSocketAddress) serverChannel.localAddress();
+  }
+
+  public ServerMetrics metrics() {
+    return metrics;
+  }
+
+  /** Whether a client with this key is connected right now. */
+  public boolean isConnected(NodePublicKey key) {
+    return registry.get(key) != null;
+  }
+
+  /** Stops accepting, closes every connection and releases the threads. */
+  @Override
+  public void close() {
+    serverChannel.close().syncUninterruptibly();
+    workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+  }
+
+  /** One line for a log: the innermost useful message of an error. */
+  static String describe(Throwable t) {
+    Throwable c = t;
+    while ((c instanceof DecoderException || c.getMessage() == null) && c.getCause() != null) {
+      c = c.getCause();
+    }
+    return c.getMessage() != null ? c.getMessage() : c.getClass().getSimpleName();
+  }
+}

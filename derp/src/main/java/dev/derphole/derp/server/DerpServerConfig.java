@@ -1,0 +1,142 @@
+package dev.derphole.derp.server;
+
+import dev.derphole.derp.frame.DerpProtocol;
+import dev.derphole.derp.key.NodePrivateKey;
+import io.netty.handler.ssl.SslContext;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * How a {@link DerpServer} runs. Build with {@link #builder()}; every setting has the default a
+ * public DERP server would use.
+ */
+public final class DerpServerConfig {
+  final NodePrivateKey privateKey;
+  final InetSocketAddress listen;
+  final SslContext sslContext;
+  final Duration handshakeTimeout;
+  final Duration keepAlive;
+  final Duration keepAliveJitter;
+  final int queuePackets;
+  final long rateBytesPerSecond;
+  final long rateBurstBytes;
+  final int maxConnections;
+
+  private DerpServerConfig(Builder b) {
+    this.privateKey = b.privateKey != null ? b.privateKey : NodePrivateKey.generate();
+    this.listen = Objects.requireNonNull(b.listen, "listen");
+    this.sslContext = b.sslContext;
+    this.handshakeTimeout = b.handshakeTimeout;
+    this.keepAlive = b.keepAlive;
+    this.keepAliveJitter = b.keepAliveJitter;
+    this.queuePackets = b.queuePackets;
+    this.rateBytesPerSecond = b.rateBytesPerSecond;
+    this.rateBurstBytes = b.rateBurstBytes;
+    this.maxConnections = b.maxConnections;
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  public NodePrivateKey privateKey() {
+    return privateKey;
+  }
+
+  public boolean tls() {
+    return sslContext != null;
+  }
+
+  /** Settings of a DERP server. */
+  public static final class Builder {
+    private NodePrivateKey privateKey;
+    private InetSocketAddress listen = new InetSocketAddress("127.0.0.1", 0);
+    private SslContext sslContext;
+    private Duration handshakeTimeout = DerpProtocol.HANDSHAKE_TIMEOUT;
+    private Duration keepAlive = DerpProtocol.KEEP_ALIVE;
+    private Duration keepAliveJitter = DerpProtocol.KEEP_ALIVE_JITTER;
+    private int queuePackets = 64;
+    private long rateBytesPerSecond;
+    private long rateBurstBytes;
+    private int maxConnections = 10_000;
+
+    /** The server's node key; a fresh one when unset. */
+    public Builder privateKey(NodePrivateKey key) {
+      this.privateKey = key;
+      return this;
+    }
+
+    public Builder listen(InetSocketAddress address) {
+      this.listen = Objects.requireNonNull(address, "address");
+      return this;
+    }
+
+    /** Serve TLS with this context; {@code null} serves plain HTTP (development and tests). */
+    public Builder tls(SslContext context) {
+      this.sslContext = context;
+      return this;
+    }
+
+    /** Time from accept until the client is verified (TLS, HTTP upgrade and ClientInfo). */
+    public Builder handshakeTimeout(Duration timeout) {
+      this.handshakeTimeout = positive(timeout, "handshakeTimeout");
+      return this;
+    }
+
+    public Builder keepAlive(Duration interval, Duration jitter) {
+      this.keepAlive = positive(interval, "keepAlive");
+      if (jitter.isNegative()) {
+        throw new IllegalArgumentException("keepAlive jitter must be >= 0, got " + jitter);
+      }
+      this.keepAliveJitter = jitter;
+      return this;
+    }
+
+    /** Packets queued for a client beyond its socket buffer before new ones are dropped. */
+    public Builder queuePackets(int packets) {
+      if (packets < 1) {
+        throw new IllegalArgumentException("queuePackets must be >= 1, got " + packets);
+      }
+      this.queuePackets = packets;
+      return this;
+    }
+
+    /**
+     * Per-client token bucket on what a client sends; 0 turns it off. The burst must hold at least
+     * one full frame (65568 bytes). It is advertised in ServerInfo.
+     */
+    public Builder rateLimit(long bytesPerSecond, long burstBytes) {
+      if (bytesPerSecond < 0) {
+        throw new IllegalArgumentException("rate must be >= 0 bytes/s, got " + bytesPerSecond);
+      }
+      if (bytesPerSecond > 0 && burstBytes < TokenBucket.MAX_FRAME_COST) {
+        throw new IllegalArgumentException(
+            "rate-limit burst must be >= " + TokenBucket.MAX_FRAME_COST + " bytes, got " + burstBytes);
+      }
+      this.rateBytesPerSecond = bytesPerSecond;
+      this.rateBurstBytes = bytesPerSecond > 0 ? burstBytes : 0;
+      return this;
+    }
+
+    /** Connections held at once, verified or not; more are closed at accept. */
+    public Builder maxConnections(int max) {
+      if (max < 1) {
+        throw new IllegalArgumentException("maxConnections must be >= 1, got " + max);
+      }
+      this.maxConnections = max;
+      return this;
+    }
+
+    public DerpServerConfig build() {
+      return new DerpServerConfig(this);
+    }
+
+    private static Duration positive(Duration d, String name) {
+      if (d == null || d.isZero() || d.isNegative()) {
+        throw new IllegalArgumentException(name + " must be positive, got " + d);
+      }
+      return d;
+    }
+  }
+}

@@ -1,0 +1,98 @@
+package dev.derphole.derp.tls;
+
+import java.io.IOException;
+import java.io.StringWriter;
+import java.math.BigInteger;
+import java.net.InetAddress;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.security.spec.ECGenParameterSpec;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+import java.util.List;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
+import org.bouncycastle.operator.OperatorCreationException;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+
+/**
+ * A self-signed ECDSA P-256 certificate for a DERP server that has no real one. Clients reach it
+ * by pinning {@link #certName()} ({@code sha256-raw:…}) in their DERP map.
+ */
+public record SelfSignedCertificate(X509Certificate certificate, KeyPair keyPair) {
+
+  /** A certificate for these DNS names and IP literals, valid for a year. */
+  public static SelfSignedCertificate generate(List<String> names) {
+    if (names.isEmpty()) {
+      throw new IllegalArgumentException("a certificate needs at least one name");
+    }
+    try {
+      KeyPairGenerator kpg = KeyPairGenerator.getInstance("EC");
+      kpg.initialize(new ECGenParameterSpec("secp256r1"), new SecureRandom());
+      KeyPair kp = kpg.generateKeyPair();
+      Instant now = Instant.now();
+      GeneralName[] sans = names.stream().map(SelfSignedCertificate::san).toArray(GeneralName[]::new);
+      JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(
+          new X500Name("CN=" + names.get(0).replaceAll("[,=+<>#;\"\\\\]", "_")),
+          new BigInteger(64, new SecureRandom()),
+          Date.from(now.minus(Duration.ofMinutes(5))),
+          Date.from(now.plus(Duration.ofDays(365))),
+          new X500Name("CN=" + names.get(0).replaceAll("[,=+<>#;\"\\\\]", "_")),
+          kp.getPublic());
+      b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(sans));
+      b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
+      X509Certificate cert = new JcaX509CertificateConverter()
+          .getCertificate(b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(kp.getPrivate())));
+      return new SelfSignedCertificate(cert, kp);
+    } catch (GeneralSecurityException | OperatorCreationException | IOException e) {
+      throw new IllegalStateException("cannot create a self-signed certificate: " + e.getMessage(), e);
+    }
+  }
+
+  public String certName() {
+    return DerpTls.certName(certificate);
+  }
+
+  public String certificatePem() {
+    return pem(certificate);
+  }
+
+  public String privateKeyPem() {
+    try {
+      return pem(new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(keyPair.getPrivate(), null));
+    } catch (org.bouncycastle.util.io.pem.PemGenerationException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static String pem(Object o) {
+    try (StringWriter sw = new StringWriter(); JcaPEMWriter w = new JcaPEMWriter(sw)) {
+      w.writeObject(o);
+      w.flush();
+      return sw.toString();
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static GeneralName san(String name) {
+    if (name.matches("[0-9.]+") || name.contains(":")) {
+      try {
+        return new GeneralName(GeneralName.iPAddress, InetAddress.getByName(name).getHostAddress());
+      } catch (IOException e) {
+        throw new IllegalArgumentException("bad IP address for a certificate: " + name);
+      }
+    }
+    return new GeneralName(GeneralName.dNSName, name);
+  }
+}

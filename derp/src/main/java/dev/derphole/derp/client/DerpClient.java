@@ -406,7 +406,7 @@ public final class DerpClient implements AutoCloseable {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
       if (evt instanceof IdleStateEvent) {
-        fail(ctx, "no data from the DERP server for " + options.readTimeout().toSeconds() + " s");
+        fail(ctx, "no data from the DERP server for " + options.readTimeout().toMillis() + " ms");
         return;
       }
       ctx.fireUserEventTriggered(evt);

@@ -44,9 +44,13 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   private final FrameDecoder decoder;
   private final Queue<Frame> outbound;
   private final AtomicBoolean drainScheduled = new AtomicBoolean();
-  /** Keys of clients that sent us packets: they hear PeerGone when we leave. */
-  private final Set<NodePublicKey> sentToUs = ConcurrentHashMap.newKeySet();
-  private volatile NodePublicKey lastSender;
+  /**
+   * Who hears PeerGone(Disconnected) when this client leaves: the clients it sent packets to (what
+   * Tailscale's server does) and the clients that sent packets to it (so a sender stops talking to
+   * a peer that is gone).
+   */
+  private final Set<NodePublicKey> peers = ConcurrentHashMap.newKeySet();
+  private volatile NodePublicKey lastPeer;
 
   private ChannelHandlerContext ctx;
   private State state = State.AWAITING_CLIENT_INFO;
@@ -168,17 +172,19 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
       return;
     }
     int length = p.packet().readableBytes();
+    // Note the pair before the packet can arrive, so a receiver that leaves at once still tells us.
+    notePeer(dst.key);
+    dst.notePeer(key);
     if (dst.enqueue(new Frame.RecvPacket(key, p.packet()))) {
       server.metrics.packetsForwarded.increment();
       server.metrics.bytesForwarded.add(length);
-      dst.noteSender(key);
     }
   }
 
-  private void noteSender(NodePublicKey sender) {
-    if (!sender.equals(lastSender)) {
-      sentToUs.add(sender);
-      lastSender = sender;
+  private void notePeer(NodePublicKey peer) {
+    if (!peer.equals(lastPeer)) {
+      peers.add(peer);
+      lastPeer = peer;
     }
   }
 
@@ -264,8 +270,8 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
       server.metrics.clients.decrementAndGet();
       if (server.registry.unregister(this)) {
         Frame.PeerGone gone = new Frame.PeerGone(key, PeerGoneReason.DISCONNECTED);
-        for (NodePublicKey sender : sentToUs) {
-          ClientConnection c = server.registry.get(sender);
+        for (NodePublicKey peer : peers) {
+          ClientConnection c = server.registry.get(peer);
           if (c != null) {
             c.enqueue(gone);
           }

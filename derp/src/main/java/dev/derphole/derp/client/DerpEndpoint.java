@@ -62,6 +62,24 @@ public record DerpEndpoint(String hostName, int port, boolean tls, List<InetSock
     return new DerpEndpoint(host, port, tls, literal, "", false);
   }
 
+  /**
+   * A node of a DERP map: TLS unless the node says {@code PlainHTTP}; its IP literals are dialed
+   * without DNS, otherwise its HostName is resolved at each dial.
+   */
+  public static DerpEndpoint of(dev.derphole.derp.map.DerpNode node) {
+    if (node.stunOnly()) {
+      throw new IllegalArgumentException("node " + node.name() + " is STUN-only; it has no DERP server");
+    }
+    List<InetSocketAddress> literal = new ArrayList<>();
+    for (String ip : List.of(node.ipv4(), node.ipv6())) {
+      if (!ip.isEmpty() && isIpLiteral(ip)) {
+        literal.add(new InetSocketAddress(literalAddress(ip), node.effectiveDerpPort()));
+      }
+    }
+    return new DerpEndpoint(node.hostName(), node.effectiveDerpPort(), !node.plainHttp(), literal,
+        node.certName(), node.insecureForTests());
+  }
+
   /** The value of the Host header: the name, plus ":port" when it is not the scheme's default. */
   public String hostHeader() {
     String h = hostName.contains(":") ? "[" + hostName + "]" : hostName;

@@ -119,7 +119,8 @@ final class DerpMapJson {
         try {
             return new DerpNode(name, regionId, node.string("HostName"), node.string("CertName"),
                     node.string("IPv4"), node.string("IPv6"), node.integer("STUNPort"), node.bool("STUNOnly"),
-                    node.integer("DERPPort"), node.bool("InsecureForTests"), node.bool("CanPort80"));
+                    node.integer("DERPPort"), node.bool("InsecureForTests"), node.bool("CanPort80"),
+                    node.bool("PlainHTTP"));
         } catch (IllegalArgumentException e) {
             throw new DerpMapException(e.getMessage(), e);
         }
@@ -173,6 +174,9 @@ final class DerpMapJson {
         }
         if (node.insecureForTests()) {
             n.put("InsecureForTests", true);
+        }
+        if (node.plainHttp()) {
+            n.put("PlainHTTP", true);
         }
         if (node.canPort80()) {
             n.put("CanPort80", true);

@@ -34,9 +34,19 @@ import java.util.OptionalInt;
  * @param derpPort         TCP port for DERP: 0 = 443
  * @param insecureForTests skip certificate verification entirely (tests only)
  * @param canPort80        the node answers plain HTTP on port 80 (captive-portal checks)
+ * @param plainHttp        our extension ({@code "PlainHTTP"}, ignored by Tailscale's decoders): the node
+ *                         speaks DERP over plain HTTP, as a development relay ({@code derper --dev}) does
  */
 public record DerpNode(String name, int regionId, String hostName, String certName, String ipv4, String ipv6,
-                       int stunPort, boolean stunOnly, int derpPort, boolean insecureForTests, boolean canPort80) {
+                       int stunPort, boolean stunOnly, int derpPort, boolean insecureForTests, boolean canPort80,
+                       boolean plainHttp) {
+
+    /** A node as Tailscale describes it: over TLS. */
+    public DerpNode(String name, int regionId, String hostName, String certName, String ipv4, String ipv6,
+                    int stunPort, boolean stunOnly, int derpPort, boolean insecureForTests, boolean canPort80) {
+        this(name, regionId, hostName, certName, ipv4, ipv6, stunPort, stunOnly, derpPort, insecureForTests,
+            canPort80, false);
+    }
 
     /** The DERP port a node listens on when {@code DERPPort} is 0: DERP runs over HTTPS. */
     public static final int DEFAULT_DERP_PORT = 443;

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Shared by bin/derphole, bin/derptun and bin/derper: find (or build) the shaded jar and run a tool.
+# Usage: launch.sh MAIN_CLASS TOOL_NAME [ARGS...]
+set -euo pipefail
+main_class=$1 tool=$2
+shift 2
+root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
+jar=${DERPHOLE_JAR:-$root/cli/target/derphole.jar}
+if [ ! -f "$jar" ]; then
+  echo "$tool: first run: building $jar with Maven (about a minute)..." >&2
+  if ! (cd "$root" && mvn -q -B -DskipTests package >&2); then
+    echo "$tool: the build failed; run 'mvn -B -DskipTests package' in $root to see why" >&2
+    exit 1
+  fi
+fi
+java_opts=(-XX:+UseSerialGC -Xss512k -XX:+IgnoreUnrecognizedVMOptions --enable-native-access=ALL-UNNAMED)
+if [ -f "$root/cli/target/derphole.jsa" ]; then
+  java_opts+=(-XX:SharedArchiveFile="$root/cli/target/derphole.jsa" -Xshare:auto)
+fi
+# shellcheck disable=SC2086
+exec java "${java_opts[@]}" ${DERPHOLE_JAVA_OPTS:-} -cp "$jar" "$main_class" "$@"

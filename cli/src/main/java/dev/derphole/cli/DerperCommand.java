@@ -1,0 +1,248 @@
+package dev.derphole.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.derphole.derp.key.NodePrivateKey;
+import dev.derphole.derp.map.DerpMap;
+import dev.derphole.derp.map.DerpNode;
+import dev.derphole.derp.server.DerpServer;
+import dev.derphole.derp.server.DerpServerConfig;
+import dev.derphole.derp.stun.StunServer;
+import dev.derphole.derp.tls.DerpTls;
+import dev.derphole.derp.tls.SelfSignedCertificate;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.handler.ssl.SslContext;
+import java.io.File;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code derper}: a DERP relay and STUN server, wire-compatible with Tailscale's. */
+@Command(name = "derper", mixinStandardHelpOptions = true, versionProvider = Version.class, sortOptions = false,
+    usageHelpWidth = 100,
+    description = {
+        "Runs a DERP relay (Tailscale's relay protocol) and a STUN server, for derphole, derptun and",
+        "Tailscale clients. Without --cert/--key it serves TLS with a fresh self-signed certificate;",
+        "clients pin it through the CertName in the DERP map it prints (--print-derp-map).",
+        "",
+        "Examples:",
+        "  derper --dev                                   plain HTTP on 127.0.0.1:3340, STUN on 3478",
+        "  derper --listen :8443 --hostname relay.example.com --derp-map-out relay.json",
+        "  derper --listen :443 --cert fullchain.pem --key privkey.pem --hostname relay.example.com",
+        ""})
+final class DerperCommand implements Callable<Integer> {
+
+  @Option(names = "--dev", description = "Development mode: plain HTTP on 127.0.0.1:3340 and STUN on 127.0.0.1:3478, unless --listen/--stun-port say otherwise.")
+  boolean dev;
+
+  @Option(names = {"-a", "--listen"}, paramLabel = "ADDR", description = "TCP address for DERP: host:port, :port or port (default :443; 127.0.0.1:3340 with --dev; port 0 picks a free one).")
+  String listen;
+
+  @Option(names = "--stun-port", paramLabel = "PORT", description = "UDP port for STUN on the listen host (default 3478; -1 turns STUN off; 0 picks a free one).")
+  Integer stunPort;
+
+  @Option(names = "--hostname", paramLabel = "NAME", description = "Name clients use: TLS certificate name and the DERP map's HostName (default: the listen host, or 127.0.0.1).")
+  String hostname;
+
+  @Option(names = "--cert", paramLabel = "FILE", description = "PEM certificate chain; needs --key.")
+  File cert;
+
+  @Option(names = "--key", paramLabel = "FILE", description = "PEM private key (PKCS#8) for --cert.")
+  File key;
+
+  @Option(names = "--plain-http", description = "Serve plain HTTP instead of TLS (implied by --dev). Only for trusted networks.")
+  boolean plainHttp;
+
+  @Option(names = "--key-file", paramLabel = "FILE", description = "Keep the relay's node key here ({\"PrivateKey\":\"privkey:…\"}, created 0600 if missing). Default: a new key each start.")
+  Path keyFile;
+
+  @Option(names = "--rate-limit", paramLabel = "BYTES_PER_SEC", description = "Per-client rate limit on what each client sends (0 = off). Advertised to clients in ServerInfo.")
+  long rateLimit;
+
+  @Option(names = "--rate-burst", paramLabel = "BYTES", description = "Burst for --rate-limit (at least 65568; default: one second's worth, at least 65568).")
+  long rateBurst;
+
+  @Option(names = "--region-id", paramLabel = "ID", description = "Region ID in the printed DERP map (default ${DEFAULT-VALUE}).")
+  int regionId = 900;
+
+  @Option(names = "--region-code", paramLabel = "CODE", description = "Region code in the printed DERP map (default ${DEFAULT-VALUE}).")
+  String regionCode = "derphole";
+
+  @Option(names = "--print-derp-map", description = "Once listening, print the one-region DERP map JSON that points at this relay to stdout.")
+  boolean printDerpMap;
+
+  @Option(names = "--derp-map-out", paramLabel = "FILE", description = "Once listening, write that DERP map JSON to FILE (handy with port 0).")
+  Path derpMapOut;
+
+  @Option(names = "--handshake-timeout-ms", paramLabel = "MS", hidden = true, description = "Time a client has to finish the DERP handshake.")
+  long handshakeTimeoutMs = 10_000;
+
+  private final CountDownLatch stopped = new CountDownLatch(1);
+
+  public static void main(String[] args) {
+    System.exit(Launcher.run(new DerperCommand(), "derper", Level.INFO, args));
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    if ((cert == null) != (key == null)) {
+      throw new Launcher.UsageException("--cert and --key go together");
+    }
+    boolean plain = plainHttp || dev;
+    if (plain && cert != null) {
+      throw new Launcher.UsageException("--cert/--key make no sense with plain HTTP (--dev or --plain-http)");
+    }
+    InetSocketAddress bind = HostPort.parse(listen != null ? listen : (dev ? "127.0.0.1:3340" : ":443"), null);
+    int stun = stunPort != null ? stunPort : 3478;
+    if (stun < -1 || stun > 65535) {
+      throw new Launcher.UsageException("--stun-port must be -1..65535, got " + stun);
+    }
+    String name = hostname != null ? hostname : defaultHostName(bind);
+
+    NodePrivateKey nodeKey = keyFile != null ? loadOrCreateKey(keyFile) : NodePrivateKey.generate();
+    SslContext ssl = null;
+    String certName = "";
+    if (!plain) {
+      if (cert != null) {
+        ssl = DerpTls.server(cert, key);
+      } else {
+        List<String> names = new ArrayList<>(List.of(name));
+        if (!bind.getAddress().isAnyLocalAddress() && !names.contains(bind.getAddress().getHostAddress())) {
+          names.add(bind.getAddress().getHostAddress());
+        }
+        SelfSignedCertificate self = SelfSignedCertificate.generate(names);
+        ssl = DerpTls.server(self.keyPair().getPrivate(), self.certificate());
+        certName = self.certName();
+      }
+    }
+    DerpServerConfig.Builder config = DerpServerConfig.builder()
+        .privateKey(nodeKey)
+        .listen(bind)
+        .tls(ssl)
+        .handshakeTimeout(java.time.Duration.ofMillis(handshakeTimeoutMs));
+    if (rateLimit > 0) {
+      config.rateLimit(rateLimit, rateBurst > 0 ? rateBurst : Math.max(rateLimit, 65_568));
+    }
+    DerpServer server;
+    try {
+      server = DerpServer.start(config.build());
+    } catch (IllegalArgumentException e) {
+      throw new Launcher.UsageException(e.getMessage());
+    }
+    EventLoopGroup stunGroup = null;
+    StunServer stunServer = null;
+    try {
+      if (stun >= 0) {
+        stunGroup = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        try {
+          stunServer = StunServer.start(new InetSocketAddress(bind.getAddress(), stun), stunGroup);
+        } catch (Exception e) {
+          throw new IOException("cannot listen for STUN on udp port " + stun + ": " + Launcher.oneLine(e), e);
+        }
+      }
+      InetSocketAddress at = server.localAddress();
+      int stunAt = stunServer != null ? stunServer.localAddress().getPort() : -1;
+      DerpNode node = new DerpNode(regionId + "a", regionId, name, certName, literal(bind, Inet4Address.class),
+          literal(bind, Inet6Address.class), stunAt == -1 ? DerpNode.NO_STUN : stunAt, false, at.getPort(), false,
+          false, plain);
+      String mapJson = DerpMap.singleRegion(regionId, regionCode, node).toJson();
+      if (derpMapOut != null) {
+        writeAtomically(derpMapOut, mapJson);
+      }
+      PrintStream err = System.err;
+      err.printf("derper %s: DERP on %s://%s:%d/derp (%s), STUN %s, node key %s%n", Version.get(),
+          plain ? "http" : "https", name, at.getPort(),
+          plain ? "plain HTTP" : (cert != null ? "TLS" : "TLS, self-signed, CertName " + certName),
+          stunAt == -1 ? "off" : "on udp port " + stunAt, nodeKey.publicKey());
+      if (printDerpMap) {
+        System.out.println(mapJson);
+        System.out.flush();
+      }
+      DerpServer s = server;
+      EventLoopGroup g = stunGroup;
+      StunServer st = stunServer;
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        if (st != null) {
+          st.close();
+        }
+        s.close();
+        if (g != null) {
+          g.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
+        stopped.countDown();
+      }, "derper-shutdown"));
+      stopped.await();
+      return Launcher.OK;
+    } catch (IOException | RuntimeException e) {
+      if (stunServer != null) {
+        stunServer.close();
+      }
+      server.close();
+      if (stunGroup != null) {
+        stunGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+      }
+      throw e;
+    }
+  }
+
+  private static String defaultHostName(InetSocketAddress bind) {
+    InetAddress a = bind.getAddress();
+    return a == null || a.isAnyLocalAddress() ? "127.0.0.1" : a.getHostAddress();
+  }
+
+  private static String literal(InetSocketAddress bind, Class<? extends InetAddress> family) {
+    InetAddress a = bind.getAddress();
+    return a != null && !a.isAnyLocalAddress() && family.isInstance(a) ? a.getHostAddress() : "";
+  }
+
+  /** Reads derper's key file format, or creates it (0600) with a new key. */
+  static NodePrivateKey loadOrCreateKey(Path file) throws IOException {
+    try {
+      JsonNode json = new ObjectMapper().readTree(Files.readString(file));
+      JsonNode k = json == null ? null : json.get("PrivateKey");
+      if (k == null || !k.isTextual()) {
+        throw new IOException("key file " + file + " has no \"PrivateKey\"");
+      }
+      try {
+        return NodePrivateKey.parse(k.asText());
+      } catch (IllegalArgumentException e) {
+        throw new IOException("key file " + file + ": " + e.getMessage());
+      }
+    } catch (NoSuchFileException e) {
+      NodePrivateKey fresh = NodePrivateKey.generate();
+      Path tmp = Files.createTempFile(file.toAbsolutePath().getParent(), ".derper-key", ".tmp",
+          PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+      Files.writeString(tmp, "{\"PrivateKey\":\"" + fresh.toText() + "\"}\n");
+      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
+      return fresh;
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IOException("key file " + file + " is not valid JSON");
+    }
+  }
+
+  private static void writeAtomically(Path file, String content) throws IOException {
+    Path dir = file.toAbsolutePath().getParent();
+    Path tmp = Files.createTempFile(dir, ".derp-map", ".tmp");
+    Files.write(tmp, content.getBytes(StandardCharsets.UTF_8));
+    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  }
+}

@@ -1,0 +1,34 @@
+package dev.derphole.cli;
+
+import java.util.concurrent.Callable;
+import java.util.logging.Level;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code derphole}: move bytes, files and TCP services between two machines behind NAT. */
+@Command(name = "derphole", mixinStandardHelpOptions = true, versionProvider = Version.class,
+    usageHelpWidth = 100,
+    description = {
+        "Moves bytes, files and TCP services between two machines that both sit behind NAT, through a",
+        "DERP relay first and then over direct, encrypted UDP once NAT traversal succeeds.",
+        ""},
+    subcommands = {VersionCommand.class, CommandLine.HelpCommand.class})
+final class DerpholeCommand implements Callable<Integer> {
+  @Spec
+  CommandLine.Model.CommandSpec spec;
+
+  @Option(names = {"-v", "--verbose"}, scope = CommandLine.ScopeType.INHERIT, description = "Print path changes and progress details on stderr.")
+  boolean verbose;
+
+  public static void main(String[] args) {
+    System.exit(Launcher.run(new DerpholeCommand(), "derphole", Level.WARNING, args));
+  }
+
+  @Override
+  public Integer call() {
+    spec.commandLine().usage(System.err);
+    return Launcher.OK;
+  }
+}

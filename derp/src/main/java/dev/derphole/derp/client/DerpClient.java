@@ -396,6 +396,14 @@ public final class DerpClient implements AutoCloseable {
     }
 
     @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+      if (state == State.ACTIVE) {
+        listener.onReadComplete();
+      }
+      ctx.fireChannelReadComplete();
+    }
+
+    @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
       if (state == State.ACTIVE) {
         listener.onWritabilityChanged(ctx.channel().isWritable());

@@ -18,6 +18,9 @@ public interface DerpClientListener {
    */
   void onPacket(NodePublicKey source, ByteBuf packet);
 
+  /** A batch of reads ended: a good moment to hand buffered packets on together. */
+  default void onReadComplete() {}
+
   /** The server says {@code peer} left, or was never connected to it. */
   default void onPeerGone(NodePublicKey peer, PeerGoneReason reason) {}
 

@@ -201,6 +201,11 @@ public final class ReconnectingDerpClient implements AutoCloseable {
     }
 
     @Override
+    public void onReadComplete() {
+      listener.onReadComplete();
+    }
+
+    @Override
     public void onHealth(String problem) {
       listener.onHealth(problem);
     }

@@ -1,0 +1,154 @@
+package dev.derphole.transport.path;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.socket.DatagramPacket;
+import io.netty.util.ReferenceCountUtil;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * The datagram path to one peer, as a handler that sits in front of the QUIC codec on the
+ * session's UDP channel:
+ *
+ * <pre>
+ *   QUIC codec ──write(to virtual peer)──▶ PeerPath ──▶ DERP relay (RelayLink)  or  direct UDP endpoint
+ *   QUIC codec ◀──read(from virtual peer)── PeerPath ◀── relayed packets (injected) or UDP from the endpoint
+ * </pre>
+ *
+ * QUIC only ever sees two fixed, loopback-range virtual addresses, so switching the path underneath
+ * between relay and direct is invisible to it: no migration, no restart. Anything addressed to an
+ * unknown address is dropped, so a virtual address can never leak onto the network.
+ */
+public final class PeerPath extends ChannelDuplexHandler {
+  private static final AtomicInteger NEXT = new AtomicInteger(2);
+
+  /** The address QUIC uses for us, and for the peer. */
+  private final InetSocketAddress virtualLocal;
+  private final InetSocketAddress virtualPeer;
+  private volatile RelayLink relay;
+  private volatile InetSocketAddress direct;
+  private ChannelHandlerContext ctx;
+  private final LongAdder relayedOut = new LongAdder();
+  private final LongAdder relayedIn = new LongAdder();
+  private final LongAdder relayDrops = new LongAdder();
+  private final LongAdder directOut = new LongAdder();
+  private final LongAdder directIn = new LongAdder();
+
+  public PeerPath() {
+    int n = NEXT.getAndIncrement() & 0xffff;
+    // 127.77.x.y: loopback range, so a leaked virtual address could never reach a network.
+    this.virtualLocal = new InetSocketAddress("127.77.0.1", 1);
+    this.virtualPeer = new InetSocketAddress("127.77." + ((n >> 8) & 0xff) + "." + (n & 0xff), 2);
+  }
+
+  public InetSocketAddress virtualLocal() {
+    return virtualLocal;
+  }
+
+  public InetSocketAddress virtualPeer() {
+    return virtualPeer;
+  }
+
+  /** Where relayed packets go; null drops them (no peer yet). */
+  public void relay(RelayLink link) {
+    this.relay = link;
+  }
+
+  /** Sends directly to this UDP endpoint from now on; null goes back to the relay. */
+  public void direct(InetSocketAddress endpoint) {
+    this.direct = endpoint;
+  }
+
+  public InetSocketAddress directEndpoint() {
+    return direct;
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
+  }
+
+  @Override
+  public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+    if (!(msg instanceof DatagramPacket dp)) {
+      ctx.write(msg, promise);
+      return;
+    }
+    if (!virtualPeer.equals(dp.recipient())) {
+      dp.release();
+      promise.trySuccess();
+      return;
+    }
+    InetSocketAddress to = direct;
+    if (to != null) {
+      directOut.increment();
+      ctx.write(new DatagramPacket(dp.content(), to), promise);
+      return;
+    }
+    RelayLink link = relay;
+    if (link == null || !link.send(dp.content())) {
+      if (link == null) {
+        dp.release();
+      }
+      relayDrops.increment();
+    } else {
+      relayedOut.increment();
+    }
+    promise.trySuccess(); // a datagram: lost packets are QUIC's business
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (msg instanceof DatagramPacket dp) {
+      InetSocketAddress to = direct;
+      if (to != null && to.equals(dp.sender())) {
+        directIn.increment();
+        ctx.fireChannelRead(new DatagramPacket(dp.content(), virtualLocal, virtualPeer));
+        return;
+      }
+      // STUN and disco share this socket; they are handled before this point, or dropped here.
+      ReferenceCountUtil.release(msg);
+      return;
+    }
+    ctx.fireChannelRead(msg);
+  }
+
+  /** Delivers packets that came through the relay, from any thread, as one read batch. */
+  public void injectFromRelay(List<ByteBuf> packets) {
+    ChannelHandlerContext c = ctx;
+    if (c == null) {
+      packets.forEach(ByteBuf::release);
+      return;
+    }
+    c.executor().execute(() -> {
+      for (ByteBuf b : packets) {
+        relayedIn.increment();
+        c.fireChannelRead(new DatagramPacket(b, virtualLocal, virtualPeer));
+      }
+      // The QUIC codec processes what it read (and sends its answers) on read-complete.
+      c.fireChannelReadComplete();
+    });
+  }
+
+  public void injectFromRelay(ByteBuf packet) {
+    List<ByteBuf> one = new ArrayList<>(1);
+    one.add(packet);
+    injectFromRelay(one);
+  }
+
+  /** Counters for --verbose and tests. */
+  public String stats() {
+    return "relay out=" + relayedOut.sum() + " in=" + relayedIn.sum() + " drops=" + relayDrops.sum()
+        + ", direct out=" + directOut.sum() + " in=" + directIn.sum();
+  }
+
+  public long relayedPackets() {
+    return relayedOut.sum() + relayedIn.sum();
+  }
+}

@@ -1,0 +1,119 @@
+package dev.derphole.transport.quic;
+
+import dev.derphole.transport.path.PeerPath;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.socket.DatagramChannel;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.handler.codec.quic.InsecureQuicTokenHandler;
+import io.netty.handler.codec.quic.QuicChannel;
+import io.netty.handler.codec.quic.QuicClientCodecBuilder;
+import io.netty.handler.codec.quic.QuicCongestionControlAlgorithm;
+import io.netty.handler.codec.quic.QuicServerCodecBuilder;
+import io.netty.handler.codec.quic.QuicSslContext;
+import io.netty.handler.codec.quic.QuicSslContextBuilder;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.util.concurrent.Future;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * QUIC over a {@link PeerPath}: mutual TLS 1.3 where each side accepts exactly the key it was
+ * told to expect, our own ALPN, and one set of transport parameters for every product.
+ *
+ * <pre>
+ *   session UDP socket ── [ PeerPath | QUIC codec ] ── QuicChannel ── streams
+ * </pre>
+ *
+ * The issuer adds the server codec once it has accepted a claim (it then knows whom to pin); the
+ * claimant adds the client codec once the decision arrives and dials the virtual peer address.
+ */
+public final class QuicTransport {
+  public static final String ALPN = "derphole/1";
+  public static final Duration IDLE_TIMEOUT = Duration.ofSeconds(30);
+  /** Fits the smallest path MTU we expect on the direct path; DERP could carry more. */
+  public static final int MAX_UDP_PAYLOAD = 1350;
+  public static final long MAX_DATA = 64L << 20;
+  public static final long MAX_STREAM_DATA = 16L << 20;
+  public static final long MAX_BIDI_STREAMS = 1024;
+  public static final String CODEC = "quic";
+  public static final String PATH = "peer-path";
+
+  private QuicTransport() {}
+
+  /** Binds the session's UDP socket with the path in its pipeline; QUIC is added later. */
+  public static DatagramChannel bind(EventLoopGroup group, InetSocketAddress address, PeerPath path) throws IOException {
+    Bootstrap b = new Bootstrap()
+        .group(group)
+        .channel(NioDatagramChannel.class)
+        .option(ChannelOption.SO_RCVBUF, 4 << 20)
+        .option(ChannelOption.SO_SNDBUF, 4 << 20)
+        .handler(new ChannelInitializer<DatagramChannel>() {
+          @Override
+          protected void initChannel(DatagramChannel ch) {
+            ch.pipeline().addLast(PATH, path);
+          }
+        });
+    try {
+      return (DatagramChannel) b.bind(address).sync().channel();
+    } catch (Exception e) {
+      throw new IOException("cannot open a UDP socket on " + address + ": " + e.getMessage(), e);
+    } 
+  }
+
+  /** Adds the server side: accepts one peer whose TLS key is {@code clientPin}. */
+  public static void serve(Channel udp, TlsIdentity me, byte[] clientPin, ChannelHandler connectionHandler,
+                           ChannelHandler streamHandler) {
+    QuicSslContext ssl = QuicSslContextBuilder.forServer(me.privateKey(), null, me.certificate())
+        .trustManager(new PinnedKeyTrustManager(clientPin))
+        .clientAuth(ClientAuth.REQUIRE)
+        .applicationProtocols(ALPN)
+        .build();
+    ChannelHandler codec = tune(new QuicServerCodecBuilder())
+        .sslContext(ssl)
+        .tokenHandler(InsecureQuicTokenHandler.INSTANCE) // address validation means nothing on a virtual address
+        .handler(connectionHandler)
+        .streamHandler(streamHandler)
+        .build();
+    udp.pipeline().addLast(CODEC, codec);
+  }
+
+  /** Adds the client side and dials the peer, accepting only the server key {@code serverPin}. */
+  public static Future<QuicChannel> connect(Channel udp, PeerPath path, TlsIdentity me, byte[] serverPin,
+                                            ChannelHandler connectionHandler, ChannelHandler streamHandler) {
+    QuicSslContext ssl = QuicSslContextBuilder.forClient()
+        .keyManager(me.privateKey(), null, me.certificate())
+        .trustManager(new PinnedKeyTrustManager(serverPin))
+        .endpointIdentificationAlgorithm(null)
+        .applicationProtocols(ALPN)
+        .build();
+    ChannelHandler codec = tune(new QuicClientCodecBuilder()).sslContext(ssl).build();
+    udp.pipeline().addLast(CODEC, codec);
+    return QuicChannel.newBootstrap(udp)
+        .handler(connectionHandler)
+        .streamHandler(streamHandler)
+        .localAddress(path.virtualLocal())
+        .remoteAddress(path.virtualPeer())
+        .connect();
+  }
+
+  private static <B extends io.netty.handler.codec.quic.QuicCodecBuilder<B>> B tune(B b) {
+    return b.maxIdleTimeout(IDLE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+        .maxSendUdpPayloadSize(MAX_UDP_PAYLOAD)
+        .maxRecvUdpPayloadSize(MAX_UDP_PAYLOAD)
+        .initialMaxData(MAX_DATA)
+        .initialMaxStreamDataBidirectionalLocal(MAX_STREAM_DATA)
+        .initialMaxStreamDataBidirectionalRemote(MAX_STREAM_DATA)
+        .initialMaxStreamsBidirectional(MAX_BIDI_STREAMS)
+        .initialMaxStreamsUnidirectional(16)
+        .initialMaxStreamDataUnidirectional(64 << 10)
+        .congestionControlAlgorithm(QuicCongestionControlAlgorithm.BBR)
+        .activeMigration(false);
+  }
+}

@@ -172,6 +172,9 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
       return;
     }
     int length = p.packet().readableBytes();
+    if (server.config.tap != null) {
+      server.config.tap.forwarded(key, dst.key, p.packet().duplicate());
+    }
     // Note the pair before the packet can arrive, so a receiver that leaves at once still tells us.
     notePeer(dst.key);
     dst.notePeer(key);

@@ -22,6 +22,15 @@ public final class DerpServerConfig {
   final long rateBytesPerSecond;
   final long rateBurstBytes;
   final int maxConnections;
+  final PacketTap tap;
+
+  /** Sees every packet the server forwards (tests use it to check what a relay operator can see). */
+  @FunctionalInterface
+  public interface PacketTap {
+    /** Called on the sender's event loop; {@code packet} is only valid during the call. */
+    void forwarded(dev.derphole.derp.key.NodePublicKey from, dev.derphole.derp.key.NodePublicKey to,
+                   io.netty.buffer.ByteBuf packet);
+  }
 
   private DerpServerConfig(Builder b) {
     this.privateKey = b.privateKey != null ? b.privateKey : NodePrivateKey.generate();
@@ -34,6 +43,7 @@ public final class DerpServerConfig {
     this.rateBytesPerSecond = b.rateBytesPerSecond;
     this.rateBurstBytes = b.rateBurstBytes;
     this.maxConnections = b.maxConnections;
+    this.tap = b.tap;
   }
 
   public static Builder builder() {
@@ -60,6 +70,13 @@ public final class DerpServerConfig {
     private long rateBytesPerSecond;
     private long rateBurstBytes;
     private int maxConnections = 10_000;
+    private PacketTap tap;
+
+    /** Mirrors every forwarded packet to {@code tap}; null for none. */
+    public Builder tap(PacketTap tap) {
+      this.tap = tap;
+      return this;
+    }
 
     /** The server's node key; a fresh one when unset. */
     public Builder privateKey(NodePrivateKey key) {

@@ -151,4 +151,9 @@ public final class PeerPath extends ChannelDuplexHandler {
   public long relayedPackets() {
     return relayedOut.sum() + relayedIn.sum();
   }
+
+  /** Packets received from the peer by any path: a sign of life. */
+  public long packetsIn() {
+    return relayedIn.sum() + directIn.sum();
+  }
 }

@@ -107,7 +107,8 @@ final class HttpFront extends ChannelInboundHandlerAdapter {
     ctx.pipeline().addAfter(ctx.name(), "derp-frame-decoder", decoder);
     ctx.pipeline().addAfter("derp-frame-decoder", "derp-frame-encoder", FrameEncoder.INSTANCE);
     ctx.pipeline().addAfter("derp-frame-encoder", "derp-client", new ClientConnection(server, decoder));
-    ctx.writeAndFlush(new Frame.ServerKey(server.publicKey()));
+    // Through the whole pipeline: this handler sits in front of the frame encoder just added.
+    ctx.channel().writeAndFlush(new Frame.ServerKey(server.publicKey()));
     ctx.pipeline().remove(this);
     // Removing the head decoder hands any pipelined bytes (a fast-start ClientInfo) to the frame decoder.
     ctx.pipeline().remove(HEAD_DECODER);

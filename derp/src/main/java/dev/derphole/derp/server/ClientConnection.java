@@ -121,10 +121,6 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     if (server.config.rateBytesPerSecond > 0) {
       bucket = new TokenBucket(server.config.rateBytesPerSecond, server.config.rateBurstBytes, System.nanoTime());
     }
-    ServerInfoMessage serverInfo =
-        new ServerInfoMessage(DerpProtocol.PROTOCOL_VERSION, server.config.rateBytesPerSecond, server.config.rateBurstBytes);
-    byte[] sealed = server.config.privateKey().seal(key, serverInfo.toJson());
-    ctx.writeAndFlush(new Frame.ServerInfo(sealed));
     server.metrics.clients.incrementAndGet();
     ClientConnection replaced = server.registry.register(this);
     if (replaced != null) {
@@ -133,6 +129,11 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
           key.shortString(), ctx.channel().remoteAddress(), replaced.channel().remoteAddress());
       replaced.channel().close();
     }
+    // Registered first, as Go's server does: a client that has its ServerInfo can be sent to at once.
+    ServerInfoMessage serverInfo =
+        new ServerInfoMessage(DerpProtocol.PROTOCOL_VERSION, server.config.rateBytesPerSecond, server.config.rateBurstBytes);
+    byte[] sealed = server.config.privateKey().seal(key, serverInfo.toJson());
+    ctx.writeAndFlush(new Frame.ServerInfo(sealed));
     scheduleKeepAlive();
   }
 

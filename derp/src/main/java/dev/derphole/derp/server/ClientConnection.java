@@ -77,6 +77,11 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (!ctx.channel().isActive()) {
+      // Frames decoded from the same read as one that closed the connection are not acted on.
+      ReferenceCountUtil.release(msg);
+      return;
+    }
     try {
       if (state == State.AWAITING_CLIENT_INFO) {
         onClientInfo(msg);

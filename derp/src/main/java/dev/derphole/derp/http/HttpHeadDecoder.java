@@ -31,17 +31,27 @@ public final class HttpHeadDecoder extends ByteToMessageDecoder {
     int end = findEndOfHead(in);
     if (end < 0) {
       if (in.readableBytes() > MAX_HEAD_LENGTH) {
-        throw new DecoderException("HTTP head longer than " + MAX_HEAD_LENGTH + " bytes");
+        throw tooLong(in);
       }
       return;
     }
     if (end - in.readerIndex() > MAX_HEAD_LENGTH) {
-      throw new DecoderException("HTTP head longer than " + MAX_HEAD_LENGTH + " bytes");
+      throw tooLong(in);
     }
     String text = in.toString(in.readerIndex(), end - in.readerIndex(), StandardCharsets.ISO_8859_1);
     in.readerIndex(end);
     done = true;
     out.add(parse(text));
+  }
+
+  /**
+   * Drops what was read and decodes nothing more, so the refusal is raised once: left in the
+   * buffer, the same bytes would fail again when the channel closes.
+   */
+  private DecoderException tooLong(ByteBuf in) {
+    in.skipBytes(in.readableBytes());
+    done = true;
+    return new DecoderException("HTTP head longer than " + MAX_HEAD_LENGTH + " bytes");
   }
 
   /** Index just past the blank line ending the head, or -1. Accepts CRLF and bare LF line ends. */

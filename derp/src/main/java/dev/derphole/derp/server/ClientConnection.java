@@ -81,6 +81,11 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (!ctx.channel().isActive()) {
+      // Frames decoded from the same read as one that closed the connection are not acted on.
+      ReferenceCountUtil.release(msg);
+      return;
+    }
     try {
       if (state == State.AWAITING_CLIENT_INFO) {
         onClientInfo(msg);
@@ -125,10 +130,6 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     if (server.config.rateBytesPerSecond > 0) {
       bucket = new TokenBucket(server.config.rateBytesPerSecond, server.config.rateBurstBytes, System.nanoTime());
     }
-    ServerInfoMessage serverInfo =
-        new ServerInfoMessage(DerpProtocol.PROTOCOL_VERSION, server.config.rateBytesPerSecond, server.config.rateBurstBytes);
-    byte[] sealed = server.config.privateKey().seal(key, serverInfo.toJson());
-    ctx.writeAndFlush(new Frame.ServerInfo(sealed));
     server.metrics.clients.incrementAndGet();
     ClientConnection replaced = server.registry.register(this);
     if (replaced != null) {
@@ -137,6 +138,11 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
           key.shortString(), ctx.channel().remoteAddress(), replaced.channel().remoteAddress());
       replaced.channel().close();
     }
+    // Registered first, as Go's server does: a client that has its ServerInfo can be sent to at once.
+    ServerInfoMessage serverInfo =
+        new ServerInfoMessage(DerpProtocol.PROTOCOL_VERSION, server.config.rateBytesPerSecond, server.config.rateBurstBytes);
+    byte[] sealed = server.config.privateKey().seal(key, serverInfo.toJson());
+    ctx.writeAndFlush(new Frame.ServerInfo(sealed));
     scheduleKeepAlive();
   }
 

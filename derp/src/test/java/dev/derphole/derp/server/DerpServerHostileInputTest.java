@@ -1,0 +1,574 @@
+package dev.derphole.derp.server;
+
+import static java.nio.charset.StandardCharsets.US_ASCII;
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.derphole.derp.client.DerpClient;
+import dev.derphole.derp.client.DerpClientListener;
+import dev.derphole.derp.client.DerpEndpoint;
+import dev.derphole.derp.frame.ClientInfoMessage;
+import dev.derphole.derp.frame.DerpProtocol;
+import dev.derphole.derp.frame.Frame;
+import dev.derphole.derp.frame.FrameType;
+import dev.derphole.derp.key.NodePrivateKey;
+import dev.derphole.derp.key.NodePublicKey;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.Closeable;
+import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+import java.util.function.UnaryOperator;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A real {@link DerpServer} on 127.0.0.1 faces raw sockets that break the rules: garbage, stray
+ * HTTP, forged or malformed handshakes, oversized frames, mesh-only frames, slow and silent peers,
+ * a flood, and more connections than it allows. Each time the offender is cut off, the matching
+ * counter moves exactly once, and afterwards alice and bob (real {@link DerpClient}s) still
+ * exchange packets through the same server.
+ *
+ * <p>cathy is the raw-socket client that misbehaves.
+ */
+class DerpServerHostileInputTest {
+  /** A config knob, not a sleep: how long the server gives a connection to finish its handshake. */
+  private static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(1);
+  /** Generous upper bound for anything we wait on; never asserted as a duration. */
+  private static final Duration PATIENCE = Duration.ofSeconds(20);
+
+  /** Held so the level set on it sticks (java.util.logging keeps loggers weakly). */
+  private static final Logger SERVER_LOG = Logger.getLogger("dev.derphole.derp.server");
+
+  private static EventLoopGroup clientGroup;
+
+  private DerpServer server;
+  private ServerMetrics metrics;
+
+  @BeforeAll
+  static void startClientGroup() {
+    clientGroup = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+  }
+
+  @AfterAll
+  static void stopClientGroup() {
+    clientGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+  }
+
+  @BeforeEach
+  void startServer() throws IOException {
+    useServer(b -> b);
+  }
+
+  @AfterEach
+  void everyConnectionIsGoneAndTheServerStops() throws Exception {
+    try {
+      awaitValue("open connections", metrics::connections, 0);
+      awaitValue("verified clients", metrics::clients, 0);
+    } finally {
+      server.close();
+    }
+  }
+
+  private void useServer(UnaryOperator<DerpServerConfig.Builder> tweak) throws IOException {
+    if (server != null) {
+      server.close();
+    }
+    server = DerpServer.start(tweak.apply(DerpServerConfig.builder()
+        .listen(new InetSocketAddress("127.0.0.1", 0))
+        .handshakeTimeout(HANDSHAKE_TIMEOUT)).build());
+    metrics = server.metrics();
+  }
+
+  // ------------------------------------------------------------ before the upgrade
+
+  @Test
+  void garbageWithoutEndOfHeadIsCutOffAfter8KiB() throws Exception {
+    byte[] garbage = new byte[12 << 10];
+    new Random(1).nextBytes(garbage);
+    for (int i = 0; i < garbage.length; i++) {
+      if (garbage[i] == '\n') {
+        garbage[i] = 'x'; // never a line end, so never the end of a head
+      }
+    }
+    try (RawClient cathy = new RawClient()) {
+      cathy.writeTolerantly(garbage);
+      cathy.assertClosedByServer();
+    }
+    assertCountedOnceAndStillServing("handshake failures", metrics::handshakeFailures);
+    assertThat(metrics.handshakeTimeouts()).isZero();
+  }
+
+  @Test
+  void otherPathsGetA404AndAClose() throws Exception {
+    assertThat(http("GET", "/wp-login.php", "")).startsWith("HTTP/1.1 404 ");
+    assertAnsweredAndStillServing(1);
+  }
+
+  @Test
+  void derpWithoutUpgradeGetsA426() throws Exception {
+    assertThat(http("GET", "/derp", ""))
+        .startsWith("HTTP/1.1 426 ").endsWith("DERP requires connection upgrade\n");
+    awaitValue("handshake failures", metrics::handshakeFailures, 1);
+    assertAnsweredAndStillServing(1);
+  }
+
+  @Test
+  void probeAnswersGetAndRefusesPost() throws Exception {
+    assertThat(http("GET", "/derp/probe", ""))
+        .startsWith("HTTP/1.1 200 ").contains("\r\nAccess-Control-Allow-Origin: *\r\n");
+    assertThat(http("POST", "/derp/probe", "Content-Length: 0\r\n")).startsWith("HTTP/1.1 405 ");
+    assertAnsweredAndStillServing(2);
+  }
+
+  @Test
+  void generate204EchoesTheCaptivePortalChallenge() throws Exception {
+    assertThat(http("GET", "/generate_204", "X-Tailscale-Challenge: ts_derp1.test\r\n"))
+        .startsWith("HTTP/1.1 204 ").contains("\r\nX-Tailscale-Response: response ts_derp1.test\r\n");
+    assertAnsweredAndStillServing(1);
+  }
+
+  @Test
+  void metricsAreServedAsText() throws Exception {
+    assertThat(http("GET", "/metrics", "")).startsWith("HTTP/1.1 200 ").contains("\nderp_clients ");
+    assertAnsweredAndStillServing(1);
+  }
+
+  @Test
+  void slowlorisIsClosedByTheHandshakeDeadline() throws Exception {
+    try (RawClient cathy = new RawClient()) {
+      cathy.write("GET /derp HTTP/1.1\r\nHo".getBytes(US_ASCII));
+      cathy.assertClosedByServer();
+    }
+    assertCountedOnceAndStillServing("handshake timeouts", metrics::handshakeTimeouts);
+  }
+
+  @Test
+  void silentConnectionIsClosedByTheHandshakeDeadline() throws Exception {
+    try (RawClient cathy = new RawClient()) {
+      cathy.assertClosedByServer();
+    }
+    assertCountedOnceAndStillServing("handshake timeouts", metrics::handshakeTimeouts);
+  }
+
+  // ------------------------------------------------------- after the upgrade, before ClientInfo
+
+  @Test
+  void firstFrameThatIsNotClientInfoIsRefused() throws Exception {
+    assertHandshakeRefused(bytes(new Frame.Ping(new byte[8])));
+  }
+
+  @Test
+  void truncatedClientInfoIsRefused() throws Exception {
+    // Key and nonce but no room for even the 16-byte box tag.
+    ByteBuf frame = Unpooled.buffer();
+    frame.writeByte(FrameType.CLIENT_INFO.code()).writeInt(32 + 24);
+    NodePrivateKey.generate().publicKey().writeTo(frame);
+    frame.writeZero(24);
+    assertHandshakeRefused(ByteBufUtil.getBytes(frame));
+  }
+
+  @Test
+  void clientInfoSealedToAnotherServerIsRefused() throws Exception {
+    NodePrivateKey cathy = NodePrivateKey.generate();
+    NodePublicKey someOtherServer = NodePrivateKey.generate().publicKey();
+    assertHandshakeRefused(clientInfo(cathy, someOtherServer, ClientInfoMessage.standard().toJson()));
+  }
+
+  @Test
+  void clientInfoHoldingInvalidJsonIsRefused() throws Exception {
+    NodePrivateKey cathy = NodePrivateKey.generate();
+    assertHandshakeRefused(clientInfo(cathy, server.publicKey(), "{\"version\":2,".getBytes(UTF_8)));
+  }
+
+  @Test
+  void hugeFrameHeaderIsRefusedWithoutWaitingForItsPayload() throws Exception {
+    ByteBuf header = Unpooled.buffer().writeByte(FrameType.CLIENT_INFO.code()).writeInt(100 << 20);
+    // No payload follows, so only the size check (not the deadline) can be what closes it.
+    assertHandshakeRefused(ByteBufUtil.getBytes(header));
+  }
+
+  /** cathy upgrades, sends {@code bytes} instead of a good ClientInfo, and is cut off. */
+  private void assertHandshakeRefused(byte[] bytes) throws Exception {
+    try (RawClient cathy = new RawClient()) {
+      assertThat(cathy.upgrade()).isEqualTo(server.publicKey());
+      cathy.writeTolerantly(bytes);
+      cathy.assertClosedByServer();
+    }
+    assertCountedOnceAndStillServing("handshake failures", metrics::handshakeFailures);
+    assertThat(metrics.handshakeTimeouts()).isZero();
+  }
+
+  // ------------------------------------------------------------ after ClientInfo
+
+  @Test
+  void verifiedClientSendingAnOversizePacketIsCutOff() throws Exception {
+    NodePrivateKey cathyKey = NodePrivateKey.generate();
+    try (RawClient cathy = new RawClient()) {
+      cathy.login(cathyKey);
+      int payload = 32 + DerpProtocol.MAX_PACKET_SIZE + 1;
+      ByteBuf frame = Unpooled.buffer(5 + payload);
+      frame.writeByte(FrameType.SEND_PACKET.code()).writeInt(payload);
+      NodePrivateKey.generate().publicKey().writeTo(frame);
+      frame.writeZero(payload - 32);
+      cathy.writeTolerantly(ByteBufUtil.getBytes(frame));
+      cathy.assertClosedByServer();
+    }
+    awaitValue("verified clients", metrics::clients, 0);
+    assertThat(server.isConnected(cathyKey.publicKey())).isFalse();
+    assertCountedOnceAndStillServing("protocol errors", metrics::protocolErrors);
+  }
+
+  @Test
+  void regularClientSendingWatchConnsIsCutOffAndNothingBehindItIsRelayed() throws Exception {
+    NodePrivateKey aliceKey = NodePrivateKey.generate();
+    NodePrivateKey bobKey = NodePrivateKey.generate();
+    NodePrivateKey cathyKey = NodePrivateKey.generate();
+    BlockingQueue<Received> bobInbox = new LinkedBlockingQueue<>();
+    try (DerpClient alice = connect(aliceKey, new LinkedBlockingQueue<>());
+         DerpClient bob = connect(bobKey, bobInbox)) {
+      try (RawClient cathy = new RawClient()) {
+        cathy.login(cathyKey);
+        // WatchConns is for mesh peers only; the packet to bob rides in the same write behind it.
+        byte[] watch = bytes(Frame.WatchConns.INSTANCE);
+        byte[] sneak = bytes(new Frame.SendPacket(bobKey.publicKey(), Unpooled.copiedBuffer("from cathy", UTF_8)));
+        cathy.writeTolerantly(concat(watch, sneak));
+        cathy.assertClosedByServer();
+      }
+      awaitValue("protocol errors", metrics::protocolErrors, 1);
+      // Anything cathy got through would already sit in bob's queue, ahead of alice's packet.
+      alice.send(bobKey.publicKey(), "from alice".getBytes(UTF_8));
+      assertThat(bobInbox.poll(PATIENCE.toSeconds(), TimeUnit.SECONDS))
+          .isEqualTo(new Received(aliceKey.publicKey(), "from alice"));
+      assertThat(bob.isOpen()).isTrue();
+    }
+    assertThat(metrics.protocolErrors()).as("counted once").isEqualTo(1);
+  }
+
+  // ----------------------------------------------------------------- fast start
+
+  @Test
+  void fastStartKeepsTheClientInfoPipelinedBehindTheRequest() throws Exception {
+    NodePrivateKey cathyKey = NodePrivateKey.generate();
+    NodePrivateKey aliceKey = NodePrivateKey.generate();
+    try (RawClient cathy = new RawClient()) {
+      // A fast-start client already knows the server key (from the meta certificate) and sends
+      // its request and ClientInfo in one write, reading no HTTP response.
+      cathy.write(concat(
+          upgradeRequest("Derp-Fast-Start: 1\r\n"),
+          clientInfo(cathyKey, server.publicKey(), ClientInfoMessage.standard().toJson())));
+
+      assertThat(cathy.in.read()).as("first byte: a ServerKey frame, not \"HTTP/1.1 101\"").isEqualTo(0x01);
+      assertThat(cathy.readFrame(0x01)).isEqualTo(new Frame.ServerKey(server.publicKey()));
+      Frame.ServerInfo info = (Frame.ServerInfo) cathy.readFrame();
+      assertThat(new String(cathyKey.open(server.publicKey(), info.nonceAndBox()), UTF_8)).isEqualTo("{\"version\":2}");
+      awaitValue("verified clients", metrics::clients, 1);
+
+      // And cathy is reachable like any other client.
+      try (DerpClient alice = connect(aliceKey, new LinkedBlockingQueue<>())) {
+        alice.send(cathyKey.publicKey(), "hi cathy".getBytes(UTF_8));
+        Frame.RecvPacket got = (Frame.RecvPacket) cathy.readFrameSkipping(FrameType.KEEP_ALIVE);
+        try {
+          assertThat(got.source()).isEqualTo(aliceKey.publicKey());
+          assertThat(got.packet().toString(UTF_8)).isEqualTo("hi cathy");
+        } finally {
+          got.release();
+        }
+      }
+    }
+    assertThat(metrics.handshakeFailures()).isZero();
+  }
+
+  // ----------------------------------------------------------------- load
+
+  @Test
+  void floodOfIdleConnectionsDoesNotStopAliceAndBob() throws Exception {
+    useServer(b -> b.handshakeTimeout(Duration.ofSeconds(3)));
+    int flood = 1000;
+    List<RawClient> sockets = new ArrayList<>(flood);
+    Level level = SERVER_LOG.getLevel();
+    SERVER_LOG.setLevel(Level.WARNING); // a thousand "no DERP handshake" lines say nothing new
+    try {
+      for (int i = 0; i < flood; i++) {
+        RawClient cathy = new RawClient();
+        sockets.add(cathy);
+        if (i % 2 == 1) {
+          cathy.write("GET /derp HTTP/1.1\r\nHost: derp".getBytes(US_ASCII));
+        }
+      }
+      assertAliceAndBobStillTalk();
+      awaitValue("handshake timeouts", metrics::handshakeTimeouts, flood);
+      awaitValue("open connections", metrics::connections, 0);
+      for (RawClient cathy : sockets) {
+        cathy.assertClosedByServer();
+      }
+    } finally {
+      for (RawClient cathy : sockets) {
+        cathy.close();
+      }
+      SERVER_LOG.setLevel(level);
+    }
+    assertThat(metrics.handshakeFailures()).isZero();
+  }
+
+  @Test
+  void connectionsOverTheLimitAreRefusedAtAccept() throws Exception {
+    // A long deadline: the five held connections must still be open when the sixth arrives.
+    useServer(b -> b.maxConnections(5).handshakeTimeout(PATIENCE.multipliedBy(3)));
+    List<RawClient> held = new ArrayList<>();
+    try {
+      for (int i = 0; i < 5; i++) {
+        held.add(new RawClient());
+      }
+      awaitValue("open connections", metrics::connections, 5);
+      try (RawClient sixth = new RawClient()) {
+        sixth.assertClosedByServer();
+      }
+      awaitValue("refused connections", metrics::refusedOverLimit, 1);
+      assertThat(metrics.connections()).isEqualTo(5);
+    } finally {
+      for (RawClient c : held) {
+        c.close();
+      }
+    }
+    awaitValue("open connections", metrics::connections, 0);
+    assertAliceAndBobStillTalk();
+    assertThat(metrics.refusedOverLimit()).isEqualTo(1);
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  /**
+   * After cathy was cut off: {@code counter} moved by exactly one, alice and bob still relay
+   * through the server, and (checked again after their exchange) nobody counted her twice.
+   */
+  private void assertCountedOnceAndStillServing(String what, LongSupplier counter) throws Exception {
+    awaitValue(what, counter, 1);
+    assertAliceAndBobStillTalk();
+    assertThat(counter.getAsLong()).as(what + ", counted once").isEqualTo(1);
+  }
+
+  /** The server counted {@code requests} plain HTTP answers and still relays for alice and bob. */
+  private void assertAnsweredAndStillServing(long requests) throws Exception {
+    awaitValue("HTTP requests", metrics.httpRequests::sum, requests);
+    assertAliceAndBobStillTalk();
+  }
+
+  /** The server is still useful: two fresh clients log in and swap a packet each way. */
+  private void assertAliceAndBobStillTalk() throws Exception {
+    NodePrivateKey aliceKey = NodePrivateKey.generate();
+    NodePrivateKey bobKey = NodePrivateKey.generate();
+    BlockingQueue<Received> aliceInbox = new LinkedBlockingQueue<>();
+    BlockingQueue<Received> bobInbox = new LinkedBlockingQueue<>();
+    try (DerpClient alice = connect(aliceKey, aliceInbox); DerpClient bob = connect(bobKey, bobInbox)) {
+      // A client holding its ServerInfo is registered: packets to it are not dropped as unknown.
+      assertThat(server.isConnected(aliceKey.publicKey())).as("alice registered once connected").isTrue();
+      assertThat(server.isConnected(bobKey.publicKey())).as("bob registered once connected").isTrue();
+      assertThat(alice.send(bobKey.publicKey(), "hello bob".getBytes(UTF_8))).isTrue();
+      assertThat(bobInbox.poll(PATIENCE.toSeconds(), TimeUnit.SECONDS))
+          .isEqualTo(new Received(aliceKey.publicKey(), "hello bob"));
+      assertThat(bob.send(aliceKey.publicKey(), "hello alice".getBytes(UTF_8))).isTrue();
+      assertThat(aliceInbox.poll(PATIENCE.toSeconds(), TimeUnit.SECONDS))
+          .isEqualTo(new Received(bobKey.publicKey(), "hello alice"));
+    }
+  }
+
+  private record Received(NodePublicKey from, String text) {}
+
+  private DerpClient connect(NodePrivateKey key, BlockingQueue<Received> inbox) throws IOException {
+    DerpEndpoint endpoint = DerpEndpoint.of(URI.create("http://127.0.0.1:" + server.localAddress().getPort()));
+    DerpClientListener listener = (source, packet) -> inbox.add(new Received(source, packet.toString(UTF_8)));
+    return DerpClient.connect(endpoint, key, listener, clientGroup, DerpClient.Options.defaults());
+  }
+
+  /** Sends one HTTP/1.1 request head on a fresh connection and returns everything the server says before it closes. */
+  private String http(String method, String path, String extraHeaders) throws IOException {
+    String request = method + " " + path + " HTTP/1.1\r\nHost: derp.test\r\n" + extraHeaders + "\r\n";
+    try (RawClient cathy = new RawClient()) {
+      cathy.write(request.getBytes(US_ASCII));
+      return new String(cathy.readToEnd(), US_ASCII);
+    }
+  }
+
+  /** Polls (bounded by {@link #PATIENCE}) until {@code value} reaches {@code want}, then checks it did not overshoot. */
+  private static void awaitValue(String what, LongSupplier value, long want) throws InterruptedException {
+    long deadline = System.nanoTime() + PATIENCE.toNanos();
+    while (value.getAsLong() < want && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    if (want == 0) {
+      while (value.getAsLong() > 0 && System.nanoTime() < deadline) {
+        Thread.sleep(10);
+      }
+    }
+    assertThat(value.getAsLong()).as(what).isEqualTo(want);
+  }
+
+  private static byte[] upgradeRequest(String extraHeaders) {
+    return ("GET /derp HTTP/1.1\r\n"
+        + "Host: derp.test\r\n"
+        + "Connection: Upgrade\r\n"
+        + "Upgrade: DERP\r\n"
+        + extraHeaders
+        + "\r\n").getBytes(US_ASCII);
+  }
+
+  /** A ClientInfo frame from {@code me}, its JSON sealed to {@code serverKey}. */
+  private static byte[] clientInfo(NodePrivateKey me, NodePublicKey serverKey, byte[] json) {
+    return bytes(new Frame.ClientInfo(me.publicKey(), me.seal(serverKey, json)));
+  }
+
+  private static byte[] bytes(Frame frame) {
+    ByteBuf out = Unpooled.buffer(frame.encodedLength());
+    frame.encode(out);
+    if (frame instanceof Frame.PacketFrame p) {
+      p.release();
+    }
+    return ByteBufUtil.getBytes(out);
+  }
+
+  private static byte[] concat(byte[] a, byte[] b) {
+    byte[] out = new byte[a.length + b.length];
+    System.arraycopy(a, 0, out, 0, a.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
+  }
+
+  /** A blocking socket that speaks DERP (or not) byte by byte. */
+  private final class RawClient implements Closeable {
+    final Socket socket;
+    final DataInputStream in;
+    final OutputStream out;
+
+    RawClient() throws IOException {
+      socket = new Socket();
+      try {
+        socket.connect(server.localAddress(), (int) PATIENCE.toMillis());
+        socket.setSoTimeout((int) PATIENCE.toMillis());
+        in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
+        out = socket.getOutputStream();
+      } catch (IOException e) {
+        socket.close();
+        throw e;
+      }
+    }
+
+    void write(byte[] b) throws IOException {
+      out.write(b);
+      out.flush();
+    }
+
+    /** Writes, accepting that the server may already have hung up on us mid-write. */
+    void writeTolerantly(byte[] b) {
+      try {
+        write(b);
+      } catch (IOException e) {
+        // The reset is itself a close by the server; assertClosedByServer sees it too.
+      }
+    }
+
+    /** Sends the upgrade, expects 101 and the ServerKey frame; returns the server's key. */
+    NodePublicKey upgrade() throws IOException {
+      write(upgradeRequest(""));
+      String head = readHead();
+      assertThat(head).startsWith("HTTP/1.1 101 ")
+          .contains("\r\nDerp-Public-Key: " + server.publicKey().untypedHex() + "\r\n");
+      return ((Frame.ServerKey) readFrame()).serverKey();
+    }
+
+    /** Upgrade, a good ClientInfo, and the ServerInfo answer: a verified client. */
+    void login(NodePrivateKey me) throws Exception {
+      NodePublicKey serverKey = upgrade();
+      write(clientInfo(me, serverKey, ClientInfoMessage.standard().toJson()));
+      Frame.ServerInfo info = (Frame.ServerInfo) readFrame();
+      assertThat(new String(me.open(serverKey, info.nonceAndBox()), UTF_8)).isEqualTo("{\"version\":2}");
+    }
+
+    String readHead() throws IOException {
+      ByteArrayOutputStream head = new ByteArrayOutputStream();
+      while (!head.toString(US_ASCII).endsWith("\r\n\r\n")) {
+        int b = in.read();
+        if (b < 0) {
+          throw new EOFException("connection closed inside the HTTP head: " + head.toString(US_ASCII));
+        }
+        head.write(b);
+      }
+      return head.toString(US_ASCII);
+    }
+
+    Frame readFrame() throws IOException {
+      return readFrame(in.readUnsignedByte());
+    }
+
+    /** Reads the rest of a frame whose type byte was already read. */
+    Frame readFrame(int type) throws IOException {
+      int length = in.readInt();
+      assertThat(length).isBetween(0, DerpProtocol.MAX_CLIENT_FRAME_LENGTH);
+      byte[] payload = new byte[length];
+      in.readFully(payload);
+      return Frame.decode(type, Unpooled.wrappedBuffer(payload));
+    }
+
+    Frame readFrameSkipping(FrameType skip) throws IOException {
+      Frame f;
+      do {
+        f = readFrame();
+      } while (f.type() == skip);
+      return f;
+    }
+
+    byte[] readToEnd() throws IOException {
+      ByteArrayOutputStream all = new ByteArrayOutputStream();
+      byte[] chunk = new byte[4096];
+      for (int n; (n = in.read(chunk)) >= 0; ) {
+        all.write(chunk, 0, n);
+      }
+      return all.toByteArray();
+    }
+
+    /** Reads (and drops) until the server closes: EOF or a reset. Fails if it stays open past {@link #PATIENCE}. */
+    void assertClosedByServer() throws IOException {
+      byte[] sink = new byte[4096];
+      try {
+        while (in.read(sink) >= 0) {
+          // drain whatever the server said before hanging up
+        }
+      } catch (SocketTimeoutException e) {
+        throw new AssertionError("the server left the connection open for " + PATIENCE.toSeconds() + " s", e);
+      } catch (SocketException e) {
+        // connection reset: the server closed with our bytes still unread, which is a close too
+      }
+    }
+
+    @Override
+    public void close() throws IOException {
+      socket.close();
+    }
+  }
+}

@@ -172,7 +172,7 @@ public record Token(
     return token;
   }
 
-  /** Throws {@code EXPIRED} ("the token expired 12 minutes ago") if {@code now} is not before expiry. */
+  /** Throws {@code EXPIRED} ("the token expired 12 minutes ago") unless {@code now} < expiry. */
   public void requireUnexpired(Instant now) throws TokenException {
     if (!now.isBefore(expires)) {
       throw TokenException.expired(expires, now);

@@ -6,6 +6,7 @@ import java.net.UnknownHostException;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.DateTimeException;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.Optional;
@@ -114,7 +115,7 @@ final class TokenCodec {
         throw TokenException.corrupted();
       }
       return token;
-    } catch (BufferUnderflowException | IllegalArgumentException | ArithmeticException e) {
+    } catch (BufferUnderflowException | IllegalArgumentException | DateTimeException e) {
       // A good checksum over bad fields: only a buggy or hostile issuer makes these.
       throw TokenException.corrupted();
     }
@@ -125,7 +126,8 @@ final class TokenCodec {
     if (flags == 0) {
       return Optional.empty();
     }
-    if ((flags & FLAG_CUSTOM) == 0 || (flags & ~(FLAG_CUSTOM | FLAG_TLS | FLAG_PIN | FLAG_IP)) != 0) {
+    int known = FLAG_CUSTOM | FLAG_TLS | FLAG_PIN | FLAG_IP;
+    if ((flags & FLAG_CUSTOM) == 0 || (flags & ~known) != 0) {
       throw TokenException.corrupted();
     }
     String host = new String(take(b, b.get() & 0xFF), StandardCharsets.US_ASCII);

@@ -131,7 +131,8 @@ class ClaimGateTest {
     Claim claim = claim(alice, Capability.STREAM, 1, NOW);
     Decision d = decision(gate.onPacket(alice, seal(claim), NOW).orElseThrow());
     assertThat(d.rejectCode()).isEqualTo("wrong_capability");
-    assertThat(d.rejectReason()).isEqualTo("this token is for `derphole open`, not `derphole pipe`");
+    assertThat(d.rejectReason())
+        .isEqualTo("this token is for `derphole open`, not `derphole pipe`");
     assertThat(d.claimNonce()).isEqualTo(claim.nonce());
   }
 
@@ -178,7 +179,8 @@ class ClaimGateTest {
     Decision replayed =
         decision(longGate.onPacket(alice, recorded, NOW.plus(Duration.ofHours(3))).orElseThrow());
     assertThat(replayed.rejectCode()).isEqualTo("stale");
-    assertThat(replayed.rejectReason()).isEqualTo("stale claim: made 3 hours ago; check both clocks");
+    assertThat(replayed.rejectReason())
+        .isEqualTo("stale claim: made 3 hours ago; check both clocks");
 
     Claim future = claim(alice, Capability.SHARE, 1, NOW.plus(Duration.ofMinutes(5)));
     Decision early = decision(longGate.onPacket(alice, seal(future), NOW).orElseThrow());

@@ -105,7 +105,8 @@ class ClaimMessagesTest {
   @Test
   void oversizedJsonIsRefused() {
     String padding = "x".repeat(ClaimJson.MAX_BYTES);
-    String json = SAMPLE_CLAIM_JSON.replace("{\"version\"", "{\"pad\":\"" + padding + "\",\"version\"");
+    String json =
+        SAMPLE_CLAIM_JSON.replace("{\"version\"", "{\"pad\":\"" + padding + "\",\"version\"");
     assertThatThrownBy(() -> Claim.parse(bytes(json))).hasMessageContaining("larger than");
   }
 
@@ -129,7 +130,8 @@ class ClaimMessagesTest {
 
   @Test
   void rejectWithoutANonceRoundTrips() throws ClaimException {
-    Decision reject = Decision.reject(new byte[0], "malformed", "malformed claim: claim has no nonce");
+    Decision reject =
+        Decision.reject(new byte[0], "malformed", "malformed claim: claim has no nonce");
     assertThat(Decision.parse(reject.toJson())).isEqualTo(reject);
   }
 
@@ -148,7 +150,8 @@ class ClaimMessagesTest {
       "{\"accepted\":\"yes\"}",
       "{\"accepted\":true,\"claim_nonce\":\"\",\"candidates\":[]}", // an accept needs a nonce
       "{\"accepted\":true,\"claim_nonce\":\"Dw8PDw8PDw8PDw8PDw8PDw\"}",
-      "{\"accepted\":false,\"claim_nonce\":\"\",\"reject_code\":\"Bad Code\",\"reject_reason\":\"\"}",
+      "{\"accepted\":false,\"claim_nonce\":\"\",\"reject_code\":\"Bad Code\","
+          + "\"reject_reason\":\"\"}",
       "{\"accepted\":false,\"claim_nonce\":\"\",\"reject_code\":\"\",\"reject_reason\":\"x\"}",
       "{\"accepted\":false,\"claim_nonce\":\"AAAA\",\"reject_code\":\"x\",\"reject_reason\":\"x\"}",
     };
@@ -165,7 +168,8 @@ class ClaimMessagesTest {
     claim.claimantTlsKey()[1] ^= 1;
     assertThat(claim).isEqualTo(sampleClaim());
     assertThat(claim.toString()).contains("share").contains("203.0.113.7:41641");
-    assertThat(claim.claimantDerpKey()).isEqualTo(NodePublicKey.parse("nodekey:" + "a1".repeat(32)));
+    assertThat(claim.claimantDerpKey())
+        .isEqualTo(NodePublicKey.parse("nodekey:" + "a1".repeat(32)));
   }
 
   private static byte[] bytes(String s) {

@@ -92,7 +92,8 @@ class ClaimantTest {
     Token other = TestTokens.issue(Capability.OFFER);
     byte[] otherSession = Envelope.seal(EnvelopeKind.DECISION, SessionKeys.of(other).decisionKey(),
         other.sessionId(), json);
-    byte[] right = Envelope.seal(EnvelopeKind.DECISION, keys.decisionKey(), token.sessionId(), json);
+    byte[] right =
+        Envelope.seal(EnvelopeKind.DECISION, keys.decisionKey(), token.sessionId(), json);
 
     assertThat(a.onPacket(issuer, withClaimKey)).isEmpty();
     assertThat(a.onPacket(issuer, asControl)).isEmpty();

@@ -15,7 +15,7 @@ public final class TestTokens {
   /** 2026-01-01T00:00:00Z, the "now" of fixed tests. */
   public static final Instant NOW = Instant.ofEpochSecond(1_767_225_600L);
 
-  /** The P-256 generator point G, compressed (G.y is odd): a valid TLS key anyone can write down. */
+  /** The P-256 generator G, compressed (G.y is odd): a valid TLS key anyone can write down. */
   public static final byte[] GENERATOR_TLS_KEY =
       HexFormat.of()
           .parseHex("036b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296");

@@ -114,6 +114,10 @@ class TokenDecodeTest {
     byte[] shorter = new byte[golden.length - 1];
     System.arraycopy(golden, 0, shorter, 0, golden.length - 5);
     assertCorruptedAfterResealing(shorter);
+    // an expiry beyond what Instant can hold
+    byte[] farFuture = goldenBytes();
+    ByteBuffer.wrap(farFuture, 20, 8).putLong(Long.MAX_VALUE);
+    assertCorruptedAfterResealing(farFuture);
     // unknown capability
     byte[] b = goldenBytes();
     b[3] = 9;

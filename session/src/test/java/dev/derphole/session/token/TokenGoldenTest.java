@@ -43,7 +43,8 @@ class TokenGoldenTest {
 
   static final String REGION_TEXT =
       "dhoBAwABAgMEBQYHCAkKCwwNDg8AAAAAaVXHEAABICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8DaxfR8u"
-          + "EsQkf4vOblY6RA8ncDfYEt6zOg9KE5RdiYwpagoaKjpKWmp6ipqqusra6vsLGys7S1tre4ubq7vL2-vwDAtPQi";
+          + "EsQkf4vOblY6RA8ncDfYEt6zOg9KE5RdiYwpagoaKjpKWmp6ipqqusra6vsLGys7S1tre4ubq7vL2-"
+          + "vwDAtPQi";
 
   static final String CUSTOM_TAIL_HEX =
       "0f" // relay flags: custom | TLS | pin | IP literal

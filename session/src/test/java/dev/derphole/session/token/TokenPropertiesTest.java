@@ -74,7 +74,8 @@ class TokenPropertiesTest {
 
   @Property
   void randomBytesWithoutTheMagicAreNotAToken(@ForAll byte[] bytes) {
-    Assume.that(bytes.length < 2 || bytes[0] != TokenCodec.MAGIC_0 || bytes[1] != TokenCodec.MAGIC_1);
+    Assume.that(
+        bytes.length < 2 || bytes[0] != TokenCodec.MAGIC_0 || bytes[1] != TokenCodec.MAGIC_1);
     String text = Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
     assertThat(decodeFails(text, null).reason()).isEqualTo(TokenException.Reason.NOT_A_TOKEN);
   }

@@ -1,0 +1,69 @@
+package dev.derphole.session.token;
+
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * What a token lets its bearer do. Each capability pairs the command that issues the token with the
+ * one that claims it; both names appear in user-facing errors. The wire code is one byte in the
+ * token (see {@link Token}); the JSON name (in claims) is the lower-case constant name.
+ *
+ * <p>The set is part of token version 1: a new capability means a new token version.
+ */
+public enum Capability {
+  STREAM(1, "derphole listen", "derphole pipe"),
+  OFFER(2, "derphole send", "derphole receive"),
+  SHARE(3, "derphole share", "derphole open"),
+  SSH(4, "derphole ssh invite", "derphole ssh accept"),
+  TUNNEL(5, "derptun serve", "derptun open/connect");
+
+  private final int code;
+  private final String issuerCommand;
+  private final String claimantCommand;
+
+  Capability(int code, String issuerCommand, String claimantCommand) {
+    this.code = code;
+    this.issuerCommand = issuerCommand;
+    this.claimantCommand = claimantCommand;
+  }
+
+  /** The one-byte wire code. */
+  public int code() {
+    return code;
+  }
+
+  /** The command that issues tokens of this capability, e.g. {@code derphole share}. */
+  public String issuerCommand() {
+    return issuerCommand;
+  }
+
+  /** The command that claims tokens of this capability, e.g. {@code derphole open}. */
+  public String claimantCommand() {
+    return claimantCommand;
+  }
+
+  /** The name used in JSON messages: {@code "stream"}, {@code "offer"}, ... */
+  public String jsonName() {
+    return name().toLowerCase(Locale.ROOT);
+  }
+
+  /** The capability with this wire code, if any. */
+  public static Optional<Capability> of(int code) {
+    for (Capability c : values()) {
+      if (c.code == code) {
+        return Optional.of(c);
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** The capability with this JSON name (exact, lower case), if any. */
+  public static Optional<Capability> ofJsonName(String name) {
+    for (Capability c : values()) {
+      if (c.jsonName().equals(name)) {
+        return Optional.of(c);
+      }
+    }
+    return Optional.empty();
+  }
+}

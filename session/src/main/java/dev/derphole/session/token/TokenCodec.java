@@ -1,0 +1,169 @@
+package dev.derphole.session.token;
+
+import dev.derphole.derp.key.NodePublicKey;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.DateTimeException;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.Optional;
+import java.util.zip.CRC32C;
+
+/**
+ * The binary form of a {@link Token}; the byte table is in the {@code Token} Javadoc and in
+ * docs/protocol.md. Symmetric: {@link #encode}, {@link #decode}, {@link #encodedLength}.
+ *
+ * <p>Version independent: the magic at 0, the version at 2 and the CRC-32C trailer. So a token of
+ * any version with a good checksum is "unsupported version", never "corrupted", and a damaged
+ * version byte is "corrupted", never "unsupported version".
+ */
+final class TokenCodec {
+  static final byte MAGIC_0 = 0x76;
+  static final byte MAGIC_1 = 0x1A;
+  static final int CHECKSUM_LENGTH = 4;
+  /** Magic, version, checksum: the least anything must have to be judged a token. */
+  static final int FRAME_LENGTH = 2 + 1 + CHECKSUM_LENGTH;
+  /** Offset of the relay flags byte; everything before it has a fixed size. */
+  static final int FLAGS_OFFSET = 127;
+  /** A token without a custom relay. */
+  static final int MIN_LENGTH = FLAGS_OFFSET + 1 + CHECKSUM_LENGTH;
+
+  static final int FLAG_CUSTOM = 0x01;
+  static final int FLAG_TLS = 0x02;
+  static final int FLAG_PIN = 0x04;
+  static final int FLAG_IP = 0x08;
+
+  private TokenCodec() {}
+
+  static int encodedLength(Token t) {
+    int length = MIN_LENGTH;
+    Optional<CustomRelay> custom = t.relay().custom();
+    if (custom.isPresent()) {
+      CustomRelay c = custom.get();
+      length += 1 + c.host().length() + 2;
+      length += c.certSha256().isPresent() ? CustomRelay.PIN_LENGTH : 0;
+      length += c.ipLiteral().map(ip -> 1 + address(ip).getAddress().length).orElse(0);
+    }
+    return length;
+  }
+
+  static byte[] encode(Token t) {
+    ByteBuffer b = ByteBuffer.allocate(encodedLength(t));
+    b.put(MAGIC_0).put(MAGIC_1);
+    b.put((byte) t.version());
+    b.put((byte) t.capability().code());
+    b.put(t.sessionId());
+    b.putLong(t.expires().getEpochSecond());
+    b.putShort((short) t.relay().regionId());
+    b.put(t.issuerDerpKey().raw());
+    b.put(t.issuerTlsKey());
+    b.put(t.bearerSecret());
+    Optional<CustomRelay> custom = t.relay().custom();
+    if (custom.isEmpty()) {
+      b.put((byte) 0);
+    } else {
+      CustomRelay c = custom.get();
+      Optional<byte[]> pin = c.certSha256();
+      Optional<InetAddress> ip = c.ipLiteral().map(TokenCodec::address);
+      int flags = FLAG_CUSTOM
+          | (c.tls() ? FLAG_TLS : 0)
+          | (pin.isPresent() ? FLAG_PIN : 0)
+          | (ip.isPresent() ? FLAG_IP : 0);
+      b.put((byte) flags);
+      byte[] host = c.host().getBytes(StandardCharsets.US_ASCII);
+      b.put((byte) host.length).put(host);
+      b.putShort((short) c.port());
+      pin.ifPresent(b::put);
+      ip.ifPresent(a -> b.put((byte) a.getAddress().length).put(a.getAddress()));
+    }
+    b.putInt((int) checksum(b.array(), b.position()));
+    return b.array();
+  }
+
+  /** Judges the frame, then reads version 1's fields. Expiry is the caller's business. */
+  static Token decode(byte[] bytes) throws TokenException {
+    if (bytes.length < FRAME_LENGTH || bytes[0] != MAGIC_0 || bytes[1] != MAGIC_1) {
+      throw TokenException.notAToken();
+    }
+    int bodyEnd = bytes.length - CHECKSUM_LENGTH;
+    int stored = ByteBuffer.wrap(bytes, bodyEnd, CHECKSUM_LENGTH).getInt();
+    if (stored != (int) checksum(bytes, bodyEnd)) {
+      throw TokenException.corrupted();
+    }
+    int version = bytes[2] & 0xFF;
+    if (version != Token.VERSION) {
+      throw TokenException.unsupportedVersion(version);
+    }
+    try {
+      ByteBuffer b = ByteBuffer.wrap(bytes, 3, bodyEnd - 3);
+      Capability capability =
+          Capability.of(b.get() & 0xFF).orElseThrow(TokenException::corrupted);
+      byte[] sessionId = take(b, Token.SESSION_ID_LENGTH);
+      Instant expires = Instant.ofEpochSecond(b.getLong());
+      int regionId = b.getShort() & 0xFFFF;
+      NodePublicKey derpKey = NodePublicKey.fromRaw(take(b, NodePublicKey.LENGTH));
+      byte[] tlsKey = take(b, CompressedP256.LENGTH);
+      byte[] bearer = take(b, Token.BEARER_LENGTH);
+      RelayHint relay = new RelayHint(regionId, readCustomRelay(b));
+      Token token =
+          new Token(version, capability, sessionId, expires, derpKey, tlsKey, bearer, relay);
+      // One token, one byte string: no trailing bytes, no second spelling of a field.
+      if (b.hasRemaining() || !Arrays.equals(encode(token), bytes)) {
+        throw TokenException.corrupted();
+      }
+      return token;
+    } catch (BufferUnderflowException | IllegalArgumentException | DateTimeException e) {
+      // A good checksum over bad fields: only a buggy or hostile issuer makes these.
+      throw TokenException.corrupted();
+    }
+  }
+
+  private static Optional<CustomRelay> readCustomRelay(ByteBuffer b) throws TokenException {
+    int flags = b.get() & 0xFF;
+    if (flags == 0) {
+      return Optional.empty();
+    }
+    int known = FLAG_CUSTOM | FLAG_TLS | FLAG_PIN | FLAG_IP;
+    if ((flags & FLAG_CUSTOM) == 0 || (flags & ~known) != 0) {
+      throw TokenException.corrupted();
+    }
+    String host = new String(take(b, b.get() & 0xFF), StandardCharsets.US_ASCII);
+    int port = b.getShort() & 0xFFFF;
+    Optional<byte[]> pin =
+        (flags & FLAG_PIN) != 0 ? Optional.of(take(b, CustomRelay.PIN_LENGTH)) : Optional.empty();
+    Optional<String> ip = Optional.empty();
+    if ((flags & FLAG_IP) != 0) {
+      int length = b.get() & 0xFF;
+      if (length != 4 && length != 16) {
+        throw TokenException.corrupted();
+      }
+      try {
+        ip = Optional.of(IpLiteral.format(InetAddress.getByAddress(take(b, length))));
+      } catch (UnknownHostException e) {
+        throw new AssertionError("4 or 16 bytes are an IP address", e);
+      }
+    }
+    return Optional.of(new CustomRelay(host, port, (flags & FLAG_TLS) != 0, pin, ip));
+  }
+
+  private static byte[] take(ByteBuffer b, int n) {
+    byte[] out = new byte[n];
+    b.get(out);
+    return out;
+  }
+
+  /** The address of a canonical literal that {@link CustomRelay} has already checked. */
+  private static InetAddress address(String literal) {
+    return IpLiteral.parse(literal)
+        .orElseThrow(() -> new IllegalStateException("unchecked IP literal " + literal));
+  }
+
+  static long checksum(byte[] bytes, int length) {
+    CRC32C crc = new CRC32C();
+    crc.update(bytes, 0, length);
+    return crc.getValue();
+  }
+}

@@ -1,0 +1,101 @@
+package dev.derphole.session.token;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.derphole.derp.key.NodePublicKey;
+import java.time.Instant;
+import java.util.HexFormat;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Golden vectors for the version-1 binary form. The checksums were computed with an independent
+ * bitwise CRC-32C (reflected polynomial 0x82F63B78; check value of "123456789" = e3069283).
+ */
+class TokenGoldenTest {
+  private static final HexFormat HEX = HexFormat.of();
+
+  /** Session 00..0f, expiring 2026-01-01T01:00:00Z, region 1, DERP key 20..3f, bearer a0..bf. */
+  static Token regionToken() {
+    return new Token(
+        1,
+        Capability.SHARE,
+        HEX.parseHex("000102030405060708090a0b0c0d0e0f"),
+        Instant.parse("2026-01-01T01:00:00Z"),
+        NodePublicKey.fromRaw(
+            HEX.parseHex("202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f")),
+        TestTokens.GENERATOR_TLS_KEY,
+        HEX.parseHex("a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"),
+        RelayHint.region(1));
+  }
+
+  static final String REGION_HEX =
+      "761a" // magic
+          + "01" // version 1
+          + "03" // capability SHARE
+          + "000102030405060708090a0b0c0d0e0f" // session id
+          + "000000006955c710" // expires 1767229200 = 2026-01-01T01:00:00Z
+          + "0001" // DERP region 1
+          + "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f" // issuer DERP key
+          + "036b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296" // TLS key (G)
+          + "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf" // bearer secret
+          + "00" // relay flags: no custom relay
+          + "c0b4f422"; // CRC-32C of the 128 bytes before
+
+  static final String REGION_TEXT =
+      "dhoBAwABAgMEBQYHCAkKCwwNDg8AAAAAaVXHEAABICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8DaxfR8u"
+          + "EsQkf4vOblY6RA8ncDfYEt6zOg9KE5RdiYwpagoaKjpKWmp6ipqqusra6vsLGys7S1tre4ubq7vL2-"
+          + "vwDAtPQi";
+
+  static final String CUSTOM_TAIL_HEX =
+      "0f" // relay flags: custom | TLS | pin | IP literal
+          + "10" // host length 16
+          + "646572702e6578616d706c652e6e6574" // "derp.example.net"
+          + "20fb" // port 8443
+          + "c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0" // certificate pin
+          + "04" + "c000020a" // IPv4 192.0.2.10
+          + "f8aee931"; // CRC-32C
+
+  static final String CUSTOM_TEXT =
+      "dhoBAwABAgMEBQYHCAkKCwwNDg8AAAAAaVXHEAABICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8DaxfR8u"
+          + "EsQkf4vOblY6RA8ncDfYEt6zOg9KE5RdiYwpagoaKjpKWmp6ipqqusra6vsLGys7S1tre4ubq7vL2-vw8QZGVycC"
+          + "5leGFtcGxlLm5ldCD7wMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMAEwAACCviu6TE";
+
+  static Token customToken() {
+    Token t = regionToken();
+    return new Token(
+        t.version(),
+        t.capability(),
+        t.sessionId(),
+        t.expires(),
+        t.issuerDerpKey(),
+        t.issuerTlsKey(),
+        t.bearerSecret(),
+        RelayHint.custom(1, TestTokens.fullCustomRelay()));
+  }
+
+  @Test
+  void regionTokenMatchesTheVector() throws TokenException {
+    assertThat(HEX.formatHex(TokenCodec.encode(regionToken()))).isEqualTo(REGION_HEX);
+    assertThat(regionToken().encode()).isEqualTo(REGION_TEXT).hasSize(176).startsWith("dhoB");
+    assertThat(Token.decode(REGION_TEXT, TestTokens.NOW)).isEqualTo(regionToken());
+  }
+
+  @Test
+  void customRelayTokenMatchesTheVector() throws TokenException {
+    byte[] bytes = TokenCodec.encode(customToken());
+    assertThat(HEX.formatHex(bytes, 0, TokenCodec.FLAGS_OFFSET))
+        .isEqualTo(REGION_HEX.substring(0, 2 * TokenCodec.FLAGS_OFFSET));
+    assertThat(HEX.formatHex(bytes, TokenCodec.FLAGS_OFFSET, bytes.length))
+        .isEqualTo(CUSTOM_TAIL_HEX);
+    assertThat(customToken().encode()).isEqualTo(CUSTOM_TEXT);
+    assertThat(Token.decode(CUSTOM_TEXT, TestTokens.NOW)).isEqualTo(customToken());
+  }
+
+  @Test
+  void verificationCodeIsPinned() {
+    assertThat(regionToken().verificationCode())
+        .matches("[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){2}");
+    // Checked with Python: SHA-256(label ‖ REGION_HEX bytes), top 60 bits, Crockford base32.
+    assertThat(regionToken().verificationCode()).isEqualTo("CMFA-F99C-ZZA1");
+  }
+}

@@ -14,13 +14,17 @@ import picocli.CommandLine.Spec;
         "Moves bytes, files and TCP services between two machines that both sit behind NAT, through a",
         "DERP relay first and then over direct, encrypted UDP once NAT traversal succeeds.",
         ""},
-    subcommands = {VersionCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {ListenCommand.class, PipeCommand.class, VersionCommand.class, CommandLine.HelpCommand.class})
 final class DerpholeCommand implements Callable<Integer> {
   @Spec
   CommandLine.Model.CommandSpec spec;
 
   @Option(names = {"-v", "--verbose"}, scope = CommandLine.ScopeType.INHERIT, description = "Print path changes and progress details on stderr.")
   boolean verbose;
+
+  @Option(names = "--derp-map", paramLabel = "URL|FILE", scope = CommandLine.ScopeType.INHERIT,
+      description = "DERP map to use instead of Tailscale's public one (also DERPHOLE_DERP_MAP), e.g. the file `derper --derp-map-out` wrote.")
+  String derpMap;
 
   public static void main(String[] args) {
     System.exit(Launcher.run(new DerpholeCommand(), "derphole", Level.WARNING, args));

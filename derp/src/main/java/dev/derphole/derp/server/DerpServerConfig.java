@@ -66,7 +66,7 @@ public final class DerpServerConfig {
     private Duration handshakeTimeout = DerpProtocol.HANDSHAKE_TIMEOUT;
     private Duration keepAlive = DerpProtocol.KEEP_ALIVE;
     private Duration keepAliveJitter = DerpProtocol.KEEP_ALIVE_JITTER;
-    private int queuePackets = 64;
+    private int queuePackets = 1024;
     private long rateBytesPerSecond;
     private long rateBurstBytes;
     private int maxConnections = 10_000;

@@ -1,0 +1,66 @@
+package dev.derphole.cli;
+
+import dev.derphole.session.ClaimedSession;
+import dev.derphole.session.SessionException;
+import dev.derphole.session.stream.StreamSender;
+import dev.derphole.session.token.Capability;
+import dev.derphole.session.token.Token;
+import dev.derphole.session.token.TokenException;
+import java.io.FileDescriptor;
+import java.io.FileInputStream;
+import java.time.Instant;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+/** {@code derphole pipe <token>}: send stdin to a {@code derphole listen}. */
+@Command(name = "pipe", description = {
+    "Send stdin to the `derphole listen` that printed TOKEN. Exits 0 only once the other side",
+    "has received everything.",
+    ""})
+final class PipeCommand implements Callable<Integer> {
+  @ParentCommand
+  DerpholeCommand global;
+
+  @Parameters(index = "0", paramLabel = "TOKEN", description = "The token `derphole listen` printed.")
+  String token;
+
+  @Option(names = "--force-relay", description = "Never send UDP to the peer; the relay carries everything.")
+  boolean forceRelay;
+
+  @Option(names = {"-P", "--parallel"}, hidden = true, description = "Accepted for compatibility; ignored.")
+  String parallel;
+
+  @Override
+  public Integer call() throws Exception {
+    Token t;
+    try {
+      t = Token.decodeFor(token, Capability.STREAM, Instant.now());
+    } catch (TokenException e) {
+      throw new SessionException(e.getMessage());
+    }
+    try (SessionSetup setup = new SessionSetup(global, forceRelay);
+         ClaimedSession session = ClaimedSession.claim(t, setup.options, null)) {
+      AtomicBoolean finished = new AtomicBoolean();
+      Thread hook = new Thread(() -> {
+        if (!finished.get()) {
+          session.interrupt();
+        }
+      });
+      Runtime.getRuntime().addShutdownHook(hook);
+      long sent;
+      try {
+        sent = StreamSender.send(session.connection(), new FileInputStream(FileDescriptor.in), n -> { });
+      } catch (SessionException e) {
+        throw new SessionException(session.reason(e.getMessage()), e);
+      }
+      finished.set(true);
+      Runtime.getRuntime().removeShutdownHook(hook);
+      setup.options.reporter().event("stream-complete", sent + " bytes");
+      return Launcher.OK;
+    }
+  }
+}

@@ -1,0 +1,46 @@
+package dev.derphole.cli;
+
+import dev.derphole.derp.map.DerpMap;
+import dev.derphole.derp.map.DerpMapException;
+import dev.derphole.derp.map.DerpMapSource;
+import dev.derphole.session.Reporter;
+import dev.derphole.session.SessionException;
+import dev.derphole.session.SessionOptions;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/** Builds the options every session command shares, from global flags and the environment. */
+final class SessionSetup implements AutoCloseable {
+  static final Duration MAP_TIMEOUT = Duration.ofSeconds(10);
+
+  final EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+  final SessionOptions options;
+
+  SessionSetup(DerpholeCommand global, boolean forceRelay) {
+    Map<String, String> env = System.getenv();
+    String flag = global.derpMap;
+    boolean custom = (flag != null && !flag.isBlank()) || (env.get(DerpMapSource.ENV) != null && !env.get(DerpMapSource.ENV).isBlank());
+    Reporter reporter = global.verbose ? Reporter.to(System.err) : Reporter.SILENT;
+    this.options = new SessionOptions(group, reporter, () -> loadMap(flag, env), custom, forceRelay,
+        "1".equals(env.get("DERPHOLE_ALLOW_LOOPBACK")), SessionOptions.DEFAULT_CLAIM_TIMEOUT);
+  }
+
+  private static DerpMap loadMap(String flag, Map<String, String> env) throws SessionException {
+    try {
+      DerpMapSource.Resolved r = DerpMapSource.resolve(flag, env, MAP_TIMEOUT);
+      r.warning().ifPresent(w -> System.err.println("derphole: " + w));
+      return r.map();
+    } catch (DerpMapException e) {
+      throw new SessionException(e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public void close() {
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+  }
+}

@@ -1,0 +1,160 @@
+package dev.derphole.session.stream;
+
+import dev.derphole.session.SessionException;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownReadComplete;
+import io.netty.handler.codec.quic.QuicChannel;
+import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.netty.handler.codec.quic.QuicStreamType;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongConsumer;
+
+/**
+ * The sending end of a byte stream: copies an {@link InputStream} (stdin) into one QUIC stream,
+ * waiting whenever QUIC's flow control says so, then half-closes and waits for the receiver's
+ * byte count. It returns only when the receiver has confirmed it has everything.
+ */
+public final class StreamSender {
+  static final int CHUNK = 64 << 10;
+
+  private StreamSender() {}
+
+  public static long send(QuicChannel quic, InputStream in, LongConsumer progress) throws SessionException, InterruptedException {
+    AckReader ack = new AckReader();
+    QuicStreamChannel stream;
+    try {
+      stream = quic.createStream(QuicStreamType.BIDIRECTIONAL, ack).get(30, TimeUnit.SECONDS);
+    } catch (ExecutionException | TimeoutException e) {
+      throw new SessionException("could not open a stream to the other side: " + e.getMessage(), e);
+    }
+    long sent = 0;
+    ChannelFuture last = null;
+    byte[] buf = new byte[CHUNK];
+    while (true) {
+      int n;
+      try {
+        n = in.read(buf);
+      } catch (IOException e) {
+        stream.close();
+        throw new SessionException("cannot read the input: " + e.getMessage(), e);
+      }
+      if (n < 0) {
+        break;
+      }
+      if (n == 0) {
+        continue;
+      }
+      ack.awaitWritable(stream);
+      if (!stream.isActive()) {
+        throw ack.failure(sent);
+      }
+      last = stream.writeAndFlush(Unpooled.copiedBuffer(buf, 0, n));
+      sent += n;
+      progress.accept(sent);
+    }
+    // Half-close only after the last write has been taken: an early FIN would cut queued data.
+    ChannelFuture fin = last != null ? last : stream.newSucceededFuture();
+    fin.addListener(QuicStreamChannel.SHUTDOWN_OUTPUT);
+    long confirmed;
+    try {
+      confirmed = ack.count.get();
+    } catch (ExecutionException e) {
+      throw ack.failure(sent);
+    }
+    if (confirmed != sent) {
+      throw new SessionException("the receiver confirmed " + confirmed + " bytes, but " + sent + " were sent");
+    }
+    return sent;
+  }
+
+  /** Reads the receiver's 8-byte count and tracks writability. */
+  private static final class AckReader extends ChannelInboundHandlerAdapter {
+    final CompletableFuture<Long> count = new CompletableFuture<>();
+    private final ByteBuf answer = Unpooled.buffer(8);
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition writable = lock.newCondition();
+    private volatile String closeReason;
+
+    void awaitWritable(QuicStreamChannel stream) throws InterruptedException {
+      lock.lock();
+      try {
+        while (stream.isActive() && !stream.isWritable()) {
+          writable.await(1, TimeUnit.SECONDS);
+        }
+      } finally {
+        lock.unlock();
+      }
+    }
+
+    SessionException failure(long sent) {
+      String why = closeReason != null ? closeReason : "the stream closed";
+      return new SessionException("the transfer failed after " + sent + " bytes: " + why);
+    }
+
+    private void signal() {
+      lock.lock();
+      try {
+        writable.signalAll();
+      } finally {
+        lock.unlock();
+      }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+      signal();
+      ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      ByteBuf b = (ByteBuf) msg;
+      try {
+        answer.writeBytes(b, Math.min(b.readableBytes(), answer.writableBytes()));
+      } finally {
+        b.release();
+      }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+      if (evt instanceof ChannelInputShutdownReadComplete) {
+        if (answer.readableBytes() == 8) {
+          count.complete(answer.getLong(0));
+        } else {
+          closeReason = "the receiver ended the stream without confirming it";
+          count.completeExceptionally(new IllegalStateException(closeReason));
+        }
+      }
+      ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+      if (closeReason == null) {
+        closeReason = "the connection to the other side closed";
+      }
+      count.completeExceptionally(new IllegalStateException(closeReason));
+      signal();
+      answer.release();
+      ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      closeReason = cause.getMessage();
+      ctx.close();
+    }
+  }
+}

@@ -44,7 +44,8 @@ public final class ClaimedSession implements AutoCloseable {
       throws SessionException, InterruptedException {
     SessionCore core = new SessionCore(options, RelayPicker.forClaimant(token, options.maps()));
     try {
-      Claimant claimant = new Claimant(token, core.link.publicKey(), core.tls.publicKey(), List.of(), Instant.now());
+      Claimant claimant = new Claimant(token, core.link.publicKey(), core.tls.publicKey(), List.of(), Instant.now(),
+          options.allowLoopbackCandidates());
       CompletableFuture<Decision> decision = new CompletableFuture<>();
       core.link.onEnvelope((src, packet) -> claimant.onPacket(src, packet).ifPresent(decision::complete));
       core.link.watch(token.issuerDerpKey());

@@ -40,7 +40,7 @@ public final class IssuedSession implements AutoCloseable {
   private IssuedSession(SessionCore core, Token token, ChannelHandler streamHandler) {
     this.core = core;
     this.token = token;
-    this.gate = new ClaimGate(token, true);
+    this.gate = new ClaimGate(token, true, java.util.List::of, core.options.allowLoopbackCandidates());
     this.streamHandler = streamHandler;
     core.link.onEnvelope(this::onEnvelope);
   }

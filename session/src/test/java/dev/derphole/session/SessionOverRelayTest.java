@@ -1,0 +1,159 @@
+package dev.derphole.session;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.derphole.derp.map.DerpMap;
+import dev.derphole.derp.map.DerpNode;
+import dev.derphole.derp.server.DerpServer;
+import dev.derphole.derp.server.DerpServerConfig;
+import dev.derphole.session.stream.StreamReceiver;
+import dev.derphole.session.stream.StreamSender;
+import dev.derphole.session.token.Capability;
+import dev.derphole.session.token.Token;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** An issuer and a claimant in one JVM, through a real DERP server on loopback. */
+class SessionOverRelayTest {
+  private EventLoopGroup group;
+  private DerpServer relay;
+  private final List<String> listenEvents = new CopyOnWriteArrayList<>();
+
+  @BeforeEach
+  void start() throws Exception {
+    group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+    relay = DerpServer.start(DerpServerConfig.builder().build());
+  }
+
+  @AfterEach
+  void stop() {
+    relay.close();
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+  }
+
+  private SessionOptions options(Reporter reporter) {
+    DerpNode node = new DerpNode("900a", 900, "127.0.0.1", "", "127.0.0.1", "", -1, false,
+        relay.localAddress().getPort(), false, false, true);
+    DerpMap map = DerpMap.singleRegion(900, "test", node);
+    return new SessionOptions(group, reporter, () -> map, true, false, true, Duration.ofSeconds(5));
+  }
+
+  private byte[] pipe(byte[] data) throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    StreamReceiver receiver = new StreamReceiver(out);
+    try (IssuedSession listen = IssuedSession.open(Capability.STREAM, options((n, d) -> listenEvents.add(n)),
+        firstStream(receiver))) {
+      Token token = Token.decodeFor(listen.token().encode(), Capability.STREAM, Instant.now());
+      CompletableFuture<Long> sent = CompletableFuture.supplyAsync(() -> {
+        try (ClaimedSession pipe = ClaimedSession.claim(token, options(Reporter.SILENT), null)) {
+          return StreamSender.send(pipe.connection(), new ByteArrayInputStream(data), n -> { });
+        } catch (Exception e) {
+          throw new RuntimeException(e);
+        }
+      });
+      listen.awaitConnection();
+      assertThat(receiver.done().get(60, TimeUnit.SECONDS)).isEqualTo(data.length);
+      assertThat(sent.get(60, TimeUnit.SECONDS)).isEqualTo(data.length);
+    }
+    return out.toByteArray();
+  }
+
+  private static io.netty.channel.ChannelInitializer<io.netty.handler.codec.quic.QuicStreamChannel> firstStream(
+      StreamReceiver receiver) {
+    return new io.netty.channel.ChannelInitializer<>() {
+      @Override
+      protected void initChannel(io.netty.handler.codec.quic.QuicStreamChannel ch) {
+        ch.pipeline().addLast(receiver);
+      }
+    };
+  }
+
+  @Test
+  void aStreamArrivesWholeAndBothSidesAgreeOnItsLength() throws Exception {
+    byte[] data = new byte[3 << 20];
+    new Random(7).nextBytes(data);
+    assertThat(pipe(data)).isEqualTo(data);
+    assertThat(listenEvents).containsSubsequence("claimed", "connected-relay");
+  }
+
+  @Test
+  void anEmptyStreamIsConfirmedToo() throws Exception {
+    assertThat(pipe(new byte[0])).isEmpty();
+  }
+
+  @Test
+  void aSecondClaimantIsToldTheSessionIsTaken() throws Exception {
+    StreamReceiver receiver = new StreamReceiver(new ByteArrayOutputStream());
+    try (IssuedSession listen = IssuedSession.open(Capability.STREAM, options(Reporter.SILENT), firstStream(receiver))) {
+      Token token = listen.token();
+      try (ClaimedSession first = ClaimedSession.claim(token, options(Reporter.SILENT), null)) {
+        assertThat(listen.awaitConnection().isActive()).isTrue();
+        assertThatThrownBy(() -> ClaimedSession.claim(token, options(Reporter.SILENT), null))
+            .isInstanceOf(SessionException.class)
+            .hasMessage("session already claimed");
+      }
+    }
+  }
+
+  @Test
+  void nobodyListeningIsReportedQuickly() throws Exception {
+    Token token;
+    try (IssuedSession gone = IssuedSession.open(Capability.STREAM, options(Reporter.SILENT),
+        firstStream(new StreamReceiver(new ByteArrayOutputStream())))) {
+      token = gone.token();
+    }
+    assertThatThrownBy(() -> ClaimedSession.claim(token, options(Reporter.SILENT), null))
+        .isInstanceOf(SessionException.class)
+        .hasMessageContaining("is not connected to the relay");
+  }
+
+  @Test
+  void theSenderFailsWhenTheListenerGoesAwayMidStream() throws Exception {
+    StreamReceiver receiver = new StreamReceiver(new ByteArrayOutputStream());
+    IssuedSession listen = IssuedSession.open(Capability.STREAM, options(Reporter.SILENT), firstStream(receiver));
+    Token token = listen.token();
+    InputStream endless = new InputStream() {
+      @Override
+      public int read() {
+        return 'x';
+      }
+
+      @Override
+      public int read(byte[] b, int off, int len) {
+        java.util.Arrays.fill(b, off, off + len, (byte) 'x');
+        return len;
+      }
+    };
+    try (ClaimedSession pipe = ClaimedSession.claim(token, options(Reporter.SILENT), null)) {
+      CompletableFuture<Long> sending = CompletableFuture.supplyAsync(() -> {
+        try {
+          return StreamSender.send(pipe.connection(), endless, n -> { });
+        } catch (Exception e) {
+          throw new RuntimeException(e);
+        }
+      });
+      listen.awaitConnection();
+      listen.interrupt();
+      listen.close();
+      assertThatThrownBy(() -> sending.get(30, TimeUnit.SECONDS))
+          .hasRootCauseInstanceOf(SessionException.class);
+      assertThat(pipe.reason("")).contains("interrupted");
+    }
+  }
+}

@@ -36,7 +36,10 @@ final class SessionCore implements AutoCloseable {
 
   SessionCore(SessionOptions options, DerpEndpoint relay) throws SessionException, InterruptedException {
     this.options = options;
-    this.link = new SessionLink(relay, derpKey, options.group());
+    // One event loop for the DERP connection and the QUIC socket: a relayed packet then crosses
+    // from one to the other without a task hand-off between threads.
+    io.netty.channel.EventLoop loop = options.group().next();
+    this.link = new SessionLink(relay, derpKey, loop);
     try {
       link.start(SessionOptions.RELAY_TIMEOUT);
     } catch (IOException e) {
@@ -45,7 +48,7 @@ final class SessionCore implements AutoCloseable {
     }
     link.onConnectionEvent(e -> options.reporter().event(e.substring(0, e.indexOf(' ')), e.substring(e.indexOf(' ') + 1)));
     try {
-      udp = QuicTransport.bind(options.group(), new InetSocketAddress(0), path);
+      udp = QuicTransport.bind(loop, new InetSocketAddress(0), path);
     } catch (IOException e) {
       link.close();
       throw new SessionException(e.getMessage(), e);

@@ -126,14 +126,19 @@ public final class PeerPath extends ChannelDuplexHandler {
       packets.forEach(ByteBuf::release);
       return;
     }
-    c.executor().execute(() -> {
+    Runnable deliver = () -> {
       for (ByteBuf b : packets) {
         relayedIn.increment();
         c.fireChannelRead(new DatagramPacket(b, virtualLocal, virtualPeer));
       }
       // The QUIC codec processes what it read (and sends its answers) on read-complete.
       c.fireChannelReadComplete();
-    });
+    };
+    if (c.executor().inEventLoop()) {
+      deliver.run(); // the relay connection shares our event loop: no hand-off needed
+    } else {
+      c.executor().execute(deliver);
+    }
   }
 
   public void injectFromRelay(ByteBuf packet) {

@@ -44,6 +44,8 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   private final FrameDecoder decoder;
   private final Queue<Frame> outbound;
   private final AtomicBoolean drainScheduled = new AtomicBoolean();
+  /** Bytes waiting in {@link #outbound}: with the packet cap, bounds memory per client. */
+  private final java.util.concurrent.atomic.AtomicLong queuedBytes = new java.util.concurrent.atomic.AtomicLong();
   /**
    * Who hears PeerGone(Disconnected) when this client leaves: the clients it sent packets to (what
    * Tailscale's server does) and the clients that sent packets to it (so a sender stops talking to
@@ -210,7 +212,15 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
 
   /** Queues a frame for this client from any thread. False (and the frame released) when the queue is full or closed. */
   boolean enqueue(Frame frame) {
+    int size = frame.payloadLength();
+    if (state != State.CLOSED && queuedBytes.addAndGet(size) > server.config.queueBytes) {
+      queuedBytes.addAndGet(-size);
+      server.metrics.droppedQueueFull.increment();
+      ReferenceCountUtil.release(frame);
+      return false;
+    }
     if (state == State.CLOSED || !outbound.offer(frame)) {
+      queuedBytes.addAndGet(-size);
       if (state == State.CLOSED) {
         server.metrics.droppedGone.increment();
       } else {
@@ -234,6 +244,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
       if (f == null) {
         break;
       }
+      queuedBytes.addAndGet(-f.payloadLength());
       ctx.write(f, ctx.voidPromise());
       written++;
     }
@@ -293,6 +304,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   private void releaseQueued() {
     Frame f;
     while ((f = outbound.poll()) != null) {
+      queuedBytes.addAndGet(-f.payloadLength());
       ReferenceCountUtil.release(f);
     }
   }

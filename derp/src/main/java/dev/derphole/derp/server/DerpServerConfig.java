@@ -19,6 +19,7 @@ public final class DerpServerConfig {
   final Duration keepAlive;
   final Duration keepAliveJitter;
   final int queuePackets;
+  final long queueBytes;
   final long rateBytesPerSecond;
   final long rateBurstBytes;
   final int maxConnections;
@@ -40,6 +41,7 @@ public final class DerpServerConfig {
     this.keepAlive = b.keepAlive;
     this.keepAliveJitter = b.keepAliveJitter;
     this.queuePackets = b.queuePackets;
+    this.queueBytes = b.queueBytes;
     this.rateBytesPerSecond = b.rateBytesPerSecond;
     this.rateBurstBytes = b.rateBurstBytes;
     this.maxConnections = b.maxConnections;
@@ -67,6 +69,7 @@ public final class DerpServerConfig {
     private Duration keepAlive = DerpProtocol.KEEP_ALIVE;
     private Duration keepAliveJitter = DerpProtocol.KEEP_ALIVE_JITTER;
     private int queuePackets = 1024;
+    private long queueBytes = 4L << 20;
     private long rateBytesPerSecond;
     private long rateBurstBytes;
     private int maxConnections = 10_000;
@@ -116,6 +119,15 @@ public final class DerpServerConfig {
         throw new IllegalArgumentException("queuePackets must be >= 1, got " + packets);
       }
       this.queuePackets = packets;
+      return this;
+    }
+
+    /** Packet bytes queued for a client before new packets are dropped: caps memory per client. */
+    public Builder queueBytes(long bytes) {
+      if (bytes < 65_536) {
+        throw new IllegalArgumentException("queueBytes must be >= 65536 (one packet), got " + bytes);
+      }
+      this.queueBytes = bytes;
       return this;
     }
 

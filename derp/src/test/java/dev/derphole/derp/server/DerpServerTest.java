@@ -300,6 +300,7 @@ class DerpServerTest {
         .listen(new InetSocketAddress("127.0.0.1", port)).build());
     connect(plain(), bob, bobInbox);
     awaitTrue(() -> server.isConnected(alice.publicKey()), "alice reconnected");
+    a.awaitConnected(WAIT); // the dialer publishes the new connection just after the server registers it
     a.send(bob.publicKey(), io.netty.buffer.Unpooled.copiedBuffer("back", StandardCharsets.UTF_8));
     assertThat(bobInbox.next(bobInbox.packets)).endsWith(":back");
   }

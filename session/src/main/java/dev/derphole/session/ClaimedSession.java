@@ -3,6 +3,7 @@ package dev.derphole.session;
 import dev.derphole.derp.frame.PeerGoneReason;
 import dev.derphole.session.claim.Claimant;
 import dev.derphole.session.claim.Decision;
+import dev.derphole.session.claim.SessionKeys;
 import dev.derphole.session.rendezvous.RelayPicker;
 import dev.derphole.session.token.Token;
 import dev.derphole.transport.quic.QuicTransport;
@@ -42,12 +43,19 @@ public final class ClaimedSession implements AutoCloseable {
 
   public static ClaimedSession claim(Token token, SessionOptions options, ChannelHandler streamHandler)
       throws SessionException, InterruptedException {
-    SessionCore core = new SessionCore(options, RelayPicker.forClaimant(token, options.maps()));
+    RelayPicker.Choice relay = RelayPicker.forClaimant(token, options.maps());
+    SessionCore core = new SessionCore(options, relay.endpoint());
     try {
-      Claimant claimant = new Claimant(token, core.link.publicKey(), core.tls.publicKey(), List.of(), Instant.now(),
-          options.allowLoopbackCandidates());
+      SessionKeys keys = SessionKeys.of(token);
+      core.startDirect(keys, false, relay.stunServers());
+      Claimant claimant = new Claimant(token, core.link.publicKey(), core.tls.publicKey(), core.localCandidates(),
+          Instant.now(), options.allowLoopbackCandidates());
       CompletableFuture<Decision> decision = new CompletableFuture<>();
-      core.link.onEnvelope((src, packet) -> claimant.onPacket(src, packet).ifPresent(decision::complete));
+      core.link.onEnvelope((src, packet) -> {
+        if (!core.onControl(src, packet)) {
+          claimant.onPacket(src, packet).ifPresent(decision::complete);
+        }
+      });
       core.link.watch(token.issuerDerpKey());
       String issuer = "`" + token.capability().issuerCommand() + "`";
       core.link.onPeerGone((k, reason) -> {
@@ -62,6 +70,7 @@ public final class ClaimedSession implements AutoCloseable {
       }
       options.reporter().event("claimed", "");
       core.attach(token.issuerDerpKey());
+      core.startControl(keys, token.sessionId(), false, token.issuerDerpKey(), d.candidates());
       QuicChannel quic;
       try {
         quic = QuicTransport.connect(core.udp, core.path, core.tls, token.issuerTlsKey(), core.watch,
@@ -71,7 +80,7 @@ public final class ClaimedSession implements AutoCloseable {
         throw new SessionException(core.reason("could not set up the encrypted connection to the other side"), e);
       }
       core.quic = quic;
-      options.reporter().event("connected-relay", "");
+      options.reporter().event("quic-connected", core.pathDescription());
       return new ClaimedSession(core, quic);
     } catch (SessionException | InterruptedException | RuntimeException e) {
       core.close();

@@ -3,6 +3,7 @@ package dev.derphole.session;
 import dev.derphole.derp.key.NodePublicKey;
 import dev.derphole.session.claim.Claim;
 import dev.derphole.session.claim.ClaimGate;
+import dev.derphole.session.claim.SessionKeys;
 import dev.derphole.session.rendezvous.RelayPicker;
 import dev.derphole.session.token.Capability;
 import dev.derphole.session.token.Token;
@@ -40,7 +41,7 @@ public final class IssuedSession implements AutoCloseable {
   private IssuedSession(SessionCore core, Token token, ChannelHandler streamHandler) {
     this.core = core;
     this.token = token;
-    this.gate = new ClaimGate(token, true, java.util.List::of, core.options.allowLoopbackCandidates());
+    this.gate = new ClaimGate(token, true, core::localCandidates, core.options.allowLoopbackCandidates());
     this.streamHandler = streamHandler;
     core.link.onEnvelope(this::onEnvelope);
   }
@@ -51,6 +52,7 @@ public final class IssuedSession implements AutoCloseable {
     options.reporter().event("relay", relay.label());
     SessionCore core = new SessionCore(options, relay.endpoint());
     Token token = Token.issue(capability, core.link.publicKey(), core.tls.publicKey(), relay.hint(), Instant.now());
+    core.startDirect(SessionKeys.of(token), true, relay.stunServers());
     return new IssuedSession(core, token, streamHandler);
   }
 
@@ -59,7 +61,7 @@ public final class IssuedSession implements AutoCloseable {
   }
 
   private synchronized void onEnvelope(NodePublicKey source, byte[] packet) {
-    if (state == State.CLOSED) {
+    if (state == State.CLOSED || core.onControl(source, packet)) {
       return;
     }
     Optional<ClaimGate.Outcome> outcome = gate.onPacket(source, packet, Instant.now());
@@ -69,9 +71,12 @@ public final class IssuedSession implements AutoCloseable {
     Optional<Claim> accepted = outcome.get().accepted();
     if (accepted.isPresent()) {
       state = State.CLAIMED;
+      core.options.reporter().event("claimed", "");
       core.attach(source);
       QuicTransport.serve(core.udp, core.tls, accepted.get().claimantTlsKey(), new Connected(), streamHandler);
-      core.options.reporter().event("claimed", "");
+      core.link.send(source, outcome.get().sealedDecision());
+      core.startControl(SessionKeys.of(token), token.sessionId(), true, source, accepted.get().candidates());
+      return;
     }
     core.link.send(source, outcome.get().sealedDecision());
   }
@@ -84,7 +89,7 @@ public final class IssuedSession implements AutoCloseable {
       q.pipeline().addLast(core.watch);
       core.quic = q;
       state = State.CONNECTED;
-      core.options.reporter().event("connected-relay", "");
+      core.options.reporter().event("quic-connected", core.pathDescription());
       connected.complete(q);
       ctx.fireChannelActive();
     }

@@ -4,6 +4,12 @@ import dev.derphole.derp.client.DerpEndpoint;
 import dev.derphole.derp.key.NodePrivateKey;
 import dev.derphole.derp.key.NodePublicKey;
 import dev.derphole.session.rendezvous.SessionLink;
+import dev.derphole.session.claim.Candidate;
+import dev.derphole.session.claim.CandidatePolicy;
+import dev.derphole.session.claim.SessionKeys;
+import dev.derphole.session.rendezvous.ControlChannel;
+import dev.derphole.session.rendezvous.LocalCandidates;
+import dev.derphole.transport.path.DirectPath;
 import dev.derphole.transport.path.PeerPath;
 import dev.derphole.transport.quic.QuicTransport;
 import dev.derphole.transport.quic.TlsIdentity;
@@ -33,6 +39,12 @@ final class SessionCore implements AutoCloseable {
   final DatagramChannel udp;
   volatile QuicChannel quic;
   private volatile ScheduledFuture<?> peerGoneCheck;
+  /** The direct-path finder; null with --force-relay. */
+  volatile DirectPath direct;
+  private volatile ControlChannel control;
+  private volatile ScheduledFuture<?> resend;
+  static final long CANDIDATE_RESEND_SECONDS = 3;
+  private final java.util.Set<String> localCandidates = new java.util.concurrent.CopyOnWriteArraySet<>();
 
   SessionCore(SessionOptions options, DerpEndpoint relay) throws SessionException, InterruptedException {
     this.options = options;
@@ -55,9 +67,117 @@ final class SessionCore implements AutoCloseable {
     }
   }
 
+  /**
+   * Starts looking for a direct path (unless --force-relay): answers disco probes from now on,
+   * asks the relay's STUN servers for our public address, and knows our interface addresses.
+   */
+  void startDirect(SessionKeys keys, boolean issuer, java.util.List<InetSocketAddress> stunServers) {
+    if (options.forceRelay()) {
+      return;
+    }
+    int port = ((InetSocketAddress) udp.localAddress()).getPort();
+    for (InetSocketAddress a : LocalCandidates.gather(port, options.allowLoopbackCandidates())) {
+      localCandidates.add(Candidate.format(a));
+    }
+    DirectPath d = new DirectPath(keys.discoKey(), issuer ? 0 : 1, path, new DirectPath.Listener() {
+      @Override
+      public void onDirect(InetSocketAddress endpoint, java.time.Duration rtt, String why) {
+        options.reporter().event("connected-direct", endpoint + " rtt=" + String.format("%.1fms", rtt.toNanos() / 1e6)
+            + " (" + why + ")");
+      }
+
+      @Override
+      public void onRelay(String why) {
+        options.reporter().event("connected-relay", "(" + why + ")");
+      }
+
+      @Override
+      public void onStunAddress(InetSocketAddress mapped) {
+        if (localCandidates.add(Candidate.format(mapped))) {
+          options.reporter().event("candidate", Candidate.format(mapped) + " (STUN)");
+          sendCandidates();
+        }
+      }
+    });
+    direct = d;
+    udp.pipeline().addBefore(QuicTransport.PATH, "direct-path", d);
+    Thread resolver = new Thread(() -> {
+      java.util.List<InetSocketAddress> resolved = new java.util.ArrayList<>();
+      for (InetSocketAddress s : stunServers) {
+        InetSocketAddress r = s.isUnresolved() ? new InetSocketAddress(s.getHostString(), s.getPort()) : s;
+        if (!r.isUnresolved() && r.getAddress() instanceof java.net.Inet4Address) {
+          resolved.add(r);
+        }
+      }
+      if (!resolved.isEmpty()) {
+        d.stun(resolved);
+      }
+    }, "stun-resolve");
+    resolver.setDaemon(true);
+    resolver.start();
+  }
+
+  /** "via relay" or "via direct ADDRESS", for --verbose. */
+  String pathDescription() {
+    InetSocketAddress d = path.directEndpoint();
+    return d == null ? "via relay" : "via direct " + d;
+  }
+
+  /** Our candidates so far (interfaces now, STUN and port mappings as they come). */
+  java.util.List<String> localCandidates() {
+    return java.util.List.copyOf(localCandidates);
+  }
+
+  /** After the claim: the peer's candidates to probe, and the channel for later updates. */
+  void startControl(SessionKeys keys, byte[] sessionId, boolean issuer, NodePublicKey peer, java.util.List<String> peerCandidates) {
+    control = new ControlChannel(keys, sessionId, issuer, peer);
+    addRemotes(peerCandidates);
+    sendCandidates();
+    if (direct != null) {
+      // Control messages ride DERP and can be lost: repeat ours while there is no direct path.
+      resend = udp.eventLoop().scheduleAtFixedRate(() -> {
+        DirectPath d = direct;
+        if (d != null && d.current() == null) {
+          sendCandidates();
+        }
+      }, CANDIDATE_RESEND_SECONDS, CANDIDATE_RESEND_SECONDS, TimeUnit.SECONDS);
+    }
+  }
+
+  /** Handles a control envelope from the peer; false if it was not one. */
+  boolean onControl(NodePublicKey source, byte[] packet) {
+    ControlChannel c = control;
+    if (c == null) {
+      return false;
+    }
+    java.util.Optional<java.util.List<String>> candidates = c.onPacket(source, packet);
+    candidates.ifPresent(this::addRemotes);
+    return candidates.isPresent();
+  }
+
+  private void addRemotes(java.util.List<String> raw) {
+    DirectPath d = direct;
+    if (d == null) {
+      return;
+    }
+    java.util.List<InetSocketAddress> ok = new java.util.ArrayList<>();
+    for (String s : CandidatePolicy.filter(raw, options.allowLoopbackCandidates())) {
+      Candidate.parse(s).ifPresent(ok::add);
+    }
+    d.addRemotes(ok);
+  }
+
+  private void sendCandidates() {
+    ControlChannel c = control;
+    if (c != null && direct != null) {
+      link.send(c.peer(), c.candidates(localCandidates()));
+    }
+  }
+
   /** Routes the peer's packets to the path, and from now on watches for it leaving the relay. */
   void attach(NodePublicKey peer) {
     link.attach(peer, path);
+    options.reporter().event("connected-relay", "");
     link.onPeerGone((k, reason) -> {
       long before = path.packetsIn();
       peerGoneCheck = udp.eventLoop().schedule(() -> {
@@ -89,9 +209,10 @@ final class SessionCore implements AutoCloseable {
     if (q != null && q.isActive()) {
       q.close(true, ConnectionWatch.CLOSE_DONE, Unpooled.EMPTY_BUFFER).awaitUninterruptibly(1, TimeUnit.SECONDS);
     }
-    ScheduledFuture<?> f = peerGoneCheck;
-    if (f != null) {
-      f.cancel(false);
+    for (ScheduledFuture<?> f : new ScheduledFuture<?>[] {peerGoneCheck, resend}) {
+      if (f != null) {
+        f.cancel(false);
+      }
     }
     udp.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
     link.close();

@@ -47,11 +47,13 @@ class SessionOverRelayTest {
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
   }
 
+  private boolean forceRelay;
+
   private SessionOptions options(Reporter reporter) {
     DerpNode node = new DerpNode("900a", 900, "127.0.0.1", "", "127.0.0.1", "", -1, false,
         relay.localAddress().getPort(), false, false, true);
     DerpMap map = DerpMap.singleRegion(900, "test", node);
-    return new SessionOptions(group, reporter, () -> map, true, false, true, Duration.ofSeconds(5));
+    return new SessionOptions(group, reporter, () -> map, true, forceRelay, true, Duration.ofSeconds(5));
   }
 
   private byte[] pipe(byte[] data) throws Exception {
@@ -90,6 +92,23 @@ class SessionOverRelayTest {
     new Random(7).nextBytes(data);
     assertThat(pipe(data)).isEqualTo(data);
     assertThat(listenEvents).containsSubsequence("claimed", "connected-relay");
+  }
+
+  @Test
+  void theSessionMovesToTheDirectPathAndTheDataStaysIntact() throws Exception {
+    byte[] data = new byte[24 << 20];
+    new Random(8).nextBytes(data);
+    assertThat(pipe(data)).isEqualTo(data);
+    assertThat(listenEvents).containsSubsequence("claimed", "connected-relay", "connected-direct");
+  }
+
+  @Test
+  void forceRelayNeverGoesDirect() throws Exception {
+    forceRelay = true;
+    byte[] data = new byte[4 << 20];
+    new Random(9).nextBytes(data);
+    assertThat(pipe(data)).isEqualTo(data);
+    assertThat(listenEvents).contains("connected-relay").doesNotContain("connected-direct");
   }
 
   @Test

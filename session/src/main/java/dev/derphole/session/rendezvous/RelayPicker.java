@@ -37,7 +37,8 @@ public final class RelayPicker {
 
   private RelayPicker() {}
 
-  public record Choice(DerpEndpoint endpoint, RelayHint hint, String label) {}
+  /** Where to meet, and which STUN servers tell us our public address. */
+  public record Choice(DerpEndpoint endpoint, RelayHint hint, String label, List<InetSocketAddress> stunServers) {}
 
   public static Choice forIssuer(DerpMap map, boolean customMap, Duration probeBudget) throws SessionException {
     List<DerpRegion> regions = map.regionsById();
@@ -48,14 +49,44 @@ public final class RelayPicker {
     DerpNode node = region.derpNodes().get(0);
     Optional<CustomRelay> custom = customMap ? Optional.of(customRelay(node)) : Optional.empty();
     return new Choice(DerpEndpoint.of(node), new RelayHint(region.regionId(), custom),
-        "region " + region.regionId() + " (" + region.regionCode() + ") " + node.hostName());
+        "region " + region.regionId() + " (" + region.regionCode() + ") " + node.hostName(), stunServers(region));
+  }
+
+  /** The region's STUN servers, literal addresses only (resolving names here could stall a start). */
+  static List<InetSocketAddress> stunServers(DerpRegion region) {
+    List<InetSocketAddress> out = new ArrayList<>();
+    for (DerpNode n : region.nodes()) {
+      OptionalInt port = n.effectiveStunPort();
+      if (port.isEmpty()) {
+        continue;
+      }
+      for (String ip : List.of(n.ipv4(), n.ipv6())) {
+        if (!ip.isEmpty() && (ip.matches("[0-9.]+") || ip.contains(":"))) {
+          try {
+            out.add(new InetSocketAddress(InetAddress.getByName(ip), port.getAsInt()));
+          } catch (java.net.UnknownHostException e) {
+            // not an address after all
+          }
+        }
+      }
+      if (n.ipv4().isEmpty() && n.ipv6().isEmpty()) {
+        out.add(InetSocketAddress.createUnresolved(n.hostName(), port.getAsInt()));
+      }
+    }
+    return out;
   }
 
   /** Where the claimant finds the issuer: the token's own relay, or its region in the map. */
-  public static DerpEndpoint forClaimant(Token token, MapLoader maps) throws SessionException {
+  public static Choice forClaimant(Token token, MapLoader maps) throws SessionException {
     RelayHint hint = token.relay();
     if (hint.custom().isPresent()) {
-      return endpoint(hint.custom().get());
+      CustomRelay c = hint.custom().get();
+      List<InetSocketAddress> stun = new ArrayList<>();
+      if (c.stunPort().isPresent()) {
+        stun.add(c.ipLiteral().map(ip -> new InetSocketAddress(ip, c.stunPort().getAsInt()))
+            .orElse(InetSocketAddress.createUnresolved(c.host(), c.stunPort().getAsInt())));
+      }
+      return new Choice(endpoint(c), hint, "the token's relay " + c.host(), stun);
     }
     DerpMap map = maps.load();
     Optional<DerpRegion> region = map.region(hint.regionId()).filter(r -> !r.derpNodes().isEmpty());
@@ -63,7 +94,9 @@ public final class RelayPicker {
       throw new SessionException("the token's relay region " + hint.regionId()
           + " is not in this DERP map; use the same --derp-map as the other side");
     }
-    return DerpEndpoint.of(region.get().derpNodes().get(0));
+    DerpNode node = region.get().derpNodes().get(0);
+    return new Choice(DerpEndpoint.of(node), hint, "region " + hint.regionId() + " " + node.hostName(),
+        stunServers(region.get()));
   }
 
   /** Loads the DERP map only when it is needed. */
@@ -84,7 +117,8 @@ public final class RelayPicker {
         break;
       }
     }
-    return new CustomRelay(node.hostName(), node.effectiveDerpPort(), !node.plainHttp(), pin, ip);
+    return new CustomRelay(node.hostName(), node.effectiveDerpPort(), !node.plainHttp(), pin, ip,
+        node.effectiveStunPort());
   }
 
   static DerpEndpoint endpoint(CustomRelay relay) throws SessionException {

@@ -15,9 +15,17 @@ import java.util.Optional;
  *     only with TLS; without it the certificate is checked against the system trust store
  * @param ipLiteral the address to dial instead of resolving {@code host}; stored in canonical form
  *     ({@link IpLiteral#format})
+ * @param stunPort the relay's UDP STUN port on the same address, when it runs one: the claimant
+ *     learns its public address from it
  */
 public record CustomRelay(
-    String host, int port, boolean tls, Optional<byte[]> certSha256, Optional<String> ipLiteral) {
+    String host, int port, boolean tls, Optional<byte[]> certSha256, Optional<String> ipLiteral,
+    java.util.OptionalInt stunPort) {
+
+  /** A relay without STUN. */
+  public CustomRelay(String host, int port, boolean tls, Optional<byte[]> certSha256, Optional<String> ipLiteral) {
+    this(host, port, tls, certSha256, ipLiteral, java.util.OptionalInt.empty());
+  }
   /** Longest host name, the DNS limit. */
   public static final int MAX_HOST_LENGTH = 253;
 
@@ -29,6 +37,10 @@ public record CustomRelay(
     Objects.requireNonNull(host, "host");
     Objects.requireNonNull(certSha256, "certSha256");
     Objects.requireNonNull(ipLiteral, "ipLiteral");
+    Objects.requireNonNull(stunPort, "stunPort");
+    if (stunPort.isPresent() && (stunPort.getAsInt() < 1 || stunPort.getAsInt() > 65535)) {
+      throw new IllegalArgumentException("relay STUN port must be 1-65535, got " + stunPort.getAsInt());
+    }
     if (!isHost(host)) {
       throw new IllegalArgumentException("relay host must be a DNS name or IP literal: " + host);
     }
@@ -70,12 +82,13 @@ public record CustomRelay(
         && port == other.port
         && tls == other.tls
         && Arrays.equals(certSha256.orElse(null), other.certSha256.orElse(null))
-        && ipLiteral.equals(other.ipLiteral);
+        && ipLiteral.equals(other.ipLiteral)
+        && stunPort.equals(other.stunPort);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(host, port, tls, Arrays.hashCode(certSha256.orElse(null)), ipLiteral);
+    return Objects.hash(host, port, tls, Arrays.hashCode(certSha256.orElse(null)), ipLiteral, stunPort);
   }
 
   @Override

@@ -35,6 +35,7 @@ final class TokenCodec {
   static final int FLAG_TLS = 0x02;
   static final int FLAG_PIN = 0x04;
   static final int FLAG_IP = 0x08;
+  static final int FLAG_STUN = 0x10;
 
   private TokenCodec() {}
 
@@ -46,6 +47,7 @@ final class TokenCodec {
       length += 1 + c.host().length() + 2;
       length += c.certSha256().isPresent() ? CustomRelay.PIN_LENGTH : 0;
       length += c.ipLiteral().map(ip -> 1 + address(ip).getAddress().length).orElse(0);
+      length += c.stunPort().isPresent() ? 2 : 0;
     }
     return length;
   }
@@ -71,13 +73,15 @@ final class TokenCodec {
       int flags = FLAG_CUSTOM
           | (c.tls() ? FLAG_TLS : 0)
           | (pin.isPresent() ? FLAG_PIN : 0)
-          | (ip.isPresent() ? FLAG_IP : 0);
+          | (ip.isPresent() ? FLAG_IP : 0)
+          | (c.stunPort().isPresent() ? FLAG_STUN : 0);
       b.put((byte) flags);
       byte[] host = c.host().getBytes(StandardCharsets.US_ASCII);
       b.put((byte) host.length).put(host);
       b.putShort((short) c.port());
       pin.ifPresent(b::put);
       ip.ifPresent(a -> b.put((byte) a.getAddress().length).put(a.getAddress()));
+      c.stunPort().ifPresent(p -> b.putShort((short) p));
     }
     b.putInt((int) checksum(b.array(), b.position()));
     return b.array();
@@ -126,7 +130,7 @@ final class TokenCodec {
     if (flags == 0) {
       return Optional.empty();
     }
-    int known = FLAG_CUSTOM | FLAG_TLS | FLAG_PIN | FLAG_IP;
+    int known = FLAG_CUSTOM | FLAG_TLS | FLAG_PIN | FLAG_IP | FLAG_STUN;
     if ((flags & FLAG_CUSTOM) == 0 || (flags & ~known) != 0) {
       throw TokenException.corrupted();
     }
@@ -146,7 +150,15 @@ final class TokenCodec {
         throw new AssertionError("4 or 16 bytes are an IP address", e);
       }
     }
-    return Optional.of(new CustomRelay(host, port, (flags & FLAG_TLS) != 0, pin, ip));
+    java.util.OptionalInt stun = java.util.OptionalInt.empty();
+    if ((flags & FLAG_STUN) != 0) {
+      int sp = b.getShort() & 0xFFFF;
+      if (sp == 0) {
+        throw TokenException.corrupted();
+      }
+      stun = java.util.OptionalInt.of(sp);
+    }
+    return Optional.of(new CustomRelay(host, port, (flags & FLAG_TLS) != 0, pin, ip, stun));
   }
 
   private static byte[] take(ByteBuffer b, int n) {

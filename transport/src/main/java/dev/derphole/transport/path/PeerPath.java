@@ -33,6 +33,9 @@ public final class PeerPath extends ChannelDuplexHandler {
   private final InetSocketAddress virtualPeer;
   private volatile RelayLink relay;
   private volatile InetSocketAddress direct;
+  /** Endpoints proven (by disco) to be the peer: their QUIC packets are accepted even before we send there. */
+  private final java.util.Set<InetSocketAddress> trusted = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private volatile long lastDirectIn;
   private ChannelHandlerContext ctx;
   private final LongAdder relayedOut = new LongAdder();
   private final LongAdder relayedIn = new LongAdder();
@@ -67,6 +70,16 @@ public final class PeerPath extends ChannelDuplexHandler {
 
   public InetSocketAddress directEndpoint() {
     return direct;
+  }
+
+  /** Accept QUIC datagrams from this endpoint: disco proved the peer is there. */
+  public void trust(InetSocketAddress endpoint) {
+    trusted.add(endpoint);
+  }
+
+  /** {@link System#nanoTime()} of the last datagram from the peer over direct UDP; 0 if none yet. */
+  public long lastDirectIn() {
+    return lastDirectIn;
   }
 
   @Override
@@ -107,8 +120,9 @@ public final class PeerPath extends ChannelDuplexHandler {
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (msg instanceof DatagramPacket dp) {
       InetSocketAddress to = direct;
-      if (to != null && to.equals(dp.sender())) {
+      if ((to != null && to.equals(dp.sender())) || trusted.contains(dp.sender())) {
         directIn.increment();
+        lastDirectIn = System.nanoTime();
         ctx.fireChannelRead(new DatagramPacket(dp.content(), virtualLocal, virtualPeer));
         return;
       }

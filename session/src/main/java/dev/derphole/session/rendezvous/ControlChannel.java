@@ -1,0 +1,80 @@
+package dev.derphole.session.rendezvous;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.derphole.derp.key.NodePublicKey;
+import dev.derphole.session.claim.Envelope;
+import dev.derphole.session.claim.EnvelopeKind;
+import dev.derphole.session.claim.SessionKeys;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Sealed control messages between the two peers after the claim, over DERP. Today one kind:
+ * {@code {"type":"candidates","seq":N,"candidates":["ip:port",…]}}, the sender's full, current
+ * candidate list (so a lost message costs nothing once a newer one arrives). Each direction has
+ * its own key; a message must come from the peer's DERP key and carry a higher sequence number
+ * than the last one accepted, so the relay can neither forge nor replay them.
+ */
+public final class ControlChannel {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final byte[] sendKey;
+  private final byte[] receiveKey;
+  private final byte[] sessionId;
+  private final NodePublicKey peer;
+  private final AtomicLong sendSeq = new AtomicLong();
+  private long lastReceived;
+
+  public ControlChannel(SessionKeys keys, byte[] sessionId, boolean iAmIssuer, NodePublicKey peer) {
+    this.sendKey = keys.controlKey(iAmIssuer);
+    this.receiveKey = keys.controlKey(!iAmIssuer);
+    this.sessionId = sessionId.clone();
+    this.peer = peer;
+  }
+
+  public NodePublicKey peer() {
+    return peer;
+  }
+
+  /** A sealed candidates message, ready to send to the peer. */
+  public byte[] candidates(List<String> candidates) {
+    ObjectNode o = JSON.createObjectNode();
+    o.put("type", "candidates");
+    o.put("seq", sendSeq.incrementAndGet());
+    candidates.forEach(o.putArray("candidates")::add);
+    return Envelope.seal(EnvelopeKind.CONTROL, sendKey, sessionId, o.toString().getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** The peer's candidates, if {@code packet} is a fresh, authentic candidates message from it. */
+  public synchronized Optional<List<String>> onPacket(NodePublicKey source, byte[] packet) {
+    if (!peer.equals(source)) {
+      return Optional.empty();
+    }
+    Optional<Envelope.Opened> opened = Envelope.open(receiveKey, sessionId, packet);
+    if (opened.isEmpty() || opened.get().kind() != EnvelopeKind.CONTROL) {
+      return Optional.empty();
+    }
+    try {
+      JsonNode o = JSON.readTree(opened.get().plaintext());
+      long seq = o.path("seq").asLong(0);
+      if (!"candidates".equals(o.path("type").asText()) || seq <= lastReceived) {
+        return Optional.empty();
+      }
+      lastReceived = seq;
+      List<String> out = new ArrayList<>();
+      for (JsonNode c : o.path("candidates")) {
+        if (c.isTextual()) {
+          out.add(c.asText());
+        }
+      }
+      return Optional.of(out);
+    } catch (java.io.IOException e) {
+      return Optional.empty();
+    }
+  }
+}

@@ -79,7 +79,7 @@ final class SessionCore implements AutoCloseable {
     for (InetSocketAddress a : LocalCandidates.gather(port, options.allowLoopbackCandidates())) {
       localCandidates.add(Candidate.format(a));
     }
-    DirectPath d = new DirectPath(keys.discoKey(), issuer ? 0 : 1, path, new DirectPath.Listener() {
+    DirectPath d = new DirectPath(udp.eventLoop(), keys.discoKey(), issuer ? 0 : 1, path, new DirectPath.Listener() {
       @Override
       public void onDirect(InetSocketAddress endpoint, java.time.Duration rtt, String why) {
         options.reporter().event("connected-direct", endpoint + " rtt=" + String.format("%.1fms", rtt.toNanos() / 1e6)

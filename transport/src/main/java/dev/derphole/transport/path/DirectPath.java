@@ -72,6 +72,8 @@ public final class DirectPath extends ChannelInboundHandlerAdapter {
 
   private record Pending(InetSocketAddress to, long sentAt) {}
 
+  /** The socket's event loop: calls from other threads queue behind the handler being added. */
+  private final io.netty.util.concurrent.EventExecutor loop;
   private final byte[] key;
   private final int role;
   private final PeerPath path;
@@ -94,7 +96,8 @@ public final class DirectPath extends ChannelInboundHandlerAdapter {
    * @param key the session's disco key
    * @param role 0 for the issuer, 1 for the claimant: a probe carrying our own role is a reflection
    */
-  public DirectPath(byte[] key, int role, PeerPath path, Listener listener) {
+  public DirectPath(io.netty.util.concurrent.EventExecutor loop, byte[] key, int role, PeerPath path, Listener listener) {
+    this.loop = loop;
     this.key = key.clone();
     this.role = role;
     this.path = path;
@@ -117,7 +120,7 @@ public final class DirectPath extends ChannelInboundHandlerAdapter {
 
   /** Adds the peer's candidates (already checked against the candidate policy); probes new ones at once. */
   public void addRemotes(List<InetSocketAddress> candidates) {
-    ctx.executor().execute(() -> {
+    loop.execute(() -> {
       long now = System.nanoTime();
       for (InetSocketAddress c : candidates) {
         if (remotes.size() >= MAX_REMOTES) {
@@ -131,7 +134,7 @@ public final class DirectPath extends ChannelInboundHandlerAdapter {
 
   /** Asks these STUN servers for our public address, from this very socket. */
   public void stun(List<InetSocketAddress> servers) {
-    ctx.executor().execute(() -> {
+    loop.execute(() -> {
       stunServers.addAll(servers);
       stunTries = 0;
       sendStun();

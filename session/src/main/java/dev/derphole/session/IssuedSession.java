@@ -16,6 +16,7 @@ import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The issuer's end (listen, send, share, ssh invite): picks a relay, issues a token, waits for a
@@ -30,6 +31,9 @@ import java.util.concurrent.ExecutionException;
  */
 public final class IssuedSession implements AutoCloseable {
   enum State { WAITING_FOR_CLAIM, CLAIMED, CONNECTED, CLOSED }
+
+  /** How long a claimant that was accepted has to complete the QUIC handshake. */
+  static final java.time.Duration CONNECT_AFTER_CLAIM = java.time.Duration.ofSeconds(30);
 
   private final SessionCore core;
   private final Token token;
@@ -76,6 +80,8 @@ public final class IssuedSession implements AutoCloseable {
       QuicTransport.serve(core.udp, core.tls, accepted.get().claimantTlsKey(), new Connected(), streamHandler);
       core.link.send(source, outcome.get().sealedDecision());
       core.startControl(SessionKeys.of(token), token.sessionId(), true, source, accepted.get().candidates());
+      core.udp.eventLoop().schedule(() -> connected.completeExceptionally(new SessionException(
+          "the other side claimed the session but never connected")), CONNECT_AFTER_CLAIM.toSeconds(), TimeUnit.SECONDS);
       return;
     }
     core.link.send(source, outcome.get().sealedDecision());

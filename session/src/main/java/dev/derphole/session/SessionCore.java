@@ -150,9 +150,21 @@ final class SessionCore implements AutoCloseable {
     if (c == null) {
       return false;
     }
-    java.util.Optional<java.util.List<String>> candidates = c.onPacket(source, packet);
-    candidates.ifPresent(this::addRemotes);
-    return candidates.isPresent();
+    java.util.Optional<ControlChannel.Message> m = c.onPacket(source, packet);
+    if (m.isEmpty()) {
+      return false;
+    }
+    if (m.get() instanceof ControlChannel.Candidates cs) {
+      addRemotes(cs.candidates());
+    } else if (m.get() instanceof ControlChannel.Abort a) {
+      watch.localReason(a.reason().equals("interrupted") ? "the other side was interrupted"
+          : "the other side failed: " + a.reason());
+      QuicChannel q = quic;
+      if (q != null) {
+        q.close(true, ConnectionWatch.CLOSE_FAILED, Unpooled.EMPTY_BUFFER);
+      }
+    }
+    return true;
   }
 
   private void addRemotes(java.util.List<String> raw) {
@@ -195,12 +207,21 @@ final class SessionCore implements AutoCloseable {
     return r != null ? r : fallback;
   }
 
-  /** Ends the connection telling the other side why: Ctrl-C or a local failure. */
+  /**
+   * Ends the connection telling the other side why (Ctrl-C or a local failure): QUIC's own close,
+   * and a sealed abort over the relay in case that close is lost; then waits (bounded) until both
+   * have left, since the process is usually about to exit.
+   */
   void abort(int code, String why) {
+    ControlChannel c = control;
+    if (c != null) {
+      link.send(c.peer(), c.abort(why));
+    }
     QuicChannel q = quic;
     if (q != null && q.isActive()) {
       q.close(true, code, Unpooled.copiedBuffer(why, StandardCharsets.UTF_8)).awaitUninterruptibly(1, TimeUnit.SECONDS);
     }
+    link.flush(java.time.Duration.ofSeconds(1));
   }
 
   @Override

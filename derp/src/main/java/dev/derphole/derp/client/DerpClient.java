@@ -212,6 +212,17 @@ public final class DerpClient implements AutoCloseable {
     return send(destination, Unpooled.wrappedBuffer(packet));
   }
 
+  /**
+   * Waits until everything sent so far has been handed to the socket (e.g. a last message before
+   * the process exits). False if that did not happen within {@code timeout}.
+   */
+  public boolean flush(Duration timeout) {
+    if (!channel.isActive()) {
+      return false;
+    }
+    return channel.writeAndFlush(Unpooled.EMPTY_BUFFER).awaitUninterruptibly(timeout.toMillis());
+  }
+
   /** Tells the server whether it is this client's home region. */
   public void notePreferred(boolean preferred) {
     channel.writeAndFlush(new Frame.NotePreferred(preferred), channel.voidPromise());

@@ -71,6 +71,12 @@ public final class ReconnectingDerpClient implements AutoCloseable {
     return c.send(destination, packet);
   }
 
+  /** Waits until what was sent so far is on the socket; false when there is no connection or time ran out. */
+  public boolean flush(Duration timeout) {
+    DerpClient c = current;
+    return c != null && c.flush(timeout);
+  }
+
   /** Waits until a connection is up. */
   public DerpClient awaitConnected(Duration timeout) throws IOException, InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();

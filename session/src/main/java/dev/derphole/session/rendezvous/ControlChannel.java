@@ -14,9 +14,11 @@ import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Sealed control messages between the two peers after the claim, over DERP. Today one kind:
+ * Sealed control messages between the two peers after the claim, over DERP:
  * {@code {"type":"candidates","seq":N,"candidates":["ip:port",…]}}, the sender's full, current
- * candidate list (so a lost message costs nothing once a newer one arrives). Each direction has
+ * candidate list (so a lost message costs nothing once a newer one arrives), and
+ * {@code {"type":"abort","seq":N,"reason":"interrupted"}}, the sender is ending the session (sent
+ * beside QUIC's own close, which can be lost on the relay). Each direction has
  * its own key; a message must come from the peer's DERP key and carry a higher sequence number
  * than the last one accepted, so the relay can neither forge nor replay them.
  */
@@ -50,8 +52,24 @@ public final class ControlChannel {
     return Envelope.seal(EnvelopeKind.CONTROL, sendKey, sessionId, o.toString().getBytes(StandardCharsets.UTF_8));
   }
 
-  /** The peer's candidates, if {@code packet} is a fresh, authentic candidates message from it. */
-  public synchronized Optional<List<String>> onPacket(NodePublicKey source, byte[] packet) {
+  /** A sealed abort message: the session ends, for {@code reason}. */
+  public byte[] abort(String reason) {
+    ObjectNode o = JSON.createObjectNode();
+    o.put("type", "abort");
+    o.put("seq", sendSeq.incrementAndGet());
+    o.put("reason", reason);
+    return Envelope.seal(EnvelopeKind.CONTROL, sendKey, sessionId, o.toString().getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** What a control message said. */
+  public sealed interface Message permits Candidates, Abort {}
+
+  public record Candidates(List<String> candidates) implements Message {}
+
+  public record Abort(String reason) implements Message {}
+
+  /** The message, if {@code packet} is a fresh, authentic control message from the peer. */
+  public synchronized Optional<Message> onPacket(NodePublicKey source, byte[] packet) {
     if (!peer.equals(source)) {
       return Optional.empty();
     }
@@ -62,7 +80,16 @@ public final class ControlChannel {
     try {
       JsonNode o = JSON.readTree(opened.get().plaintext());
       long seq = o.path("seq").asLong(0);
-      if (!"candidates".equals(o.path("type").asText()) || seq <= lastReceived) {
+      String type = o.path("type").asText();
+      if (seq <= lastReceived) {
+        return Optional.empty();
+      }
+      if (type.equals("abort")) {
+        lastReceived = seq;
+        String reason = o.path("reason").asText("");
+        return Optional.of(new Abort(reason.length() > 200 ? reason.substring(0, 200) : reason));
+      }
+      if (!type.equals("candidates")) {
         return Optional.empty();
       }
       lastReceived = seq;
@@ -72,7 +99,7 @@ public final class ControlChannel {
           out.add(c.asText());
         }
       }
-      return Optional.of(out);
+      return Optional.of(new Candidates(out));
     } catch (java.io.IOException e) {
       return Optional.empty();
     }

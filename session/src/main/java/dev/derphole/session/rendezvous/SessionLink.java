@@ -76,6 +76,11 @@ public final class SessionLink implements DerpClientListener, AutoCloseable {
     this.peer = peer;
   }
 
+  /** Waits (bounded) until what was sent so far is on the wire: for last words before exiting. */
+  public boolean flush(Duration timeout) {
+    return derp.flush(timeout);
+  }
+
   public boolean send(NodePublicKey to, byte[] packet) {
     return derp.send(to, Unpooled.wrappedBuffer(packet));
   }

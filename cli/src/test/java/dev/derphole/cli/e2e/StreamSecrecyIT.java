@@ -64,32 +64,61 @@ class StreamSecrecyIT {
     assertThat(Files.readString(map)).contains("\"PlainHTTP\":true");
     Path input = Bytes.repeatedFile(dir.resolve("marker.in"), MARKER, 1L << 20);
 
-    Derphole listen = Derphole.start(processes, dir, "listen", map, Path.of("/dev/null"), "listen");
+    // 1. --force-relay: every data byte crosses the relay, so the tap sees the whole stream.
+    byte[] relayed = transfer(map, input, "--force-relay");
+    assertThat((long) relayed.length).as("the tap saw all the traffic").isGreaterThan(1L << 20);
+    byte[] half = java.util.Arrays.copyOf(MARKER, 16);
+    // Searching the concatenation covers every packet and every boundary between consecutive ones.
+    assertThat(Bytes.indexOf(relayed, MARKER)).as("the marker in the clear").isEqualTo(-1);
+    assertThat(Bytes.indexOf(relayed, half)).as("the marker's first 16 bytes in the clear").isEqualTo(-1);
+    assertThat(Bytes.indexOf(relayed, "nodekey:".getBytes(StandardCharsets.US_ASCII))).as("a node key as text").isEqualTo(-1);
+
+    // 2. Default: the two sides trade their addresses (candidates) through the relay, sealed.
+    byte[] control = transfer(map, input);
+    for (String address : localAddresses()) {
+      assertThat(Bytes.indexOf(control, address.getBytes(StandardCharsets.US_ASCII)))
+          .as("address %s in the clear", address).isEqualTo(-1);
+    }
+    assertThat(Bytes.indexOf(control, MARKER)).as("the marker in the clear").isEqualTo(-1);
+    // The search itself works: the input holds the marker at every 32nd byte.
+    assertThat(Bytes.indexOf(Files.readAllBytes(input), half)).isZero();
+  }
+
+  /** Runs one listen/pipe transfer through the tapped relay and returns every byte it forwarded. */
+  private byte[] transfer(Path map, Path input, String... flags) throws Exception {
+    synchronized (packets) {
+      packets.clear();
+    }
+    List<String> listenArgs = new ArrayList<>(List.of("listen"));
+    listenArgs.addAll(List.of(flags));
+    Derphole listen = Derphole.start(processes, dir, "listen", map, Path.of("/dev/null"), listenArgs.toArray(String[]::new));
     String token = listen.awaitToken();
-    Derphole pipe = Derphole.start(processes, dir, "pipe", map, input, "pipe", token);
+    List<String> pipeArgs = new ArrayList<>(List.of("pipe"));
+    pipeArgs.addAll(List.of(flags));
+    pipeArgs.add(token);
+    Derphole pipe = Derphole.start(processes, dir, "pipe", map, input, pipeArgs.toArray(String[]::new));
     pipe.assertExit(0, TRANSFER);
     listen.assertExit(0, TRANSFER);
     assertThat(Bytes.sha256(listen.stdout)).as("the transfer completed intact").isEqualTo(Bytes.sha256(input));
-
     ByteArrayOutputStream seen = new ByteArrayOutputStream();
-    List<byte[]> captured;
     synchronized (packets) {
-      captured = new ArrayList<>(packets);
+      for (byte[] p : packets) {
+        seen.write(p);
+      }
     }
-    for (byte[] p : captured) {
-      seen.write(p);
-    }
-    byte[] all = seen.toByteArray();
-    assertThat((long) all.length).as("the tap saw all the traffic (%d packets)", captured.size())
-        .isGreaterThan(1L << 20);
+    return seen.toByteArray();
+  }
 
-    byte[] half = java.util.Arrays.copyOf(MARKER, 16);
-    // Searching the concatenation covers every packet and every boundary between consecutive ones.
-    assertThat(Bytes.indexOf(all, MARKER)).as("the marker in the clear").isEqualTo(-1);
-    assertThat(Bytes.indexOf(all, half)).as("the marker's first 16 bytes in the clear").isEqualTo(-1);
-    assertThat(Bytes.indexOf(all, "nodekey:".getBytes(StandardCharsets.US_ASCII))).as("a node key as text").isEqualTo(-1);
-    assertThat(Bytes.indexOf(all, "127.0.0.1".getBytes(StandardCharsets.US_ASCII))).as("an address as text").isEqualTo(-1);
-    // The search itself works: the input holds the marker at every 32nd byte.
-    assertThat(Bytes.indexOf(Files.readAllBytes(input), half)).isZero();
+  /** This machine's IPv4 addresses as text: what a candidate list would contain. */
+  private static List<String> localAddresses() throws Exception {
+    List<String> out = new ArrayList<>(List.of("127.0.0.1"));
+    for (java.net.NetworkInterface nif : java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces())) {
+      for (java.net.InetAddress a : java.util.Collections.list(nif.getInetAddresses())) {
+        if (a instanceof java.net.Inet4Address) {
+          out.add(a.getHostAddress());
+        }
+      }
+    }
+    return out;
   }
 }

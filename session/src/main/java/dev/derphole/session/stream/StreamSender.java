@@ -38,6 +38,9 @@ public final class StreamSender {
     } catch (ExecutionException | TimeoutException e) {
       throw new SessionException("could not open a stream to the other side: " + e.getMessage(), e);
     }
+    // Let several chunks queue behind QUIC's flow control: the default 64 KiB high-water mark makes
+    // the writer stop after every chunk and wait for an event-loop round trip.
+    stream.config().setWriteBufferWaterMark(new io.netty.channel.WriteBufferWaterMark(2 << 20, 8 << 20));
     long sent = 0;
     ChannelFuture last = null;
     byte[] buf = new byte[CHUNK];

@@ -91,7 +91,7 @@ make_site() {
 has_upnp() { grep -qx "UPNP_$1=1" "$STATE/lab.env" && echo 1 || echo 0; }
 
 # The router's whole ruleset, one table. miniupnpd (when asked for) adds its rules to the three
-# upnp_* chains, which the base chains jump to first.
+# upnp_* chains, which the base chains jump to before their own rules (udp-blocked's drop aside).
 router_rules() {
   local s=$1 kind=$2 upnp=$3 lan stun="" upnp_jump="" udp_drop="" dnat="" random=""
   lan=$(lan_net "$s")
@@ -118,10 +118,10 @@ table inet dhl {
   chain forward {
     type filter hook forward priority filter; policy drop;
     $udp_drop
+    ${upnp_jump:+${upnp_jump}forward}
     ct state established,related accept
     iifname "lan" oifname "wan" accept
     iifname "wan" oifname "lan" ct status dnat accept
-    ${upnp_jump:+${upnp_jump}forward}
   }
   chain prerouting {
     type nat hook prerouting priority dstnat; policy accept;

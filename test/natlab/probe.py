@@ -127,17 +127,22 @@ def client_socket(port):
     return s
 
 
+def datagrams(s, seconds):
+    """(data, source) of each datagram that arrives on s within the next seconds."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        s.settimeout(left)
+        try:
+            yield s.recvfrom(2048)
+        except socket.timeout:
+            return
+
+
 def ask(s, server, word):
     """Send word to server until it answers "seen ..."; return the text after "seen"."""
     for _ in range(TRIES):
         s.sendto(word, server)
-        deadline = time.monotonic() + TRY_TIMEOUT
-        while (left := deadline - time.monotonic()) > 0:
-            s.settimeout(left)
-            try:
-                data, src = s.recvfrom(2048)
-            except socket.timeout:
-                break
+        for data, src in datagrams(s, TRY_TIMEOUT):
             if src == server and data.startswith(b"seen "):
                 return data[5:].decode()
     return None
@@ -169,17 +174,7 @@ def cmd_poke(args):
         return
     print(f"mapped {rest[0]} {seen}", flush=True)
     print("received", rest[0], flush=True)
-    collect(s, 0.5)
-
-
-def collect(s, seconds):
-    deadline = time.monotonic() + seconds
-    while (left := deadline - time.monotonic()) > 0:
-        s.settimeout(left)
-        try:
-            _, src = s.recvfrom(2048)
-        except socket.timeout:
-            return
+    for _, src in datagrams(s, 0.5):
         print("received", fmt(src), flush=True)
 
 

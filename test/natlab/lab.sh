@@ -1,0 +1,368 @@
+#!/usr/bin/env bash
+# NAT lab: an "internet" and two NATed sites in Linux network namespaces (docs/nat-lab.md).
+#
+#   lab.sh up <kindA> <kindB> [--upnp A|B]... [--netem "delay 50ms loss 2%"] [--loss PCT]
+#   lab.sh down                     remove everything `up` made; safe to repeat
+#   lab.sh exec <node> <cmd...>     run cmd in inet, rA, hA, rB or hB
+#   lab.sh cut | restore            drop / allow UDP between the two sites' WAN addresses
+#   lab.sh status
+#   lab.sh check                    what this machine supports (lab, upnp, netem)
+#
+# kinds: eim-eif (full cone), eim-apdf (port-restricted cone), symmetric, udp-blocked, none.
+# NATLAB_ID=<a-z0-9, up to 12> suffixes every name so that several labs can coexist.
+# Nothing is created in the calling namespace: every veth is born inside its namespace.
+set -euo pipefail
+
+LAB_ID=${NATLAB_ID:-}
+[[ $LAB_ID =~ ^[a-z0-9]{0,12}$ ]] || { echo "lab.sh: NATLAB_ID must be 0-12 of [a-z0-9], got '$LAB_ID'" >&2; exit 2; }
+SFX=${LAB_ID:+-$LAB_ID}
+STATE=/run/dhl-natlab$SFX
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+INET_NET=198.51.100     # the lab's internet, a /24 on bridge br0 in the inet namespace
+RELAY_IP=$INET_NET.1    # relay and first STUN/echo server
+STUN2_IP=$INET_NET.2    # second server, a different address for mapping/filtering checks
+UPNP_STUN_IPS=("$INET_NET.3" "$INET_NET.4")  # the lab's own STUN server, for miniupnpd only
+KINDS="eim-eif eim-apdf symmetric udp-blocked none"
+
+usage() { sed -n '2,13s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+die() { echo "lab.sh: $*" >&2; exit 1; }
+
+ns() { echo "dhl-$1$SFX"; }                   # ns inet -> dhl-inet[-id]
+nsx() { local n; n=$(ns "$1"); shift; ip netns exec "$n" "$@"; }
+ns_exists() { [ -e "/run/netns/$(ns "$1")" ]; }
+wan_ip() { case $1 in A) echo "$INET_NET.10" ;; B) echo "$INET_NET.20" ;; esac; }
+lan_net() { case $1 in A) echo 10.1.0 ;; B) echo 10.2.0 ;; esac; }
+
+# The device pair that carries a site's uplink: "<inner node> <inner dev>"; the outer end is
+# v<site> on br0 in inet.
+uplink() { if [ "$(kind_of "$1")" = none ]; then echo "h$1 eth0"; else echo "r$1 wan"; fi; }
+kind_of() { sed -n "s/^KIND_$1=//p" "$STATE/lab.env"; }
+
+mkns() {
+  ip netns add "$(ns "$1")"
+  nsx "$1" ip link set lo up
+  nsx "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 \
+    net.ipv4.ip_forward=0
+}
+
+make_inet() {
+  mkns inet
+  nsx inet ip link add br0 type bridge
+  # Bridged frames must not pass the inet namespace's own IP hooks or conntrack: the internet is
+  # a wire, and `cut` filters it with a bridge-family table.
+  nsx inet sysctl -qw net.bridge.bridge-nf-call-iptables=0 2>/dev/null || true
+  nsx inet ip addr add "$RELAY_IP/24" dev br0
+  nsx inet ip addr add "$STUN2_IP/24" dev br0
+  for ip in "${UPNP_STUN_IPS[@]}"; do nsx inet ip addr add "$ip/24" dev br0; done
+  nsx inet ip link set br0 up
+}
+
+# make_site A eim-apdf: router rA (WAN on br0, LAN 10.1.0.1/24) and host hA (10.1.0.2), or for
+# `none` just hA on br0 with the site's WAN address.
+make_site() {
+  local s=$1 kind=$2 wan lan
+  wan=$(wan_ip "$s") lan=$(lan_net "$s")
+  mkns "h$s"
+  if [ "$kind" = none ]; then
+    ip link add name "v$s" netns "$(ns inet)" type veth peer name eth0 netns "$(ns "h$s")"
+    nsx inet ip link set "v$s" master br0 up
+    nsx "h$s" ip addr add "$wan/24" dev eth0
+    nsx "h$s" ip link set eth0 up
+    nsx "h$s" ip route add default via "$RELAY_IP"
+    return
+  fi
+  mkns "r$s"
+  nsx "r$s" sysctl -qw net.ipv4.ip_forward=1
+  ip link add name "v$s" netns "$(ns inet)" type veth peer name wan netns "$(ns "r$s")"
+  ip link add name lan netns "$(ns "r$s")" type veth peer name eth0 netns "$(ns "h$s")"
+  nsx inet ip link set "v$s" master br0 up
+  nsx "r$s" ip addr add "$wan/24" dev wan
+  nsx "r$s" ip addr add "$lan.1/24" dev lan
+  nsx "r$s" ip link set wan up
+  nsx "r$s" ip link set lan up
+  nsx "r$s" ip route add default via "$RELAY_IP"
+  nsx "h$s" ip addr add "$lan.2/24" dev eth0
+  nsx "h$s" ip link set eth0 up
+  nsx "h$s" ip route add default via "$lan.1"
+  router_rules "$s" "$kind" "$(has_upnp "$s")" | nsx "r$s" nft -f -
+}
+
+has_upnp() { grep -qx "UPNP_$1=1" "$STATE/lab.env" && echo 1 || echo 0; }
+
+# The router's whole ruleset, one table. miniupnpd (when asked for) adds its rules to the three
+# upnp_* chains, which the base chains jump to before their own rules (udp-blocked's drop aside).
+router_rules() {
+  local s=$1 kind=$2 upnp=$3 lan stun="" upnp_jump="" udp_drop="" dnat="" random=""
+  lan=$(lan_net "$s")
+  [ "$upnp" = 1 ] && stun="ip saddr { ${UPNP_STUN_IPS[0]}, ${UPNP_STUN_IPS[1]} }" && upnp_jump="jump upnp_"
+  [ "$kind" = udp-blocked ] && udp_drop="meta l4proto udp drop"
+  [ "$kind" = symmetric ] && random=" fully-random"
+  # Full cone: every UDP packet to the WAN goes to the host; the STUN answers miniupnpd asked for
+  # are the router's own.
+  if [ "$kind" = eim-eif ]; then
+    [ -z "$stun" ] || dnat="iifname \"wan\" $stun return"$'\n    '
+    dnat+="iifname \"wan\" meta l4proto udp dnat ip to $lan.2"
+  fi
+  cat <<EOF
+table inet dhl {
+  # Unsolicited traffic to the router itself is dropped before conntrack confirms it. Otherwise a
+  # peer's early punch packet leaves a conntrack entry on the router, and the host's own flow to
+  # that peer is then given another port: a failure no real router has.
+  chain input {
+    type filter hook input priority filter; policy accept;
+    iifname "wan" ct state established,related accept
+    ${stun:+iifname \"wan\" $stun udp sport { 3478, 3479 \} accept}
+    iifname "wan" drop
+  }
+  chain forward {
+    type filter hook forward priority filter; policy drop;
+    $udp_drop
+    ${upnp_jump:+${upnp_jump}forward}
+    ct state established,related accept
+    iifname "lan" oifname "wan" accept
+    iifname "wan" oifname "lan" ct status dnat accept
+  }
+  chain prerouting {
+    type nat hook prerouting priority dstnat; policy accept;
+    ${upnp_jump:+${upnp_jump}prerouting}
+    $dnat
+  }
+  # Only the LAN is translated: the router's own traffic (miniupnpd's STUN) keeps its ports.
+  chain postrouting {
+    type nat hook postrouting priority srcnat; policy accept;
+    ${upnp_jump:+${upnp_jump}postrouting}
+    oifname "wan" ip saddr $lan.0/24 masquerade$random
+  }
+EOF
+  [ "$upnp" = 1 ] && printf '  chain %s {\n  }\n' upnp_forward upnp_prerouting upnp_postrouting
+  echo "}"
+}
+
+# start_daemon NAME NODE CMD...: CMD in the background inside NODE, logging to $STATE/NAME.log.
+# It lives in one of the lab's namespaces, so `down` stops it.
+start_daemon() {
+  local name=$1 node=$2
+  shift 2
+  setsid ip netns exec "$(ns "$node")" "$@" </dev/null >"$STATE/$name.log" 2>&1 &
+  echo $! >"$STATE/$name.pid"
+}
+
+# wait_udp NAME NODE PORT: until NAME's process listens on UDP PORT in NODE (5 s at most).
+wait_udp() {
+  local name=$1 node=$2 port=$3 pid
+  pid=$(cat "$STATE/$name.pid")
+  for _ in $(seq 50); do
+    if nsx "$node" ss -Hlun "sport = $port" | grep -q .; then return; fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  die "$name did not start listening on UDP $port in $node; its log: $(tail -n 20 "$STATE/$name.log")"
+}
+
+# miniupnpd 2.3.1 refuses to map ports when its WAN address is reserved (198.51.100.0/24 is
+# TEST-NET-2) unless STUN shows the WAN unfiltered, so the lab runs a STUN server that honours
+# CHANGE-REQUEST on two addresses of its own, and routers with UPnP accept its answers.
+start_upnp_stun() {
+  local python
+  # The system's python3 first: it starts in 30 ms where a version manager's shim takes 300.
+  python=$(command -v /usr/bin/python3 python3 | head -n 1)
+  [ -n "$python" ] || die "--upnp needs python3 (the lab's STUN server for miniupnpd)"
+  start_daemon upnp-stun inet "$python" "$HERE/probe.py" stun "${UPNP_STUN_IPS[@]}" 3478 3479
+  wait_udp upnp-stun inet 3479
+}
+
+start_upnp() {
+  local s=$1 conf=$STATE/miniupnpd-$1.conf
+  command -v miniupnpd >/dev/null || die "--upnp needs miniupnpd (apt-get install miniupnpd-nftables)"
+  cat >"$conf" <<EOF
+ext_ifname=wan
+listening_ip=lan
+http_port=5000
+enable_upnp=yes
+enable_natpmp=yes
+secure_mode=yes
+system_uptime=yes
+notify_interval=60
+clean_ruleset_interval=600
+ext_perform_stun=yes
+ext_stun_host=${UPNP_STUN_IPS[0]}
+ext_stun_port=3478
+uuid=$(printf '%08x-0000-4000-8000-%012x' "$(cksum <<<"$s$SFX" | cut -d' ' -f1)" 0)
+lease_file=$STATE/miniupnpd-$s.leases
+upnp_table_name=dhl
+upnp_nat_table_name=dhl
+upnp_forward_chain=upnp_forward
+upnp_nat_chain=upnp_prerouting
+upnp_nat_postrouting_chain=upnp_postrouting
+allow 1024-65535 10.0.0.0/8 1024-65535
+deny 0-65535 0.0.0.0/0 0-65535
+EOF
+  start_daemon "miniupnpd-$s" "r$s" miniupnpd -f "$conf" -d -P "$STATE/miniupnpd-$s.pidfile"
+  wait_udp "miniupnpd-$s" "r$s" 5351
+}
+
+# Loss both ways on a site's uplink: netdev ingress on each end of its veth pair.
+add_loss() {
+  local s=$1 pct=$2 inner dev thr
+  read -r inner dev <<<"$(uplink "$s")"
+  thr=$(awk -v p="$pct" 'BEGIN { printf "%d", p * 100 + 0.5 }')
+  loss_table "v$s" "$thr" | nsx inet nft -f -
+  loss_table "$dev" "$thr" | nsx "$inner" nft -f -
+}
+loss_table() {
+  printf 'table netdev dhl_loss_%s {\n  chain ingress {\n' "$1"
+  printf '    type filter hook ingress device "%s" priority filter; policy accept;\n' "$1"
+  printf '    meta protocol ip numgen random mod 10000 < %s drop\n  }\n}\n' "$2"
+}
+
+add_netem() {
+  local s=$1 spec=$2 inner dev
+  read -r inner dev <<<"$(uplink "$s")"
+  # shellcheck disable=SC2086 # the spec is tc's own argument list
+  if ! nsx inet tc qdisc replace dev "v$s" root netem $spec ||
+    ! nsx "$inner" tc qdisc replace dev "$dev" root netem $spec; then
+    die "tc netem failed (a kernel without CONFIG_NET_SCH_NETEM says 'Specified qdisc kind is unknown'); --loss works without it"
+  fi
+}
+
+cmd_up() {
+  [ $# -ge 2 ] || usage
+  local ka=$1 kb=$2 netem="" loss="" upnp_a=0 upnp_b=0
+  shift 2
+  for k in "$ka" "$kb"; do
+    [[ " $KINDS " == *" $k "* ]] || die "unknown NAT kind '$k' (one of: $KINDS)"
+  done
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --upnp) case ${2:-} in A) upnp_a=1 ;; B) upnp_b=1 ;; *) die "--upnp takes A or B" ;; esac; shift 2 ;;
+      --netem) [ -n "${2:-}" ] || die "--netem takes a tc netem spec"; netem=$2; shift 2 ;;
+      --loss) [[ ${2:-} =~ ^[0-9]{1,2}(\.[0-9]{1,2})?$ ]] || die "--loss takes a percentage 0-99.99, got '${2:-}'"
+        loss=$2; shift 2 ;;
+      *) die "unknown option '$1'" ;;
+    esac
+  done
+  [ "$upnp_a" = 0 ] || [ "$ka" != none ] || die "--upnp A needs a router, but site A is 'none'"
+  [ "$upnp_b" = 0 ] || [ "$kb" != none ] || die "--upnp B needs a router, but site B is 'none'"
+  for c in ip nft; do command -v "$c" >/dev/null || die "'$c' is missing (apt-get install iproute2 nftables)"; done
+
+  cmd_down
+  # shellcheck disable=SC2154 # status is assigned inside the trap
+  trap 'status=$?; [ $status = 0 ] || cmd_down; exit $status' EXIT
+  mkdir -p "$STATE"
+  printf 'KIND_A=%s\nKIND_B=%s\nUPNP_A=%s\nUPNP_B=%s\n' "$ka" "$kb" "$upnp_a" "$upnp_b" >"$STATE/lab.env"
+  make_inet
+  make_site A "$ka"
+  make_site B "$kb"
+  [ "$upnp_a$upnp_b" = 00 ] || start_upnp_stun
+  [ "$upnp_a" = 0 ] || start_upnp A
+  [ "$upnp_b" = 0 ] || start_upnp B
+  for s in A B; do
+    [ -z "$netem" ] || add_netem "$s" "$netem"
+    [ -z "$loss" ] || add_loss "$s" "$loss"
+  done
+}
+
+# Every process living in one of the lab's namespaces belongs to the lab: stop them, then delete
+# the namespaces, which takes their veths and the bridge along.
+cmd_down() {
+  local present=() n
+  for n in hA hB rA rB inet; do ns_exists "$n" && present+=("$n"); done
+  if [ ${#present[@]} -gt 0 ]; then
+    # The lab's own daemons go at once: miniupnpd would spend two seconds saying goodbye over
+    # SSDP to a LAN about to vanish.
+    cat "$STATE"/*.pid 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
+    signal_all TERM "${present[@]}"
+    for _ in $(seq 30); do
+      [ -n "$(pids_in "${present[@]}")" ] || break
+      sleep 0.1
+    done
+    signal_all KILL "${present[@]}"
+  fi
+  for n in "${present[@]}"; do ip netns del "$(ns "$n")"; done
+  rm -rf "$STATE"
+}
+
+# The processes in the given nodes; one that exited is in none, even while still a zombie.
+pids_in() { local n; for n in "$@"; do ip netns pids "$(ns "$n")" 2>/dev/null || true; done; }
+signal_all() {
+  local sig=$1
+  shift
+  pids_in "$@" | xargs -r kill "-$sig" 2>/dev/null || true
+}
+
+cmd_exec() {
+  [ $# -ge 2 ] || usage
+  local node=${1#dhl-}
+  node=${node%"$SFX"}
+  case $node in inet | rA | hA | rB | hB) ;; *) die "unknown node '$1' (inet, rA, hA, rB, hB)" ;; esac
+  ns_exists "$node" || die "$(ns "$node") does not exist (is the lab up?)"
+  shift
+  exec ip netns exec "$(ns "$node")" "$@"
+}
+
+# The direct path: UDP between the two sites' WAN addresses, dropped on the internet's wire.
+# TCP (the relay) and UDP to the servers on .1/.2 are untouched.
+cmd_cut() {
+  ns_exists inet || die "the lab is not up"
+  cmd_restore
+  nsx inet nft -f - <<EOF
+table bridge dhl_cut {
+  chain forward {
+    type filter hook forward priority filter; policy accept;
+    ip saddr { $(wan_ip A), $(wan_ip B) } ip daddr { $(wan_ip A), $(wan_ip B) } meta l4proto udp drop
+  }
+}
+EOF
+}
+
+cmd_restore() {
+  ns_exists inet || die "the lab is not up"
+  if nsx inet nft list table bridge dhl_cut >/dev/null 2>&1; then
+    nsx inet nft delete table bridge dhl_cut
+  fi
+}
+
+cmd_status() {
+  ns_exists inet || { echo "down"; return; }
+  cat "$STATE/lab.env"
+  for n in inet rA hA rB hB; do ns_exists "$n" && echo "namespace $(ns "$n")"; done
+  if nsx inet nft list table bridge dhl_cut >/dev/null 2>&1; then echo "direct=cut"; else echo "direct=open"; fi
+}
+
+# What this machine can do, one "name: ok" or "name: missing ..." line each; exit 0 when the lab
+# itself can run. upnp and netem are optional extras.
+cmd_check() {
+  local missing=() c probe netem_missing=""
+  [ "$(id -u)" = 0 ] || missing+=("root")
+  for c in ip nft ss python3; do command -v "$c" >/dev/null || missing+=("$c"); done
+  if [ ${#missing[@]} = 0 ]; then
+    probe=dhl-check$SFX
+    ip netns del "$probe" 2>/dev/null || true
+    if ip netns add "$probe" 2>/dev/null; then
+      ip netns exec "$probe" nft add table inet dhl 2>/dev/null || missing+=("nf_tables in the kernel")
+      ip netns exec "$probe" tc qdisc add dev lo root netem delay 1ms 2>/dev/null || netem_missing=yes
+      ip netns del "$probe"
+    else
+      missing+=("permission to create network namespaces")
+    fi
+  fi
+  if [ ${#missing[@]} = 0 ]; then echo "lab: ok"; else echo "lab: missing ${missing[*]}"; fi
+  if command -v miniupnpd >/dev/null; then echo "upnp: ok"; else echo "upnp: missing miniupnpd"; fi
+  if [ ${#missing[@]} != 0 ]; then echo "netem: unknown"
+  elif [ -z "$netem_missing" ]; then echo "netem: ok"
+  else echo "netem: missing sch_netem in the kernel"; fi
+  [ ${#missing[@]} = 0 ]
+}
+
+[ "${1:-}" = check ] || [ "$(id -u)" = 0 ] || die "must run as root (network namespaces)"
+case ${1:-} in
+  check) cmd_check ;;
+  up) shift; cmd_up "$@" ;;
+  down) cmd_down ;;
+  exec) shift; cmd_exec "$@" ;;
+  cut) cmd_cut ;;
+  restore) cmd_restore ;;
+  status) cmd_status ;;
+  *) usage ;;
+esac

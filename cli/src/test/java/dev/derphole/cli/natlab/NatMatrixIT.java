@@ -1,0 +1,113 @@
+package dev.derphole.cli.natlab;
+
+import static dev.derphole.cli.natlab.NatLab.Kind.EIM_APDF;
+import static dev.derphole.cli.natlab.NatLab.Kind.EIM_EIF;
+import static dev.derphole.cli.natlab.NatLab.Kind.SYMMETRIC;
+import static dev.derphole.cli.natlab.NatLab.Kind.UDP_BLOCKED;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * listen/pipe across pairs of NAT kinds in the lab (docs/nat-lab.md). Every transfer must arrive
+ * intact; the path must become direct wherever hole punching can work (both sides
+ * endpoint-independent mapping, or one side endpoint-independent filtering) and must stay on the
+ * relay, still completing, where it cannot. Needs root and the lab's tools: .ci/run installs them;
+ * outside CI it is skipped with the reason.
+ */
+class NatMatrixIT {
+  /** How long a relay-only pair gets to prove it does not go direct: 5 probe rounds and more. */
+  static final Duration NO_DIRECT_WINDOW = Duration.ofSeconds(6);
+
+  @TempDir Path dir;
+
+  @BeforeAll
+  static void lab() {
+    NatLab.assumeAvailable();
+  }
+
+  static Stream<Arguments> pairs() {
+    return Stream.of(
+        Arguments.of(EIM_EIF, EIM_EIF, true),
+        Arguments.of(EIM_EIF, EIM_APDF, true),
+        Arguments.of(EIM_APDF, EIM_EIF, true),
+        Arguments.of(EIM_APDF, EIM_APDF, true),
+        Arguments.of(EIM_EIF, SYMMETRIC, true),
+        Arguments.of(SYMMETRIC, EIM_EIF, true),
+        Arguments.of(EIM_APDF, SYMMETRIC, false),
+        Arguments.of(SYMMETRIC, SYMMETRIC, false),
+        Arguments.of(EIM_EIF, UDP_BLOCKED, false),
+        Arguments.of(UDP_BLOCKED, EIM_APDF, false));
+  }
+
+  @ParameterizedTest(name = "listen behind {0}, pipe behind {1}: direct={2}")
+  @MethodSource("pairs")
+  void transfersArriveIntactOnTheBestPathThePairAllows(NatLab.Kind a, NatLab.Kind b, boolean direct) throws Exception {
+    try (NatLab lab = NatLab.up(a, b); LabSession s = new LabSession(lab, dir)) {
+      s.send(2 << 20);
+      s.awaitListenEvent("connected-relay", 1);
+      if (direct) {
+        s.awaitListenEvent("connected-direct", 1);
+        s.send(8 << 20); // goes on over the direct path
+      } else {
+        Thread.sleep(NO_DIRECT_WINDOW.toMillis()); // proving absence: probing runs all this time
+        assertThat(s.direct()).as("no direct path for %s–%s; listen said:%n%s", a, b, s.read("listen.err")).isFalse();
+        s.send(2 << 20);
+      }
+      s.finish();
+      if (direct) {
+        Files.writeString(dir.resolve("promotion.txt"), a + " " + b + " " + s.promotionSeconds());
+        System.out.printf("NAT %s–%s: direct, promoted %.3f s after the claim%n", a, b, s.promotionSeconds());
+      } else {
+        System.out.printf("NAT %s–%s: relay (as expected)%n", a, b);
+      }
+    }
+  }
+
+  @Test
+  void aCutDirectPathFallsBackToTheRelayAndIsPromotedAgainWhenItReturns() throws Exception {
+    try (NatLab lab = NatLab.up(EIM_APDF, EIM_APDF); LabSession s = new LabSession(lab, dir)) {
+      s.send(1 << 20);
+      s.awaitListenEvent("connected-direct", 1);
+      lab.cutDirect();
+      s.send(4 << 20); // on its way while the direct path dies under it
+      s.awaitListenEvent("connected-relay", 2); // the fallback
+      s.send(4 << 20);
+      lab.restoreDirect();
+      s.awaitListenEvent("connected-direct", 2); // promoted again
+      s.send(4 << 20);
+      s.finish();
+    }
+  }
+
+  @Test
+  void lossOnBothUplinksStillDeliversEverything() throws Exception {
+    try (NatLab lab = NatLab.up(EIM_APDF, EIM_APDF, NatLab.Options.NONE.withLoss("2"));
+         LabSession s = new LabSession(lab, dir)) {
+      s.send(1 << 20);
+      s.awaitListenEvent("connected-direct", 1);
+      s.send(8 << 20);
+      s.finish();
+    }
+  }
+
+  @Test
+  void forceRelayStaysOnTheRelayEvenWhereDirectWouldWork() throws Exception {
+    try (NatLab lab = NatLab.up(EIM_EIF, EIM_EIF); LabSession s = new LabSession(lab, dir, "--force-relay")) {
+      s.send(1 << 20);
+      s.awaitListenEvent("connected-relay", 1);
+      Thread.sleep(NO_DIRECT_WINDOW.toMillis());
+      assertThat(s.direct()).isFalse();
+      s.finish();
+    }
+  }
+}

@@ -132,9 +132,10 @@ public final class DerpServer implements AutoCloseable {
   /** Stops accepting, closes every connection and releases the threads. */
   @Override
   public void close() {
-    serverChannel.close().syncUninterruptibly();
-    workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
-    bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    // Bounded: a stop must never hang, even if an event loop is wedged.
+    serverChannel.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+    workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+    bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
   }
 
   /** One line for a log: the innermost useful message of an error. */

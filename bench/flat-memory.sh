@@ -19,8 +19,7 @@ for _ in $(seq 400); do grep -q '^derphole pipe ' "$out/listen.err" 2>/dev/null 
 token=$(grep '^derphole pipe ' "$out/listen.err" | awk '{print $3}')
 start=$(date +%s.%N)
 head -c $((gib * 1073741824)) /dev/zero | "$root/bin/derphole" pipe $flags "$token" & ppid=$!; pids+=($ppid)
-rss() { awk '/VmRSS/ {print $2}' "/proc/$(pgrep -P "$1" java || echo "$1")/status" 2>/dev/null || echo 0; }
-jpid() { pgrep -f "DerpholeCommand.*$1" | head -1; }
+jpid() { pgrep -f "DerpholeCommand.*$1" | head -1 || true; }
 : > "$out/samples"
 while kill -0 "$ppid" 2>/dev/null; do
   l=$(jpid listen); p=$(jpid "pipe $flags"); 

@@ -17,7 +17,7 @@ import java.util.concurrent.TimeUnit;
 final class SessionSetup implements AutoCloseable {
   static final Duration MAP_TIMEOUT = Duration.ofSeconds(10);
 
-  final EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+  final EventLoopGroup group = dev.derphole.derp.io.EventLoops.newGroup(2, "derphole-io");
   final SessionOptions options;
 
   SessionSetup(DerpholeCommand global, boolean forceRelay) {

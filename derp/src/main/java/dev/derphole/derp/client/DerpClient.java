@@ -131,7 +131,7 @@ public final class DerpClient implements AutoCloseable {
     Handler handler = new Handler(endpoint, key, listener, options, ready);
     Bootstrap b = new Bootstrap()
         .group(group)
-        .channel(NioSocketChannel.class)
+        .channel(dev.derphole.derp.io.EventLoops.socket(group))
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.SO_KEEPALIVE, true)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(DIAL_TIMEOUT.toMillis(), TimeUnit.NANOSECONDS.toMillis(budgetNanos)))

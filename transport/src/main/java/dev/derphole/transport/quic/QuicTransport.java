@@ -51,7 +51,7 @@ public final class QuicTransport {
   public static DatagramChannel bind(EventLoopGroup group, InetSocketAddress address, PeerPath path) throws IOException {
     Bootstrap b = new Bootstrap()
         .group(group)
-        .channel(NioDatagramChannel.class)
+        .channel(dev.derphole.derp.io.EventLoops.datagram(group))
         .option(ChannelOption.SO_RCVBUF, 4 << 20)
         .option(ChannelOption.SO_SNDBUF, 4 << 20)
         .handler(new ChannelInitializer<DatagramChannel>() {
@@ -60,6 +60,12 @@ public final class QuicTransport {
             ch.pipeline().addLast(PATH, path);
           }
         });
+    if (b.config().channelFactory() != null
+        && dev.derphole.derp.io.EventLoops.datagram(group) == io.netty.channel.epoll.EpollDatagramChannel.class) {
+      // recvmmsg: many datagrams per system call, each at most this large.
+      b.option(io.netty.channel.epoll.EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, 2048);
+      b.option(ChannelOption.RCVBUF_ALLOCATOR, new io.netty.channel.FixedRecvByteBufAllocator(2048 * 16));
+    }
     try {
       return (DatagramChannel) b.bind(address).sync().channel();
     } catch (Exception e) {

@@ -93,6 +93,14 @@ start_derper() {
   exit 1
 }
 
+# http(s)://127.0.0.1:PORT of the running derper, from the DERP map it wrote.
+derper_url() {
+  local scheme=https port
+  if [ "$1" = plain ]; then scheme=http; fi
+  port=$(grep -o '"DERPPort":[0-9]*' "$out/map-$1.json" | cut -d: -f2)
+  echo "$scheme://127.0.0.1:$port"
+}
+
 stop_derper() {
   kill "$derper_pid" 2>/dev/null || true
   wait "$derper_pid" 2>/dev/null || true
@@ -117,6 +125,8 @@ derp_run() {
       --window "$window" --relay-pid "$derper_pid" --label "$mode" \
       2>> "$out/bench-$tag.err" | grep '^RESULT' || true)
   thread_ticks "$derper_pid" > "$out/threads-$tag.after"
+  # The relay's own counters (packets forwarded, dropped and why) after the run.
+  curl -sk --max-time 2 "$(derper_url "$mode")/metrics" > "$out/metrics-$tag.txt" 2>/dev/null || true
   kill "$sampler_pid" 2>/dev/null || true
   wait "$sampler_pid" 2>/dev/null || true
   sampler_pid=

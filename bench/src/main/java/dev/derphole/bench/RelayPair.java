@@ -6,6 +6,8 @@ import dev.derphole.derp.client.DerpEndpoint;
 import dev.derphole.derp.key.NodePrivateKey;
 import dev.derphole.derp.key.NodePublicKey;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
@@ -16,34 +18,42 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * One sender streaming packets to one receiver through the relay, each on its own DERP connection.
  *
+ * <pre>
+ *   packet: 8B sequence number (big-endian, from 0) + filler up to the packet size
+ * </pre>
+ *
  * <p>The sender pumps on its connection's event loop, so {@link DerpClient#send} never hops
  * threads: it writes while the connection {@linkplain DerpClient#isWritable() is writable}, yields
  * the loop every {@value #BURST} packets so the receivers sharing it get their turn, and waits for
  * {@link DerpClientListener#onWritabilityChanged} when the buffer is full. The relay drops a packet
  * when the receiver's queue is full, so the receiver counts what actually arrives.
  *
- * <p>With a window, the sender also keeps at most that many packets in flight (sent, not yet
- * received), the way a transport with flow control would; sender and receiver share this JVM, so
- * no acknowledgements cross the relay. A packet the relay dropped never arrives: when the receiver
- * makes no progress for {@value #STALL_MILLIS} ms while the sender waits, what is in flight is
- * written off and the sender goes on.
+ * <p>With a window, the sender also keeps at most that many packets in flight, the way a transport
+ * with flow control would. Sender and receiver share this JVM, so no acknowledgements cross the
+ * relay: the receiver publishes the highest sequence number it has seen, and everything up to it
+ * has either arrived or been dropped (one sender, one TCP path, one queue: order is kept). Only
+ * when the tail of the window is dropped does nothing move; after {@value #STALL_MILLIS} ms of that
+ * the sender writes the window off and goes on.
  *
  * <p>Each counter has one writer (the event loop its connection is bound to) and is read by other
- * threads: volatile fields suffice. Only the rare stranger count has two writers.
+ * threads: volatile fields suffice. Only the rare anomaly count has two writers.
  */
 final class RelayPair implements AutoCloseable {
   /** Packets written before the pump hands the loop back to other channels. */
   static final int BURST = 256;
+  /** Bytes of sequence number at the start of each packet: the smallest packet size. */
+  static final int SEQUENCE_LENGTH = 8;
   /** How long a windowed sender waits on a receiver that makes no progress. */
-  static final long STALL_MILLIS = 50;
+  static final long STALL_MILLIS = 500;
 
-  private final ByteBuf payload;
+  private final ByteBuf filler;
   private final long packetBudget;
   private final int window;
   private final NodePrivateKey senderKey = NodePrivateKey.generate();
   private final NodePrivateKey receiverKey = NodePrivateKey.generate();
   private final NodePublicKey destination = receiverKey.publicKey();
-  private final AtomicLong strangers = new AtomicLong();
+  /** Packets from a stranger, short, or out of order: a sign the run is not measuring what it says. */
+  private final AtomicLong anomalies = new AtomicLong();
   /** Set by a windowed sender that waits for the receiver to catch up. */
   private final AtomicBoolean waitingForReceiver = new AtomicBoolean();
   private EventLoop senderLoop;
@@ -53,22 +63,24 @@ final class RelayPair implements AutoCloseable {
 
   private volatile boolean running;
   private volatile long sent;
-  /** Packets given up on as lost, so that they no longer count against the window. */
-  private volatile long writtenOff;
+  /** Sequence numbers below this no longer count against the window. */
+  private volatile long writtenOffBelow;
   private volatile long received;
   private volatile long receivedBytes;
+  /** Highest sequence number received plus one: everything below it arrived or was dropped. */
+  private volatile long seenBelow;
   private volatile String closedReason;
   /** Touched on the sender's loop only. */
   private boolean pumpQueued;
-  private long receivedAtLastCheck = -1;
+  private long seenAtLastCheck = -1;
 
   /**
-   * @param payload a read-only buffer that is never released; every packet is a duplicate of it
+   * @param filler read-only, never released: the bytes after the sequence number of every packet
    * @param packetBudget packets to send before stopping, or {@link Long#MAX_VALUE} to run until {@link #stop}
    * @param window most packets in flight, or 0 to send whenever the connection is writable
    */
-  RelayPair(ByteBuf payload, long packetBudget, int window) {
-    this.payload = payload;
+  RelayPair(ByteBuf filler, long packetBudget, int window) {
+    this.filler = filler;
     this.packetBudget = packetBudget;
     this.window = window;
   }
@@ -107,9 +119,8 @@ final class RelayPair implements AutoCloseable {
     return receivedBytes;
   }
 
-  /** Packets from anybody but our sender: a sign the run is not measuring what it says. */
-  long strangers() {
-    return strangers.get();
+  long anomalies() {
+    return anomalies.get();
   }
 
   boolean doneSending() {
@@ -122,7 +133,7 @@ final class RelayPair implements AutoCloseable {
   }
 
   private long inFlight(long sentSoFar) {
-    return sentSoFar - received - writtenOff;
+    return sentSoFar - Math.max(seenBelow, writtenOffBelow);
   }
 
   private void pump() {
@@ -138,7 +149,7 @@ final class RelayPair implements AutoCloseable {
         }
         waitingForReceiver.set(false); // it caught up while we were setting the flag
       }
-      if (!sender.send(destination, payload.duplicate())) {
+      if (!sender.send(destination, packet(n))) {
         running = false;
         break;
       }
@@ -153,6 +164,12 @@ final class RelayPair implements AutoCloseable {
     // Not writable: onWritabilityChanged(true) queues the next round.
   }
 
+  /** Sequence number and filler, without copying the filler. */
+  private ByteBuf packet(long sequence) {
+    ByteBuf head = ByteBufAllocator.DEFAULT.directBuffer(SEQUENCE_LENGTH, SEQUENCE_LENGTH).writeLong(sequence);
+    return filler.isReadable() ? Unpooled.wrappedBuffer(2, head, filler.duplicate()) : head;
+  }
+
   private void queuePump() {
     if (!pumpQueued) {
       pumpQueued = true;
@@ -160,16 +177,16 @@ final class RelayPair implements AutoCloseable {
     }
   }
 
-  /** On the sender's loop: a windowed sender whose receiver got nothing for a while writes the rest off. */
+  /** On the sender's loop: a windowed sender whose receiver saw nothing new for a while writes the window off. */
   private void checkStall() {
-    long got = received;
-    if (waitingForReceiver.get() && got == receivedAtLastCheck) {
-      writtenOff = sent - got;
+    long seen = seenBelow;
+    if (waitingForReceiver.get() && seen == seenAtLastCheck) {
+      writtenOffBelow = sent;
       if (waitingForReceiver.compareAndSet(true, false)) {
         queuePump();
       }
     }
-    receivedAtLastCheck = got;
+    seenAtLastCheck = seen;
   }
 
   @Override
@@ -186,7 +203,7 @@ final class RelayPair implements AutoCloseable {
   private final class SenderSide implements DerpClientListener {
     @Override
     public void onPacket(NodePublicKey source, ByteBuf packet) {
-      strangers.incrementAndGet();
+      anomalies.incrementAndGet();
     }
 
     @Override
@@ -210,10 +227,16 @@ final class RelayPair implements AutoCloseable {
 
     @Override
     public void onPacket(NodePublicKey source, ByteBuf packet) {
-      if (!expected.equals(source)) {
-        strangers.incrementAndGet();
+      if (!expected.equals(source) || packet.readableBytes() < SEQUENCE_LENGTH) {
+        anomalies.incrementAndGet();
         return;
       }
+      long sequence = packet.getLong(packet.readerIndex());
+      if (sequence < seenBelow) {
+        anomalies.incrementAndGet(); // reordered or duplicated: the relay must do neither
+        return;
+      }
+      seenBelow = sequence + 1;
       received = received + 1;
       receivedBytes = receivedBytes + packet.readableBytes();
       // Wake a waiting sender once half the window is free, not for every packet.

@@ -2,7 +2,7 @@
 # DERP relay benchmark: packets/s and Gbit/s through our derper, beside a plain TCP relay (socat)
 # measured in the same run, all on 127.0.0.1.
 #
-#   bench/derp-relay.sh                       # ~2 minutes; a Markdown table on stdout
+#   bench/derp-relay.sh                       # ~3 minutes on a quiet machine; Markdown table on stdout
 #   DURATION=10 SIZES="1200 16384 65536" bench/derp-relay.sh
 #
 # Needs java 17 and Maven (it builds the jars when missing) and socat; it installs nothing:

@@ -1,0 +1,281 @@
+package dev.derphole.bench;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The plain-TCP baseline beside {@link DerpRelayBench}: the same shape, one relay process between
+ * N senders and their receivers, with no framing, no TLS and no routing.
+ *
+ * <pre>
+ *   sender 1 ──TCP──▶ ┌──────────────────────────────────┐ ──TCP──▶ sink
+ *      ...            │ socat TCP-LISTEN:P,fork TCP:…:Q  │           ...
+ *   sender N ──TCP──▶ └──────────────────────────────────┘ ──TCP──▶ sink
+ * </pre>
+ *
+ * This program starts {@code socat} itself (and stops it, forked children included), so the
+ * relay's port never races with a script. Senders write {@code --write-size} chunks; the sink
+ * counts bytes. Prints one {@link ResultLine}; {@code --duration}/{@code --warmup} or
+ * {@code --bytes} per pair, as in {@link DerpRelayBench}.
+ */
+public final class TcpRelayBaseline {
+  private static final Set<String> FLAGS =
+      Set.of("pairs", "duration", "warmup", "bytes", "write-size", "socat", "socat-buffer", "label");
+  private static final Duration SOCAT_START_LIMIT = Duration.ofSeconds(5);
+  /** Upper bound on a --bytes run. */
+  private static final Duration BYTES_LIMIT = Duration.ofMinutes(2);
+  private static final int SINK_BUFFER = 1 << 20;
+
+  private TcpRelayBaseline() {}
+
+  public static void main(String[] args) throws InterruptedException {
+    System.exit(run(args));
+  }
+
+  /** Runs once and prints the result line; returns the exit status (0 ok, 1 run failed, 2 usage). */
+  static int run(String[] args) throws InterruptedException {
+    BenchArgs a;
+    try {
+      a = BenchArgs.parse(args, FLAGS);
+    } catch (IllegalArgumentException e) {
+      System.err.println("tcp-relay-baseline: " + e.getMessage());
+      System.err.println("usage: TcpRelayBaseline [--pairs N] [--duration S [--warmup S] | --bytes PER_PAIR] "
+          + "[--write-size BYTES] [--socat PATH] [--socat-buffer BYTES] [--label TEXT]");
+      return 2;
+    }
+    int pairs = a.positiveInt("pairs", 1);
+    boolean byBytes = a.has("bytes");
+    long perPair = byBytes ? a.positiveLong("bytes", 0) : Long.MAX_VALUE;
+    double warmup = byBytes ? 0 : a.seconds("warmup", 1);
+    double duration = a.seconds("duration", 5);
+    int writeSize = a.positiveInt("write-size", 64 << 10);
+    int socatBuffer = a.positiveInt("socat-buffer", 1 << 20);
+
+    InetAddress loopback = InetAddress.getLoopbackAddress();
+    Sink sink = null;
+    Process socat = null;
+    List<Thread> senders = new ArrayList<>();
+    AtomicBoolean running = new AtomicBoolean(true);
+    try {
+      sink = new Sink(new InetSocketAddress(loopback, 0));
+      int relayPort = freePort(loopback);
+      socat = new ProcessBuilder(a.string("socat", "socat"), "-b", Integer.toString(socatBuffer),
+          "TCP-LISTEN:" + relayPort + ",bind=" + loopback.getHostAddress() + ",fork,reuseaddr",
+          "TCP:" + loopback.getHostAddress() + ":" + sink.port())
+          .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+          .redirectError(ProcessBuilder.Redirect.INHERIT)
+          .start();
+      InetSocketAddress relay = new InetSocketAddress(loopback, relayPort);
+      List<SocketChannel> connections = connectAll(relay, pairs, socat);
+
+      Process relayProcess = socat;
+      long t0 = System.nanoTime();
+      for (SocketChannel c : connections) {
+        Thread t = new Thread(() -> push(c, writeSize, perPair, running), "tcp-sender");
+        t.start();
+        senders.add(t);
+      }
+      long measuredBytes;
+      double seconds;
+      boolean complete = true;
+      CpuSampler.Reading c0;
+      if (byBytes) {
+        c0 = CpuSampler.read(CpuSampler.withDescendants(relayProcess.toHandle()));
+        long want = perPair * pairs;
+        long last = t0;
+        long seen = 0;
+        long deadline = t0 + BYTES_LIMIT.toNanos();
+        while (seen < want && System.nanoTime() < deadline) {
+          Thread.sleep(1);
+          long got = sink.bytes();
+          if (got != seen) {
+            seen = got;
+            last = System.nanoTime();
+          }
+        }
+        measuredBytes = seen;
+        seconds = (last - t0) / 1e9;
+        complete = seen >= want;
+      } else {
+        Thread.sleep(Math.round(warmup * 1000));
+        c0 = CpuSampler.read(CpuSampler.withDescendants(relayProcess.toHandle()));
+        long s0 = System.nanoTime();
+        long b0 = sink.bytes();
+        Thread.sleep(Math.round(duration * 1000));
+        long b1 = sink.bytes();
+        seconds = (System.nanoTime() - s0) / 1e9;
+        measuredBytes = b1 - b0;
+      }
+      CpuSampler.Reading c1 = CpuSampler.read(CpuSampler.withDescendants(relayProcess.toHandle()));
+      running.set(false);
+      ResultLine line = new ResultLine()
+          .put("bench", "tcp-relay")
+          .put("label", a.string("label", "socat"))
+          .put("pairs", pairs)
+          .put("write_size", writeSize)
+          .put("socat_buffer", socatBuffer)
+          .put("seconds", seconds, 3)
+          .put("received_bytes", measuredBytes)
+          .put("gbit_per_s", ResultLine.gbitPerSecond(measuredBytes, seconds), 3)
+          .put("ok", complete ? "yes" : "no");
+      if (!byBytes) {
+        // With --bytes, socat's children exit with their connections before the second reading.
+        CpuSampler.addTo(line, CpuSampler.between(c0, c1));
+      }
+      System.out.println(line);
+      if (!complete) {
+        System.err.println("tcp-relay-baseline: only " + measuredBytes + " bytes arrived within "
+            + BYTES_LIMIT.toMinutes() + " minutes");
+      }
+      return complete ? 0 : 1;
+    } catch (IOException e) {
+      System.err.println("tcp-relay-baseline: " + e.getMessage());
+      return 1;
+    } finally {
+      running.set(false);
+      if (socat != null) {
+        stop(socat); // unblocks senders stuck in write
+      }
+      for (Thread t : senders) {
+        t.join(2000);
+      }
+      if (sink != null) {
+        sink.close();
+      }
+    }
+  }
+
+  /** Connects every sender through socat, waiting for socat to listen first. */
+  private static List<SocketChannel> connectAll(InetSocketAddress relay, int pairs, Process socat)
+      throws IOException, InterruptedException {
+    long deadline = System.nanoTime() + SOCAT_START_LIMIT.toNanos();
+    List<SocketChannel> out = new ArrayList<>();
+    while (out.size() < pairs) {
+      try {
+        out.add(SocketChannel.open(relay));
+      } catch (ConnectException e) {
+        if (!socat.isAlive()) {
+          throw new IOException("socat exited with status " + socat.exitValue() + " before listening on " + relay);
+        }
+        if (System.nanoTime() > deadline) {
+          throw new IOException("socat did not listen on " + relay + " within " + SOCAT_START_LIMIT.toSeconds() + " s");
+        }
+        Thread.sleep(20);
+      }
+    }
+    return out;
+  }
+
+  private static void push(SocketChannel c, int writeSize, long budget, AtomicBoolean running) {
+    ByteBuffer chunk = ByteBuffer.allocateDirect(writeSize);
+    long left = budget;
+    try (c) {
+      while (running.get() && left > 0) {
+        chunk.clear();
+        if (left < writeSize) {
+          chunk.limit((int) left);
+        }
+        while (chunk.hasRemaining()) {
+          left -= c.write(chunk);
+        }
+      }
+    } catch (IOException e) {
+      if (running.get()) {
+        System.err.println("tcp-relay-baseline: sender failed: " + e.getMessage());
+      }
+    }
+  }
+
+  /** Ends socat and the child it forked for each connection. */
+  private static void stop(Process socat) throws InterruptedException {
+    List<ProcessHandle> children = socat.descendants().toList();
+    socat.destroy();
+    children.forEach(ProcessHandle::destroy);
+    if (!socat.waitFor(2, TimeUnit.SECONDS)) {
+      socat.destroyForcibly();
+      children.forEach(ProcessHandle::destroyForcibly);
+    }
+  }
+
+  private static int freePort(InetAddress on) throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, on)) {
+      return s.getLocalPort();
+    }
+  }
+
+  /** Accepts connections from socat and counts what arrives, one thread per connection. */
+  private static final class Sink implements AutoCloseable {
+    private final ServerSocketChannel server;
+    private final AtomicLong bytes = new AtomicLong();
+    private final List<SocketChannel> accepted = new CopyOnWriteArrayList<>();
+    private final Thread acceptor;
+
+    Sink(InetSocketAddress bind) throws IOException {
+      server = ServerSocketChannel.open().bind(bind);
+      acceptor = new Thread(this::acceptLoop, "tcp-sink-accept");
+      acceptor.setDaemon(true);
+      acceptor.start();
+    }
+
+    int port() throws IOException {
+      return ((InetSocketAddress) server.getLocalAddress()).getPort();
+    }
+
+    long bytes() {
+      return bytes.get();
+    }
+
+    private void acceptLoop() {
+      while (server.isOpen()) {
+        try {
+          SocketChannel c = server.accept();
+          accepted.add(c);
+          Thread t = new Thread(() -> drain(c), "tcp-sink");
+          t.setDaemon(true);
+          t.start();
+        } catch (IOException e) {
+          return; // closed
+        }
+      }
+    }
+
+    private void drain(SocketChannel c) {
+      ByteBuffer buf = ByteBuffer.allocateDirect(SINK_BUFFER);
+      try (c) {
+        int n;
+        while ((n = c.read(buf)) >= 0) {
+          bytes.addAndGet(n);
+          buf.clear();
+        }
+      } catch (IOException e) {
+        // closed at the end of the run
+      }
+    }
+
+    @Override
+    public void close() {
+      try {
+        server.close();
+        for (SocketChannel c : accepted) {
+          c.close();
+        }
+      } catch (IOException e) {
+        System.err.println("tcp-relay-baseline: closing the sink: " + e.getMessage());
+      }
+    }
+  }
+}

@@ -14,6 +14,12 @@ if [ ! -f "$jar" ]; then
   fi
 fi
 java_opts=(-XX:+UseSerialGC -Xss512k -XX:+IgnoreUnrecognizedVMOptions --enable-native-access=ALL-UNNAMED)
+# Bounded memory: without a cap the JVM sizes its heap from the machine (a quarter of RAM) and a
+# busy relay's footprint drifts up to that plateau. DERPHOLE_JAVA_OPTS comes later and wins.
+case $tool in
+  derper) java_opts+=(-Xms64m -Xmx512m -XX:MaxDirectMemorySize=256m) ;;
+  *) java_opts+=(-Xms32m -Xmx256m -XX:MaxDirectMemorySize=256m) ;;
+esac
 if [ -f "$root/cli/target/derphole.jsa" ]; then
   java_opts+=(-XX:SharedArchiveFile="$root/cli/target/derphole.jsa" -Xshare:auto)
 fi

@@ -1,0 +1,103 @@
+package dev.derphole.transport.portmap;
+
+import java.io.IOException;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Maps our UDP port with a PCP MAP request (see {@link Pcp}). The client IP field must be the
+ * request's source address, so each exchange connects its own socket to the gateway and reads the
+ * address the kernel chose. A fresh random nonce names the mapping; renewals and the delete reuse
+ * it. An answer in NAT-PMP (version 0) ends the exchange with {@link PcpUnsupportedException}.
+ */
+final class PcpClient {
+  private final InetSocketAddress server;
+  private final int internalPort;
+  private final InFlight inFlight;
+
+  PcpClient(InetSocketAddress server, int internalPort, InFlight inFlight) {
+    this.server = server;
+    this.internalPort = internalPort;
+    this.inFlight = inFlight;
+  }
+
+  Lease map(Deadline deadline) throws IOException {
+    return request(PcpNonce.random(), internalPort, Pcp.NO_ADDRESS, deadline);
+  }
+
+  private Held request(PcpNonce nonce, int suggestedExternalPort, InetAddress suggestedExternalAddress,
+      Deadline deadline) throws IOException {
+    PcpMapResponse answer = exchange(nonce, Pcp.REQUESTED_LIFETIME.toSeconds(), suggestedExternalPort,
+        suggestedExternalAddress, deadline);
+    if (answer.externalPort() == 0 || answer.lifetimeSeconds() == 0 || answer.externalAddress().isAnyLocalAddress()) {
+      throw new IOException("PCP: " + HostPort.of(server) + " granted no mapping (external "
+          + answer.externalAddress().getHostAddress() + ":" + answer.externalPort() + ", lifetime "
+          + answer.lifetimeSeconds() + " s)");
+    }
+    Mapping mapping = new Mapping(Mapping.PCP, new InetSocketAddress(answer.externalAddress(), answer.externalPort()),
+        Duration.ofSeconds(answer.lifetimeSeconds()));
+    return new Held(this, mapping, nonce, answer.externalPort(), answer.externalAddress());
+  }
+
+  /** One MAP exchange; returns the answer only if it is a success. Lifetime 0 deletes. */
+  private PcpMapResponse exchange(PcpNonce nonce, long lifetimeSeconds, int suggestedExternalPort,
+      InetAddress suggestedExternalAddress, Deadline deadline) throws IOException {
+    DatagramSocket socket = UdpExchange.connectedSocket(inFlight, server);
+    try {
+      InetAddress local = socket.getLocalAddress();
+      if (local == null || local.isAnyLocalAddress()) {
+        throw new IOException("PCP: no local address toward " + HostPort.of(server));
+      }
+      byte[] ask = new PcpMapRequest(lifetimeSeconds, local, nonce, Pcp.PROTOCOL_UDP, internalPort,
+          suggestedExternalPort, suggestedExternalAddress).encode();
+      PcpMapResponse answer = UdpExchange.exchange(socket, List.of(new DatagramPacket(ask, ask.length, server)),
+          datagram -> decode(datagram, nonce), deadline, "PCP MAP request to " + HostPort.of(server));
+      if (answer.resultCode() != Pcp.SUCCESS) {
+        String action = lifetimeSeconds == 0 ? "delete the mapping of" : "map";
+        throw new IOException("PCP: " + HostPort.of(server) + " refused to " + action + " UDP port " + internalPort
+            + ": " + Pcp.resultName(answer.resultCode()));
+      }
+      return answer;
+    } finally {
+      inFlight.finish(socket);
+    }
+  }
+
+  /**
+   * Our answer echoes the nonce, the protocol and the internal port. A header-only error cannot
+   * echo them; it came from the gateway to our socket, so it is ours.
+   */
+  private Optional<PcpMapResponse> decode(DatagramPacket datagram, PcpNonce nonce) throws PcpUnsupportedException {
+    ByteBuffer bytes = UdpExchange.payload(datagram);
+    int version = bytes.remaining() >= 4 ? bytes.get(0) & 0xff : -1;
+    if (version == NatPmp.VERSION) {
+      throw new PcpUnsupportedException(HostPort.of(server) + " answered in NAT-PMP (version 0, "
+          + NatPmp.resultName(bytes.getShort(2) & 0xffff) + ")");
+    }
+    if (version > 0 && version != Pcp.VERSION && (bytes.get(3) & 0xff) == Pcp.UNSUPP_VERSION) {
+      throw new PcpUnsupportedException(HostPort.of(server) + " speaks PCP version " + version + " only");
+    }
+    return PcpMapResponse.decode(bytes).filter(r -> r.nonce() == null
+        || (r.nonce().equals(nonce) && r.protocol() == Pcp.PROTOCOL_UDP && r.internalPort() == internalPort));
+  }
+
+  private record Held(PcpClient client, Mapping mapping, PcpNonce nonce, int externalPort, InetAddress externalAddress)
+      implements Lease {
+    /** RFC 6887 §11.2.1: the same nonce, suggesting what we hold. */
+    @Override
+    public Lease renew(Deadline deadline) throws IOException {
+      return client.request(nonce, externalPort, externalAddress, deadline);
+    }
+
+    @Override
+    public void release(Deadline deadline) throws IOException {
+      client.exchange(nonce, 0, externalPort, externalAddress, deadline);
+    }
+  }
+}

@@ -10,6 +10,7 @@ import dev.derphole.session.claim.SessionKeys;
 import dev.derphole.session.rendezvous.ControlChannel;
 import dev.derphole.session.rendezvous.LocalCandidates;
 import dev.derphole.transport.path.DirectPath;
+import dev.derphole.transport.portmap.PortMapper;
 import dev.derphole.transport.path.PeerPath;
 import dev.derphole.transport.quic.QuicTransport;
 import dev.derphole.transport.quic.TlsIdentity;
@@ -43,6 +44,10 @@ final class SessionCore implements AutoCloseable {
   volatile DirectPath direct;
   private volatile ControlChannel control;
   private volatile ScheduledFuture<?> resend;
+  private volatile PortMapper portMapper;
+  private volatile java.util.concurrent.ExecutorService portmapPool;
+  /** UPnP needs several round trips, and miniupnpd may wait up to a second to answer SSDP. */
+  static final java.time.Duration PORT_MAP_BUDGET = java.time.Duration.ofSeconds(3);
   static final long CANDIDATE_RESEND_SECONDS = 3;
   private final java.util.Set<String> localCandidates = new java.util.concurrent.CopyOnWriteArraySet<>();
 
@@ -93,14 +98,12 @@ final class SessionCore implements AutoCloseable {
 
       @Override
       public void onStunAddress(InetSocketAddress mapped) {
-        if (localCandidates.add(Candidate.format(mapped))) {
-          options.reporter().event("candidate", Candidate.format(mapped) + " (STUN)");
-          sendCandidates();
-        }
+        addLocalCandidate(mapped, "STUN");
       }
     });
     direct = d;
     udp.pipeline().addBefore(QuicTransport.PATH, "direct-path", d);
+    startPortMapping(port);
     Thread resolver = new Thread(() -> {
       java.util.List<InetSocketAddress> resolved = new java.util.ArrayList<>();
       for (InetSocketAddress s : stunServers) {
@@ -121,6 +124,31 @@ final class SessionCore implements AutoCloseable {
   String pathDescription() {
     InetSocketAddress d = path.directEndpoint();
     return d == null ? "via relay" : "via direct " + d;
+  }
+
+  /**
+   * Asks the gateway (UPnP-IGD, NAT-PMP or PCP) to forward a port to our socket: the mapped
+   * address becomes a candidate, renewed before its lease ends and deleted when the session
+   * closes. Soft: no gateway or no protocol just means no such candidate.
+   */
+  private void startPortMapping(int port) {
+    portmapPool = java.util.concurrent.Executors.newFixedThreadPool(2, r -> {
+      Thread t = new Thread(r, "derphole-portmap");
+      t.setDaemon(true);
+      return t;
+    });
+    PortMapper pm = new PortMapper(null, port, portmapPool,
+        line -> options.reporter().event("portmap", line.startsWith("portmap=") ? line.substring(8) : line));
+    portMapper = pm;
+    pm.onChange(m -> addLocalCandidate(m.external(), m.protocol()));
+    pm.map(PORT_MAP_BUDGET).thenAccept(m -> m.ifPresent(x -> addLocalCandidate(x.external(), x.protocol())));
+  }
+
+  private void addLocalCandidate(InetSocketAddress address, String source) {
+    if (localCandidates.add(Candidate.format(address))) {
+      options.reporter().event("candidate", Candidate.format(address) + " (" + source + ")");
+      sendCandidates();
+    }
   }
 
   /** Our candidates so far (interfaces now, STUN and port mappings as they come). */
@@ -234,6 +262,14 @@ final class SessionCore implements AutoCloseable {
       if (f != null) {
         f.cancel(false);
       }
+    }
+    PortMapper pm = portMapper;
+    if (pm != null) {
+      pm.close(); // deletes the mapping (bounded)
+    }
+    java.util.concurrent.ExecutorService pool = portmapPool;
+    if (pool != null) {
+      pool.shutdownNow();
     }
     udp.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
     link.close();

@@ -73,6 +73,30 @@ class NatMatrixIT {
     }
   }
 
+  static Stream<Arguments> mappedPairs() {
+    return Stream.of(
+        Arguments.of(SYMMETRIC, EIM_APDF, NatLab.Site.A),
+        Arguments.of(SYMMETRIC, SYMMETRIC, NatLab.Site.B));
+  }
+
+  /** A port mapping (UPnP-IGD, NAT-PMP or PCP from the router's miniupnpd) opens pairs that cannot punch. */
+  @ParameterizedTest(name = "listen behind {0}, pipe behind {1}, port mapping on site {2}: direct")
+  @MethodSource("mappedPairs")
+  void aPortMappingMakesTheDirectPathPossible(NatLab.Kind a, NatLab.Kind b, NatLab.Site mapped) throws Exception {
+    NatLab.assumeUpnp();
+    try (NatLab lab = NatLab.up(a, b, NatLab.Options.NONE.withUpnp(mapped)); LabSession s = new LabSession(lab, dir)) {
+      s.send(2 << 20);
+      s.awaitListenEvent("connected-direct", 1);
+      s.send(4 << 20);
+      s.finish();
+      String mappedSide = s.read(mapped == NatLab.Site.A ? "listen.err" : "pipe.err");
+      assertThat(mappedSide).as("the mapped side advertised its port mapping").containsPattern(
+          "(?m)^candidate 198\\.51\\.100\\.\\d+:\\d+ \\((pcp|nat-pmp|upnp)\\)");
+      System.out.printf("NAT %s–%s with a mapping on %s: direct, promoted %.3f s after the claim%n", a, b, mapped,
+          s.promotionSeconds());
+    }
+  }
+
   @Test
   void aCutDirectPathFallsBackToTheRelayAndIsPromotedAgainWhenItReturns() throws Exception {
     try (NatLab lab = NatLab.up(EIM_APDF, EIM_APDF); LabSession s = new LabSession(lab, dir)) {

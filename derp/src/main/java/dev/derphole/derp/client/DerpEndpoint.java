@@ -109,7 +109,7 @@ public record DerpEndpoint(String hostName, int port, boolean tls, List<InetSock
   }
 
   static boolean isIpLiteral(String host) {
-    return host.matches("[0-9.]+") || host.contains(":");
+    return dev.derphole.derp.net.IpLiteral.parse(host).isPresent();
   }
 
   private static InetAddress literalAddress(String host) {

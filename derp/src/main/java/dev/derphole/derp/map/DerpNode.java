@@ -1,5 +1,7 @@
 package dev.derphole.derp.map;
 
+import dev.derphole.derp.net.IpLiteral;
+
 import java.io.UncheckedIOException;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
@@ -91,8 +93,18 @@ public record DerpNode(String name, int regionId, String hostName, String certNa
         return null;
     }
 
+    /** {@code text} as an IPv4 literal, or null; never a DNS lookup. */
+    static Inet4Address ipv4Literal(String text) {
+        return IpLiteral.parse(text).filter(Inet4Address.class::isInstance).map(Inet4Address.class::cast).orElse(null);
+    }
+
+    /** {@code text} as an IPv6 literal (not IPv4-mapped), or null; never a DNS lookup. */
+    static Inet6Address ipv6Literal(String text) {
+        return IpLiteral.parse(text).filter(Inet6Address.class::isInstance).map(Inet6Address.class::cast).orElse(null);
+    }
+
     private static boolean isHostName(String text) {
-        if (IpLiteral.ipv6(text) != null) {
+        if (ipv6Literal(text) != null) {
             return true;
         }
         for (int i = 0; i < text.length(); i++) {
@@ -121,12 +133,12 @@ public record DerpNode(String name, int regionId, String hostName, String certNa
 
     /** Whether to reach this node over IPv4: {@code ipv4} is empty (use DNS) or an IPv4 literal. */
     public boolean useIpv4() {
-        return ipv4.isEmpty() || IpLiteral.ipv4(ipv4) != null;
+        return ipv4.isEmpty() || ipv4Literal(ipv4) != null;
     }
 
     /** Whether to reach this node over IPv6: {@code ipv6} is empty (use DNS) or an IPv6 literal. */
     public boolean useIpv6() {
-        return ipv6.isEmpty() || IpLiteral.ipv6(ipv6) != null;
+        return ipv6.isEmpty() || ipv6Literal(ipv6) != null;
     }
 
     /**
@@ -151,8 +163,8 @@ public record DerpNode(String name, int regionId, String hostName, String certNa
                 lookupFailure = e;
             }
         }
-        List<InetAddress> v4 = family(ipv4, IpLiteral.ipv4(ipv4), Inet4Address.class, resolved);
-        List<InetAddress> v6 = family(ipv6, IpLiteral.ipv6(ipv6), Inet6Address.class, resolved);
+        List<InetAddress> v4 = family(ipv4, ipv4Literal(ipv4), Inet4Address.class, resolved);
+        List<InetAddress> v6 = family(ipv6, ipv6Literal(ipv6), Inet6Address.class, resolved);
         List<InetSocketAddress> addresses = new ArrayList<>(v4.size() + v6.size());
         for (InetAddress address : preferIpv6 ? v6 : v4) {
             addresses.add(new InetSocketAddress(address, effectiveDerpPort()));

@@ -86,7 +86,7 @@ public record SelfSignedCertificate(X509Certificate certificate, KeyPair keyPair
   }
 
   private static GeneralName san(String name) {
-    if (name.matches("[0-9.]+") || name.contains(":")) {
+    if (dev.derphole.derp.net.IpLiteral.parse(name).isPresent()) {
       try {
         return new GeneralName(GeneralName.iPAddress, InetAddress.getByName(name).getHostAddress());
       } catch (IOException e) {

@@ -1,6 +1,7 @@
 package dev.derphole.session.claim;
 
-import dev.derphole.session.token.IpLiteral;
+import dev.derphole.derp.net.IpLiteral;
+
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;

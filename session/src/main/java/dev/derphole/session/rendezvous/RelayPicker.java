@@ -1,5 +1,7 @@
 package dev.derphole.session.rendezvous;
 
+import dev.derphole.derp.net.IpLiteral;
+
 import dev.derphole.derp.client.DerpEndpoint;
 import dev.derphole.derp.map.DerpMap;
 import dev.derphole.derp.map.DerpNode;
@@ -61,7 +63,7 @@ public final class RelayPicker {
         continue;
       }
       for (String ip : List.of(n.ipv4(), n.ipv6())) {
-        if (!ip.isEmpty() && (ip.matches("[0-9.]+") || ip.contains(":"))) {
+        if (IpLiteral.parse(ip).isPresent()) {
           try {
             out.add(new InetSocketAddress(InetAddress.getByName(ip), port.getAsInt()));
           } catch (java.net.UnknownHostException e) {
@@ -112,7 +114,7 @@ public final class RelayPicker {
     }
     Optional<String> ip = Optional.empty();
     for (String candidate : List.of(node.ipv4(), node.ipv6())) {
-      if (!candidate.isEmpty() && (candidate.matches("[0-9.]+") || candidate.contains(":"))) {
+      if (IpLiteral.parse(candidate).isPresent()) {
         ip = Optional.of(candidate);
         break;
       }

@@ -1,5 +1,7 @@
 package dev.derphole.session.token;
 
+import dev.derphole.derp.net.IpLiteral;
+
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Objects;

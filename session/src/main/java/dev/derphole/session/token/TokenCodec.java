@@ -1,5 +1,7 @@
 package dev.derphole.session.token;
 
+import dev.derphole.derp.net.IpLiteral;
+
 import dev.derphole.derp.key.NodePublicKey;
 import java.net.InetAddress;
 import java.net.UnknownHostException;

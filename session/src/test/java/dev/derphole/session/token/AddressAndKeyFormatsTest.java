@@ -1,5 +1,7 @@
 package dev.derphole.session.token;
 
+import dev.derphole.derp.net.IpLiteral;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -1,5 +1,7 @@
 package dev.derphole.transport.portmap;
 
+import dev.derphole.derp.net.IpLiteral;
+
 import java.io.IOException;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
@@ -43,7 +45,7 @@ final class UpnpClient {
     byte[] description = answer.body();
     IgdService service = IgdService.find(description, location).orElseThrow(() -> new IOException(
         "UPnP: " + location + " describes no WANIPConnection or WANPPPConnection service on its own host"));
-    InetAddress controlHost = IpLiteral.parse(service.controlUrl().getHost()).orElse(gateway);
+    InetAddress controlHost = IpLiteral.parseHost(service.controlUrl().getHost()).orElse(gateway);
     InetAddress lan = RouteTable.localAddressToward(controlHost)
         .orElseThrow(() -> new IOException("UPnP: no local address toward " + controlHost));
     return add(service, lan, internalPort, Upnp.LEASE.toSeconds(), true, deadline);
@@ -75,7 +77,7 @@ final class UpnpClient {
       return Optional.empty();
     }
     return SsdpResponse.decode(UdpExchange.payload(answer))
-        .filter(r -> IpLiteral.parse(r.location().getHost()).filter(answer.getAddress()::equals).isPresent());
+        .filter(r -> IpLiteral.parseHost(r.location().getHost()).filter(answer.getAddress()::equals).isPresent());
   }
 
   /**
@@ -124,7 +126,7 @@ final class UpnpClient {
   private InetAddress externalAddress(IgdService service, Deadline deadline) throws IOException {
     String text = call(service, Upnp.GET_EXTERNAL_IP_ADDRESS, Map.of(), deadline)
         .getOrDefault("NewExternalIPAddress", "");
-    return IpLiteral.parse(text).filter(a -> a.getAddress().length == 4 && !a.isAnyLocalAddress())
+    return IpLiteral.parseHost(text).filter(a -> a.getAddress().length == 4 && !a.isAnyLocalAddress())
         .orElseThrow(() -> new IOException("UPnP: " + service.controlUrl() + " reports no usable external address (\""
             + text + "\"): the WAN is down, or the gateway refuses a private WAN address"
             + " (miniupnpd: ext_allow_private_ipv4)"));

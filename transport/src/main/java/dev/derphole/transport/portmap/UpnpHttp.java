@@ -1,5 +1,7 @@
 package dev.derphole.transport.portmap;
 
+import dev.derphole.derp.net.IpLiteral;
+
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -49,7 +51,7 @@ final class UpnpHttp {
     if (!"http".equals(uri.getScheme())) {
       throw new IOException("UPnP: " + what + ": only plain http is spoken");
     }
-    InetAddress host = IpLiteral.parse(uri.getHost())
+    InetAddress host = IpLiteral.parseHost(uri.getHost())
         .orElseThrow(() -> new IOException("UPnP: " + what + ": the host is not an IP address"));
     int port = uri.getPort() == -1 ? 80 : uri.getPort();
     if (deadline.passed()) {

@@ -1,5 +1,7 @@
 package dev.derphole.transport.portmap;
 
+import dev.derphole.derp.net.IpLiteral;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
@@ -138,6 +140,6 @@ final class FakePortControlServer implements AutoCloseable {
   }
 
   static InetAddress address(String literal) {
-    return IpLiteral.parse(literal).orElseThrow();
+    return IpLiteral.parseHost(literal).orElseThrow();
   }
 }

@@ -1,5 +1,7 @@
 package dev.derphole.transport.portmap;
 
+import dev.derphole.derp.net.IpLiteral;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -130,6 +132,6 @@ class NatPmpCodecTest {
   }
 
   static Inet4Address ipv4(String literal) {
-    return (Inet4Address) IpLiteral.parse(literal).orElseThrow();
+    return (Inet4Address) IpLiteral.parseHost(literal).orElseThrow();
   }
 }

@@ -1,5 +1,7 @@
 package dev.derphole.transport.portmap;
 
+import dev.derphole.derp.net.IpLiteral;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.InetAddress;
@@ -58,6 +60,6 @@ class RouteTableTest {
   }
 
   private static InetAddress address(String literal) {
-    return IpLiteral.parse(literal).orElseThrow();
+    return IpLiteral.parseHost(literal).orElseThrow();
   }
 }

@@ -1,4 +1,4 @@
-package dev.derphole.session.token;
+package dev.derphole.derp.net;
 
 import java.net.Inet4Address;
 import java.net.Inet6Address;
@@ -7,8 +7,8 @@ import java.net.UnknownHostException;
 import java.util.Optional;
 
 /**
- * IP address text as the session protocol writes it: relay hints in tokens and candidates in
- * claims.
+ * IP address text, parsed without ever touching DNS: DERP map fields, relay hints in tokens,
+ * candidates in claims, hosts in a gateway's URLs. The one place the project reads IP literals.
  *
  * <p>Parsing never consults DNS: IPv4 must be a strict dotted quad (four decimal parts, no leading
  * zeros); anything else must look like an IPv6 literal (hex digits, colons and dots, with a colon)
@@ -51,6 +51,14 @@ public final class IpLiteral {
     } catch (UnknownHostException | RuntimeException e) {
       return Optional.empty();
     }
+  }
+
+  /** Like {@link #parse}, also accepting an IPv6 literal in brackets, as URLs write it. */
+  public static Optional<InetAddress> parseHost(String host) {
+    if (host != null && host.length() > 2 && host.startsWith("[") && host.endsWith("]")) {
+      return parse(host.substring(1, host.length() - 1));
+    }
+    return parse(host);
   }
 
   /** Canonical text: dotted quad, or RFC 5952 IPv6 without brackets. */

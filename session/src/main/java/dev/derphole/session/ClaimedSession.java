@@ -27,17 +27,16 @@ import java.util.concurrent.TimeoutException;
  *      └──reject / no answer / issuer not on the relay──▶ failed, with the reason
  * </pre>
  */
-public final class ClaimedSession implements AutoCloseable {
+public final class ClaimedSession extends SessionEnd {
   /** First resend of the claim; doubles up to {@link #MAX_RESEND}. */
   static final Duration FIRST_RESEND = Duration.ofMillis(250);
   static final Duration MAX_RESEND = Duration.ofSeconds(2);
   static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(20);
 
-  private final SessionCore core;
   private final QuicChannel quic;
 
   private ClaimedSession(SessionCore core, QuicChannel quic) {
-    this.core = core;
+    super(core);
     this.quic = quic;
   }
 
@@ -113,20 +112,4 @@ public final class ClaimedSession implements AutoCloseable {
     return quic;
   }
 
-  public String reason(String fallback) {
-    return core.reason(fallback);
-  }
-
-  public void interrupt() {
-    core.abort(ConnectionWatch.CLOSE_INTERRUPTED, "interrupted");
-  }
-
-  public void fail(String why) {
-    core.abort(ConnectionWatch.CLOSE_FAILED, why);
-  }
-
-  @Override
-  public void close() {
-    core.close();
-  }
 }

@@ -29,13 +29,12 @@ import java.util.concurrent.TimeUnit;
  * Claims that do not authenticate are ignored without an answer; authenticated ones that cannot be
  * accepted get a sealed reject ("session already claimed", "expired", …).
  */
-public final class IssuedSession implements AutoCloseable {
+public final class IssuedSession extends SessionEnd {
   enum State { WAITING_FOR_CLAIM, CLAIMED, CONNECTED, CLOSED }
 
   /** How long a claimant that was accepted has to complete the QUIC handshake. */
   static final java.time.Duration CONNECT_AFTER_CLAIM = java.time.Duration.ofSeconds(30);
 
-  private final SessionCore core;
   private final Token token;
   private final ClaimGate gate;
   private final ChannelHandler streamHandler;
@@ -43,7 +42,7 @@ public final class IssuedSession implements AutoCloseable {
   private volatile State state = State.WAITING_FOR_CLAIM;
 
   private IssuedSession(SessionCore core, Token token, ChannelHandler streamHandler) {
-    this.core = core;
+    super(core);
     this.token = token;
     this.gate = new ClaimGate(token, true, core::localCandidates, core.options.allowLoopbackCandidates());
     this.streamHandler = streamHandler;
@@ -115,23 +114,10 @@ public final class IssuedSession implements AutoCloseable {
     }
   }
 
-  public String reason(String fallback) {
-    return core.reason(fallback);
-  }
-
-  /** Ctrl-C: tell the other side, then close. */
-  public void interrupt() {
-    core.abort(ConnectionWatch.CLOSE_INTERRUPTED, "interrupted");
-  }
-
-  public void fail(String why) {
-    core.abort(ConnectionWatch.CLOSE_FAILED, why);
-  }
-
   @Override
   public void close() {
     state = State.CLOSED;
     connected.completeExceptionally(new SessionException("session closed"));
-    core.close();
+    super.close();
   }
 }

@@ -1,0 +1,33 @@
+package dev.derphole.session;
+
+/**
+ * What both ends of a session offer their command once it runs: why it ended, and the two ways
+ * of ending it early that tell the other side.
+ */
+public abstract class SessionEnd implements AutoCloseable {
+  final SessionCore core;
+
+  SessionEnd(SessionCore core) {
+    this.core = core;
+  }
+
+  /** Why the connection ended, for the user; {@code fallback} when nothing better is known. */
+  public String reason(String fallback) {
+    return core.reason(fallback);
+  }
+
+  /** Ctrl-C: tell the other side we were interrupted, then let the process exit. */
+  public void interrupt() {
+    core.abort(ConnectionWatch.CLOSE_INTERRUPTED, "interrupted");
+  }
+
+  /** A local failure: tell the other side why. */
+  public void fail(String why) {
+    core.abort(ConnectionWatch.CLOSE_FAILED, why);
+  }
+
+  @Override
+  public void close() {
+    core.close();
+  }
+}

@@ -63,7 +63,7 @@ final class SessionCore implements AutoCloseable {
       link.close();
       throw new SessionException("cannot reach the relay: " + e.getMessage(), e);
     }
-    link.onConnectionEvent(e -> options.reporter().event(e.substring(0, e.indexOf(' ')), e.substring(e.indexOf(' ') + 1)));
+    link.onConnectionEvent(options.reporter()::event);
     try {
       udp = QuicTransport.bind(loop, new InetSocketAddress(0), path);
     } catch (IOException e) {

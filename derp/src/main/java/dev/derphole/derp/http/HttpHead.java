@@ -2,7 +2,6 @@ package dev.derphole.derp.http;
 
 import java.util.Collections;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -50,9 +49,5 @@ public record HttpHead(String startLine, Map<String, String> headers) {
     } catch (NumberFormatException e) {
       return -1;
     }
-  }
-
-  static String lower(String s) {
-    return s.toLowerCase(Locale.ROOT);
   }
 }

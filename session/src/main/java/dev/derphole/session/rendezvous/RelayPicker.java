@@ -15,7 +15,6 @@ import dev.derphole.session.token.Token;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -190,10 +189,5 @@ public final class RelayPicker {
       return Long.MAX_VALUE;
     }
     return Long.MAX_VALUE;
-  }
-
-  /** For --verbose: the URL of an endpoint. */
-  public static URI describe(DerpEndpoint ep) {
-    return ep.uri();
   }
 }

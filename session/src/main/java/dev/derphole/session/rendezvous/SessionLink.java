@@ -18,7 +18,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BiConsumer;
-import java.util.function.Consumer;
 
 /**
  * A session's DERP connection. It sorts what arrives: sealed envelopes (first byte 0x00) go to the
@@ -33,7 +32,7 @@ public final class SessionLink implements DerpClientListener, AutoCloseable {
   private volatile PeerPath path;
   private volatile BiConsumer<NodePublicKey, byte[]> onEnvelope = (k, b) -> { };
   private volatile BiConsumer<NodePublicKey, PeerGoneReason> onPeerGone = (k, r) -> { };
-  private volatile Consumer<String> onConnectionEvent = s -> { };
+  private volatile BiConsumer<String, String> onConnectionEvent = (name, detail) -> { };
 
   public SessionLink(DerpEndpoint endpoint, NodePrivateKey key, EventLoopGroup group) {
     this.derp = new ReconnectingDerpClient(endpoint, key, this, group, DerpClient.Options.defaults());
@@ -60,7 +59,7 @@ public final class SessionLink implements DerpClientListener, AutoCloseable {
   }
 
   /** Relay connection lost / back: for --verbose. */
-  public void onConnectionEvent(Consumer<String> handler) {
+  public void onConnectionEvent(BiConsumer<String, String> handler) {
     this.onConnectionEvent = handler;
   }
 
@@ -122,12 +121,12 @@ public final class SessionLink implements DerpClientListener, AutoCloseable {
     if (closing) {
       return;
     }
-    onConnectionEvent.accept("relay-disconnected " + reason);
+    onConnectionEvent.accept("relay-disconnected", reason);
   }
 
   @Override
   public void onConnected(DerpClient client) {
-    onConnectionEvent.accept("relay-connected " + client.remoteAddress());
+    onConnectionEvent.accept("relay-connected", String.valueOf(client.remoteAddress()));
   }
 
   @Override

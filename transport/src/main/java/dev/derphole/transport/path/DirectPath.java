@@ -41,6 +41,9 @@ public final class DirectPath extends ChannelInboundHandlerAdapter {
   public static final Duration STALE = Duration.ofSeconds(5);
   static final Duration KEEPALIVE = Duration.ofSeconds(2);
   static final Duration TICK = Duration.ofMillis(50);
+  /** STUN over UDP can be lost: until an answer comes, ask again this often, a few times. */
+  static final Duration STUN_RETRY = Duration.ofMillis(500);
+  static final int STUN_TRIES = 4;
   static final long[] PROBE_SCHEDULE_MS = {0, 100, 200, 400, 800};
   static final Duration PROBE_INTERVAL = Duration.ofSeconds(1);
   static final Duration REPROBE_WHILE_DIRECT = Duration.ofSeconds(5);
@@ -90,6 +93,7 @@ public final class DirectPath extends ChannelInboundHandlerAdapter {
   private long currentRtt;
   private long lastReprobe;
   private int stunTries;
+  private long lastStun;
   private boolean closed;
 
   /**
@@ -153,6 +157,7 @@ public final class DirectPath extends ChannelInboundHandlerAdapter {
       ctx.writeAndFlush(new DatagramPacket(Unpooled.wrappedBuffer(Stun.bindingRequest(tx)), server));
     }
     stunTries++;
+    lastStun = System.nanoTime();
   }
 
   private void tick() {
@@ -161,8 +166,8 @@ public final class DirectPath extends ChannelInboundHandlerAdapter {
     }
     long now = System.nanoTime();
     pending.values().removeIf(p -> now - p.sentAt() > STALE.toNanos());
-    if (stunTries > 0 && stunTries < 4 && stunSeen.isEmpty() && (now / 1_000_000) % 500 < TICK.toMillis()) {
-      sendStun(); // a few retries: UDP may lose the first ones
+    if (stunTries > 0 && stunTries < STUN_TRIES && stunSeen.isEmpty() && now - lastStun >= STUN_RETRY.toNanos()) {
+      sendStun();
     }
     if (current != null) {
       Remote r = remotes.get(current);

@@ -7,7 +7,6 @@ import io.netty.channel.ChannelPromise;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
@@ -153,12 +152,6 @@ public final class PeerPath extends ChannelDuplexHandler {
     } else {
       c.executor().execute(deliver);
     }
-  }
-
-  public void injectFromRelay(ByteBuf packet) {
-    List<ByteBuf> one = new ArrayList<>(1);
-    one.add(packet);
-    injectFromRelay(one);
   }
 
   /** Counters for --verbose and tests. */

@@ -45,8 +45,9 @@ final class ListenCommand implements Callable<Integer> {
       if (printTokenOnly) {
         System.err.println(token);
       } else {
-        System.err.println("On the other machine, run:");
-        System.err.println("derphole pipe " + token);
+        // One write, so that verbose lines from other threads cannot land inside the block.
+        System.err.print("On the other machine, run:" + System.lineSeparator()
+            + "derphole pipe " + token + System.lineSeparator());
       }
       System.err.flush();
       setup.options.reporter().event("waiting-for-claim", "");

@@ -76,9 +76,9 @@ public final class OfferReceiver {
     }
   }
 
-  /** Everything is in place: the sender may exit 0. */
-  public void confirm() throws IOException {
-    answer(Verdict.YES);
+  /** Everything is in place: the sender may exit 0. {@code note} (may be empty) is shown to the sender. */
+  public void confirm(String note) throws IOException {
+    answer(new Verdict(true, note));
     toSender.close();
   }
 

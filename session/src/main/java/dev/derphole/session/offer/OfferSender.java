@@ -23,12 +23,13 @@ public final class OfferSender {
 
   /**
    * Offers {@code header}, sends the body once the receiver accepts, and returns once the receiver
-   * has confirmed that it holds everything, verified. {@code progress} sees the body bytes sent so far.
+   * has confirmed that it holds everything, verified; returns that confirmation (its reason may
+   * say where the result went). {@code progress} sees the body bytes sent so far.
    *
    * @throws SessionException when the receiver refuses or fails (with its reason) or the body is
    *     not the announced size
    */
-  public static void send(OfferHeader header, Body body, InputStream fromReceiver, OutputStream toReceiver,
+  public static Verdict send(OfferHeader header, Body body, InputStream fromReceiver, OutputStream toReceiver,
                           LongConsumer progress) throws SessionException, IOException {
     toReceiver.write(header.encode());
     toReceiver.flush();
@@ -52,6 +53,7 @@ public final class OfferSender {
     if (!done.yes()) {
       throw new SessionException("the receiver failed: " + done.reason());
     }
+    return done;
   }
 
   /** Counts the body bytes and reports each new total. */

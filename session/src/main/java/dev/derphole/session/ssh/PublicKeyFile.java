@@ -46,7 +46,7 @@ public final class PublicKeyFile {
   public static PublicKeyLine read(Path file) throws SessionException {
     try {
       if (Files.size(file) > PublicKeyLine.MAX_LENGTH + 2) {
-        throw new SessionException(file + " is too large to be a public key");
+        throw new SessionException("it is too large to be a public key");
       }
       return PublicKeyLine.parse(Files.readString(file, StandardCharsets.UTF_8));
     } catch (NoSuchFileException e) {

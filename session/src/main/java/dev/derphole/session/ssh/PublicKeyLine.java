@@ -71,6 +71,16 @@ public record PublicKeyLine(String type, String blob, String comment) {
     return comment.isEmpty() ? "unknown" : comment;
   }
 
+  /** OpenSSH's fingerprint: {@code SHA256:} and the unpadded base64 of the blob's SHA-256. */
+  public String fingerprint() {
+    try {
+      byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(Base64.getDecoder().decode(blob));
+      return "SHA256:" + Base64.getEncoder().withoutPadding().encodeToString(d);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   /** Same key material (type and blob), whatever the comment. */
   public boolean sameKey(PublicKeyLine other) {
     return type.equals(other.type) && blob.equals(other.blob);

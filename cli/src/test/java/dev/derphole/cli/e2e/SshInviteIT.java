@@ -1,0 +1,174 @@
+package dev.derphole.cli.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code derphole ssh invite} on the "host" and {@code ssh accept} on the "laptop", then a real
+ * {@code ssh} into a real {@code sshd} with the key that was handed over. The host's home is a test
+ * directory ({@code DERPHOLE_SSH_HOME}), which the sshd reads its authorized keys from.
+ */
+@Timeout(value = 3, unit = TimeUnit.MINUTES)
+class SshInviteIT {
+  static final Duration DONE = Duration.ofSeconds(60);
+  static final Pattern ACCEPT_LINE = Pattern.compile("(?m)^On the other machine, run:\\R^derphole ssh accept (\\S+)\\R");
+
+  private static final Processes shared = new Processes();
+  private static Relay relay;
+
+  private final Processes processes = new Processes();
+  @TempDir Path dir;
+
+  @BeforeAll
+  static void startRelay(@TempDir Path relayDir) throws Exception {
+    relay = Relay.start(shared, relayDir, false);
+  }
+
+  @AfterAll
+  static void stopRelay() throws Exception {
+    shared.close();
+    shared.assertNoneLeft(Set.of());
+  }
+
+  @AfterEach
+  void stopProcesses() throws Exception {
+    processes.close();
+    processes.assertNoneLeft(shared.pids());
+  }
+
+  private Derphole invite(Path home, String... args) {
+    List<String> all = new java.util.ArrayList<>(List.of("ssh", "invite"));
+    all.addAll(List.of(args));
+    ProcessBuilder pb = Derphole.builder(dir, "invite", relay.mapFile(), all.toArray(String[]::new));
+    pb.environment().put("DERPHOLE_SSH_HOME", home.toString());
+    pb.redirectOutput(dir.resolve("invite.stdout").toFile()).redirectInput(Path.of("/dev/null").toFile());
+    return new Derphole("invite", processes.start(pb), dir.resolve("invite.stdout"), dir.resolve("invite.stderr"));
+  }
+
+  private Derphole accept(String token, String... args) {
+    List<String> all = new java.util.ArrayList<>(List.of("ssh", "accept", token));
+    all.addAll(List.of(args));
+    return Derphole.start(processes, dir, "accept", relay.mapFile(), Path.of("/dev/null"), all.toArray(String[]::new));
+  }
+
+  private int ssh(Sshd sshd, String... command) throws Exception {
+    Process p = processes.start(new ProcessBuilder(sshd.ssh(List.of(), command))
+        .redirectOutput(dir.resolve("ssh.stdout").toFile()).redirectError(dir.resolve("ssh.stderr").toFile()));
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    return p.exitValue();
+  }
+
+  @Test
+  void anAcceptedKeyLogsInThroughARealSshd() throws Exception {
+    Path home = Files.createDirectories(dir.resolve("home"));
+    Sshd sshd = Sshd.start(processes, dir.resolve("sshd"), home.resolve(".ssh/authorized_keys"));
+    assertThat(ssh(sshd, "true")).as("before the invite the key is not authorized").isEqualTo(255);
+
+    Derphole invite = invite(home);
+    String token = invite.awaitStderr(ACCEPT_LINE).group(1);
+    Derphole accept = accept(token, "--key-file", sshd.clientPublicKey().toString(), "--yes");
+    accept.assertExit(0, DONE);
+    invite.assertExit(0, DONE);
+
+    String key = Files.readString(sshd.clientPublicKey()).strip();
+    Path keys = home.resolve(".ssh/authorized_keys");
+    assertThat(keys).hasContent(key + "\n");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(home.resolve(".ssh")))).isEqualTo("rwx------");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(keys))).isEqualTo("rw-------");
+    assertThat(invite.lastStderrLine()).hasValueSatisfying(l -> assertThat(l)
+        .startsWith("Added ssh-ed25519 key \"derphole-test\" (SHA256:").endsWith(") to " + keys));
+    assertThat(accept.stderr()).contains("Public key sent. The host says: Added ssh-ed25519 key \"derphole-test\"");
+    assertThat(invite.stdout).isEmptyFile();
+    assertThat(accept.stdout).isEmptyFile();
+
+    assertThat(ssh(sshd, "echo", "in-as-$(id -un)")).as("ssh stderr: %s%nsshd: %s",
+        Relay.read(dir.resolve("ssh.stderr")), sshd.log()).isZero();
+    assertThat(Relay.read(dir.resolve("ssh.stdout")).strip()).isEqualTo("in-as-" + Sshd.user());
+  }
+
+  @Test
+  void theSameKeyTwiceIsAddedOnce() throws Exception {
+    Path home = Files.createDirectories(dir.resolve("home"));
+    Path pub = dir.resolve("id.pub");
+    Files.writeString(pub, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHrL6s4WdeBI3lnoqF9P9Eg9EehTc7vO0tUc2xEihZAP alice@laptop\n");
+    for (int round = 0; round < 2; round++) {
+      Derphole invite = invite(home);
+      Derphole accept = accept(invite.awaitStderr(ACCEPT_LINE).group(1), "-F", pub.toString(), "-y");
+      accept.assertExit(0, DONE);
+      invite.assertExit(0, DONE);
+      if (round == 1) {
+        assertThat(invite.lastStderrLine()).hasValueSatisfying(l -> assertThat(l).contains("is already in"));
+      }
+      processes.close();
+    }
+    assertThat(Files.readAllLines(home.resolve(".ssh/authorized_keys"))).hasSize(1);
+  }
+
+  @Test
+  void inviteForAnotherUserMakesThemTheOwner() throws Exception {
+    Path home = Files.createDirectories(dir.resolve("nobody-home"));
+    Derphole invite = invite(home, "--user", "nobody");
+    Path pub = dir.resolve("id.pub");
+    Files.writeString(pub, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHrL6s4WdeBI3lnoqF9P9Eg9EehTc7vO0tUc2xEihZAP alice@laptop\n");
+    Derphole accept = accept(invite.awaitStderr(ACCEPT_LINE).group(1), "--key-file", pub.toString(), "--yes");
+    accept.assertExit(0, DONE);
+    invite.assertExit(0, DONE);
+    Object nobody = new ProcessBuilder("id", "-u", "nobody").start().inputReader().readLine().strip();
+    for (Path p : new Path[] {home.resolve(".ssh"), home.resolve(".ssh/authorized_keys")}) {
+      assertThat(Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS).toString()).isEqualTo(nobody);
+    }
+  }
+
+  @Test
+  void acceptWithoutATerminalAndWithoutYesRefusesInsteadOfHanging() throws Exception {
+    Path home = Files.createDirectories(dir.resolve("home"));
+    Derphole invite = invite(home);
+    Path pub = dir.resolve("id.pub");
+    Files.writeString(pub, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHrL6s4WdeBI3lnoqF9P9Eg9EehTc7vO0tUc2xEihZAP alice@laptop\n");
+    Derphole accept = accept(invite.awaitStderr(ACCEPT_LINE).group(1), "--key-file", pub.toString());
+    accept.assertExit(2, DONE);
+    assertThat(accept.lastStderrLine()).hasValue(
+        "derphole: cannot ask before sending the key: no terminal; pass --yes to send it without asking");
+    assertThat(invite.process.isAlive()).as("nothing reached the host").isTrue();
+    assertThat(home.resolve(".ssh")).doesNotExist();
+  }
+
+  @Test
+  void acceptFindsTheOnlyPublicKeyAndRefusesNoneOrSeveral() throws Exception {
+    Path fakeHome = Files.createDirectories(dir.resolve("laptop-home"));
+    // A real, unclaimed token, so that the only failure is the key.
+    Derphole invite = invite(Files.createDirectories(dir.resolve("home")));
+    String t = invite.awaitStderr(ACCEPT_LINE).group(1);
+    for (String[] c : new String[][] {{"none", "no public key found in " + fakeHome.resolve(".ssh")},
+        {"two", "several public keys in " + fakeHome.resolve(".ssh") + " (a.pub, b.pub); pass --key-file to choose one"}}) {
+      if (c[0].equals("two")) {
+        Files.createDirectories(fakeHome.resolve(".ssh"));
+        Files.writeString(fakeHome.resolve(".ssh/a.pub"), "x");
+        Files.writeString(fakeHome.resolve(".ssh/b.pub"), "y");
+      }
+      ProcessBuilder pb = Derphole.builder(dir, "accept-" + c[0], relay.mapFile(), "ssh", "accept", t, "--yes");
+      pb.environment().put("DERPHOLE_JAVA_OPTS", "-Duser.home=" + fakeHome);
+      pb.redirectOutput(dir.resolve("accept.stdout").toFile()).redirectInput(Path.of("/dev/null").toFile());
+      Derphole accept = new Derphole("accept-" + c[0], processes.start(pb), dir.resolve("accept.stdout"),
+          dir.resolve("accept-" + c[0] + ".stderr"));
+      accept.assertExit(1, DONE);
+      assertThat(accept.assertOneLineError()).contains(c[1]);
+    }
+    assertThat(invite.process.isAlive()).isTrue();
+  }
+}

@@ -22,7 +22,8 @@ final class Progress {
   private final long total;
   private final boolean bar;
   private final long start = System.nanoTime();
-  private long lastDraw = Long.MIN_VALUE;
+  private boolean drawn;
+  private long lastDraw;
   private long lastBytes;
   private long lastSample = start;
   private double rate = -1;
@@ -50,10 +51,11 @@ final class Progress {
       return;
     }
     long now = System.nanoTime();
-    if (now - lastDraw < 1_000_000_000L / REDRAWS_PER_SECOND) {
+    if (drawn && now - lastDraw < 1_000_000_000L / REDRAWS_PER_SECOND) {
       return;
     }
     sample(now, done);
+    drawn = true;
     lastDraw = now;
     draw(done, now);
   }

@@ -145,7 +145,19 @@ final class SendCommand implements Callable<Integer> {
     if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
       throw new SessionException(OfferHeader.quote(what) + " is neither a regular file nor a directory");
     }
-    return text(what.getBytes(StandardCharsets.UTF_8));
+    Offer text = text(what.getBytes(StandardCharsets.UTF_8));
+    if (looksLikeAPath(what)) {
+      // A mistyped file name would otherwise go out as text without a word.
+      return new Offer(text.kind, text.name, text.size, text.files, text.contentBytes,
+          text.summary + "; there is no file or directory named " + OfferHeader.quote(what), text.body);
+    }
+    return text;
+  }
+
+  /** One word with a slash or a short extension: more likely a path than a message. */
+  static boolean looksLikeAPath(String s) {
+    return !s.isEmpty() && s.chars().noneMatch(Character::isWhitespace)
+        && (s.contains("/") || s.matches(".*[^.]\\.[A-Za-z0-9]{1,5}"));
   }
 
   private static Offer text(byte[] text) {

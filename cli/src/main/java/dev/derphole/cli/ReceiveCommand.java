@@ -33,11 +33,17 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
 /** {@code derphole receive TOKEN}: receive what one {@code derphole send} offers. */
-@Command(name = "receive", aliases = {"rx", "recv"}, description = {
-    "Receive what `derphole send` offers. Text goes to stdout; a file or directory to ./NAME",
-    "(or -o PATH). It is written under a hidden temporary name beside the target and renamed only",
-    "once complete and verified (SHA-256), so an interrupted transfer leaves nothing under the",
-    "final name. An existing file or directory is never replaced without --force.",
+@Command(name = "receive", aliases = {"rx", "recv"}, mixinStandardHelpOptions = true, versionProvider = Version.class, usageHelpWidth = 100,
+    description = {
+    "Receive what `derphole send` offers.",
+    "",
+    "Text goes to stdout; a file or directory to ./NAME (or -o PATH). It is written under a hidden",
+    "temporary name beside the target and renamed only once complete and verified (SHA-256), so an",
+    "interrupted transfer leaves nothing under the final name. An existing file or directory is",
+    "never replaced without --force. Archive entries that are absolute, contain `..` or are links",
+    "are refused.",
+    "",
+    "  derphole receive <token>        derphole receive -o ~/Downloads <token>",
     ""})
 final class ReceiveCommand implements Callable<Integer> {
   @ParentCommand

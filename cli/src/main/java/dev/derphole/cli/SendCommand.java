@@ -33,9 +33,11 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
 /** {@code derphole send [WHAT]}: offer text, a file or a directory to one {@code derphole receive}. */
-@Command(name = "send", aliases = "tx", description = {
-    "Send text, a file or a directory. Prints the command to run on the other machine; exits 0",
-    "only once the receiver has everything, verified (SHA-256).",
+@Command(name = "send", aliases = "tx", mixinStandardHelpOptions = true, versionProvider = Version.class, usageHelpWidth = 100, description = {
+    "Send text, a file or a directory to one `derphole receive`.",
+    "",
+    "Prints the command to run on the other machine; exits 0 only once the receiver has",
+    "everything, verified (SHA-256).",
     "",
     "WHAT is an existing directory (sent with its tree, file modes and empty directories), an",
     "existing file, or else text; without WHAT, the text comes from stdin (at most 16 MiB).",

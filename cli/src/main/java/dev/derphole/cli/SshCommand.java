@@ -38,9 +38,11 @@ import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /** {@code derphole ssh invite} / {@code ssh accept}: hand an SSH public key to a host, once. */
-@Command(name = "ssh", description = {
-    "Grant SSH access with one token: the host runs `ssh invite`, the user runs `ssh accept <token>`",
-    "and their public key lands in the host account's ~/.ssh/authorized_keys.",
+@Command(name = "ssh", mixinStandardHelpOptions = true, versionProvider = Version.class, usageHelpWidth = 100, description = {
+    "Hand an SSH public key to a host with one token.",
+    "",
+    "The host runs `ssh invite`, the user runs `ssh accept <token>`, and the user's public key",
+    "lands in the host account's ~/.ssh/authorized_keys.",
     ""},
     subcommands = {SshCommand.Invite.class, SshCommand.Accept.class})
 final class SshCommand implements Callable<Integer> {
@@ -80,10 +82,12 @@ final class SshCommand implements Callable<Integer> {
     return new SessionException(why, e);
   }
 
-  @Command(name = "invite", description = {
-      "On the host: print a token that lets one person add their SSH public key to this account's",
-      "~/.ssh/authorized_keys (or --user's). The key is checked (one well-formed OpenSSH public key",
-      "line, no options) and appended once; the directory is made 0700 and the file 0600.",
+  @Command(name = "invite", mixinStandardHelpOptions = true, versionProvider = Version.class, usageHelpWidth = 100, description = {
+      "On the host: let one person add their SSH public key to this account.",
+      "",
+      "Prints a token for `derphole ssh accept`; the key it brings lands in this account's",
+      "~/.ssh/authorized_keys (or --user's). The key is checked (one well-formed OpenSSH public",
+      "key line, no options) and appended once; the directory is made 0700 and the file 0600.",
       ""})
   static final class Invite implements Callable<Integer> {
     @ParentCommand
@@ -140,9 +144,10 @@ final class SshCommand implements Callable<Integer> {
     }
   }
 
-  @Command(name = "accept", description = {
-      "Send your SSH public key to the host that ran `derphole ssh invite`: the single ~/.ssh/*.pub,",
-      "or --key-file. Asks before sending unless --yes.",
+  @Command(name = "accept", mixinStandardHelpOptions = true, versionProvider = Version.class, usageHelpWidth = 100, description = {
+      "Send your SSH public key to the host that ran `derphole ssh invite`.",
+      "",
+      "Sends the single ~/.ssh/*.pub, or --key-file. Asks before sending unless --yes.",
       ""})
   static final class Accept implements Callable<Integer> {
     @ParentCommand

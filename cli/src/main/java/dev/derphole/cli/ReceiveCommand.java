@@ -3,7 +3,6 @@ package dev.derphole.cli;
 import dev.derphole.session.ClaimedSession;
 import dev.derphole.session.SessionException;
 import dev.derphole.session.offer.ByteSize;
-import dev.derphole.session.offer.Failures;
 import dev.derphole.session.offer.Landing;
 import dev.derphole.session.offer.OfferHeader;
 import dev.derphole.session.offer.OfferKind;
@@ -12,7 +11,6 @@ import dev.derphole.session.offer.SafeExtractor;
 import dev.derphole.session.stream.StreamPort;
 import dev.derphole.session.token.Capability;
 import dev.derphole.session.token.Token;
-import dev.derphole.session.token.TokenException;
 import java.io.ByteArrayOutputStream;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
@@ -22,10 +20,8 @@ import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.time.Instant;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -67,53 +63,36 @@ final class ReceiveCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Token t;
-    try {
-      t = Token.decodeFor(token, Capability.OFFER, Instant.now());
-    } catch (TokenException e) {
-      throw new SessionException(e.getMessage());
-    }
+    Token t = SessionSetup.token(token, Capability.OFFER);
     StreamPort port = new StreamPort();
     AtomicReference<Landing> landing = new AtomicReference<>();
     try (SessionSetup setup = new SessionSetup(global, forceRelay);
          ClaimedSession session = ClaimedSession.claim(t, setup.options, ListenCommand.firstStreamOnly(port))) {
-      AtomicBoolean finished = new AtomicBoolean();
-      Thread hook = new Thread(() -> {
-        if (!finished.get()) {
-          Landing l = landing.get();
-          if (l != null) {
-            l.discard();
-          }
-          session.interrupt();
-        }
-      });
-      Runtime.getRuntime().addShutdownHook(hook);
-      OfferReceiver receiver = new OfferReceiver(port.in(), port.out());
-      OfferHeader header;
-      try {
-        header = receiver.readHeader(t.verificationCode());
-      } catch (SessionException | IOException e) {
-        String why = session.reason(e instanceof IOException io ? Failures.describe(io) : e.getMessage());
-        session.fail(why);
-        throw new SessionException(why, e);
-      }
-      Progress progress = new Progress(System.err, header.size(), !hideProgress && Progress.stderrIsTerminal());
-      try {
-        receive(receiver, header, landing, progress, t.verificationCode());
-      } catch (SessionException | IOException e) {
-        progress.abandon();
+      Runnable discard = () -> {
         Landing l = landing.get();
         if (l != null) {
           l.discard();
         }
-        String why = session.reason(e instanceof IOException io ? Failures.describe(io) : e.getMessage());
-        receiver.fail(why);
-        session.fail(why);
-        throw new SessionException(why, e);
+      };
+      try (InterruptHook hook = new InterruptHook(session, discard)) {
+        OfferReceiver receiver = new OfferReceiver(port.in(), port.out());
+        OfferHeader header;
+        try {
+          header = receiver.readHeader(t.verificationCode());
+        } catch (SessionException | IOException e) {
+          throw PeerFailure.tell(session, e);
+        }
+        Progress progress = new Progress(System.err, header.size(), !hideProgress && Progress.stderrIsTerminal());
+        try {
+          receive(receiver, header, landing, progress, t.verificationCode());
+        } catch (SessionException | IOException e) {
+          progress.abandon();
+          discard.run();
+          throw PeerFailure.tell(session, e, receiver::fail);
+        }
+        hook.done();
+        setup.options.reporter().event("stream-complete", header.size() + " bytes");
       }
-      finished.set(true);
-      Runtime.getRuntime().removeShutdownHook(hook);
-      setup.options.reporter().event("stream-complete", header.size() + " bytes");
       // The sender closes the connection once it has read our confirmation; give it a moment.
       session.connection().closeFuture().await(5, TimeUnit.SECONDS);
       return Launcher.OK;

@@ -4,7 +4,6 @@ import dev.derphole.session.IssuedSession;
 import dev.derphole.session.SessionException;
 import dev.derphole.session.offer.ByteSize;
 import dev.derphole.session.offer.DirectoryTar;
-import dev.derphole.session.offer.Failures;
 import dev.derphole.session.offer.OfferHeader;
 import dev.derphole.session.offer.OfferKind;
 import dev.derphole.session.offer.OfferSender;
@@ -26,7 +25,6 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -77,36 +75,28 @@ final class SendCommand implements Callable<Integer> {
           + "derphole receive " + session.token().encode() + nl);
       System.err.flush();
       setup.options.reporter().event("waiting-for-claim", "");
-      AtomicBoolean finished = new AtomicBoolean();
-      Thread hook = new Thread(() -> {
-        if (!finished.get()) {
-          session.interrupt();
+      try (InterruptHook hook = new InterruptHook(session)) {
+        QuicChannel quic = session.awaitConnection();
+        String verify = session.token().verificationCode();
+        System.err.println("Receiver connected; verification code " + verify);
+        StreamPort port = new StreamPort();
+        try {
+          quic.createStream(QuicStreamType.BIDIRECTIONAL, port).get(30, TimeUnit.SECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+          throw new SessionException(session.reason("could not open a stream to the receiver"), e);
         }
-      });
-      Runtime.getRuntime().addShutdownHook(hook);
-      QuicChannel quic = session.awaitConnection();
-      String verify = session.token().verificationCode();
-      System.err.println("Receiver connected; verification code " + verify);
-      StreamPort port = new StreamPort();
-      try {
-        quic.createStream(QuicStreamType.BIDIRECTIONAL, port).get(30, TimeUnit.SECONDS);
-      } catch (ExecutionException | TimeoutException e) {
-        throw new SessionException(session.reason("could not open a stream to the receiver"), e);
+        Progress progress = new Progress(System.err, offer.size, !hideProgress && Progress.stderrIsTerminal());
+        try {
+          OfferSender.send(offer.header(verify), offer.body, port.in(), port.out(), progress::update);
+        } catch (SessionException | IOException e) {
+          progress.abandon();
+          throw PeerFailure.tell(session, e);
+        }
+        hook.done();
+        progress.finish(offer.size, "Sent");
+        setup.options.reporter().event("stream-complete", offer.size + " bytes");
+        return Launcher.OK;
       }
-      Progress progress = new Progress(System.err, offer.size, !hideProgress && Progress.stderrIsTerminal());
-      try {
-        OfferSender.send(offer.header(verify), offer.body, port.in(), port.out(), progress::update);
-      } catch (SessionException | IOException e) {
-        progress.abandon();
-        String why = session.reason(e instanceof IOException io ? Failures.describe(io) : e.getMessage());
-        session.fail(why);
-        throw new SessionException(why, e);
-      }
-      finished.set(true);
-      Runtime.getRuntime().removeShutdownHook(hook);
-      progress.finish(offer.size, "Sent");
-      setup.options.reporter().event("stream-complete", offer.size + " bytes");
-      return Launcher.OK;
     }
   }
 

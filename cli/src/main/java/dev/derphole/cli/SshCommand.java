@@ -3,7 +3,6 @@ package dev.derphole.cli;
 import dev.derphole.session.ClaimedSession;
 import dev.derphole.session.IssuedSession;
 import dev.derphole.session.SessionException;
-import dev.derphole.session.offer.Failures;
 import dev.derphole.session.offer.OfferHeader;
 import dev.derphole.session.offer.OfferKind;
 import dev.derphole.session.offer.OfferReceiver;
@@ -16,20 +15,17 @@ import dev.derphole.session.ssh.SshUser;
 import dev.derphole.session.stream.StreamPort;
 import dev.derphole.session.token.Capability;
 import dev.derphole.session.token.Token;
-import dev.derphole.session.token.TokenException;
 import io.netty.handler.codec.quic.QuicStreamType;
 import java.io.ByteArrayOutputStream;
 import java.io.Console;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -56,30 +52,6 @@ final class SshCommand implements Callable<Integer> {
   public Integer call() {
     spec.commandLine().usage(System.err);
     return Launcher.USAGE_ERROR;
-  }
-
-  /** Runs {@code body} with a shutdown hook that tells the other side about Ctrl-C. */
-  static void untilDone(dev.derphole.session.SessionEnd session, ThrowingRunnable body) throws Exception {
-    AtomicBoolean finished = new AtomicBoolean();
-    Thread hook = new Thread(() -> {
-      if (!finished.get()) {
-        session.interrupt();
-      }
-    });
-    Runtime.getRuntime().addShutdownHook(hook);
-    body.run();
-    finished.set(true);
-    Runtime.getRuntime().removeShutdownHook(hook);
-  }
-
-  interface ThrowingRunnable {
-    void run() throws Exception;
-  }
-
-  static SessionException failed(dev.derphole.session.SessionEnd session, Exception e) {
-    String why = session.reason(e instanceof IOException io ? Failures.describe(io) : e.getMessage());
-    session.fail(why);
-    return new SessionException(why, e);
   }
 
   @Command(name = "invite", mixinStandardHelpOptions = true, versionProvider = Version.class, usageHelpWidth = 100, description = {
@@ -111,7 +83,7 @@ final class SshCommand implements Callable<Integer> {
             + "On the other machine, run:" + nl + "derphole ssh accept " + session.token().encode() + nl);
         System.err.flush();
         setup.options.reporter().event("waiting-for-claim", "");
-        untilDone(session, () -> {
+        try (InterruptHook hook = new InterruptHook(session)) {
           session.awaitConnection();
           OfferReceiver receiver = new OfferReceiver(port.in(), port.out());
           try {
@@ -133,12 +105,11 @@ final class SshCommand implements Callable<Integer> {
             receiver.confirm(note);
             System.err.println(note);
           } catch (SessionException | IOException e) {
-            SessionException f = failed(session, e);
-            receiver.fail(f.getMessage());
-            throw f;
+            throw PeerFailure.tell(session, e, receiver::fail);
           }
+          hook.done();
           session.awaitConnection().closeFuture().await(5, TimeUnit.SECONDS);
-        });
+        }
         return Launcher.OK;
       }
     }
@@ -167,12 +138,7 @@ final class SshCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-      Token t;
-      try {
-        t = Token.decodeFor(token, Capability.SSH, Instant.now());
-      } catch (TokenException e) {
-        throw new SessionException(e.getMessage());
-      }
+      Token t = SessionSetup.token(token, Capability.SSH);
       Path file = PublicKeyFile.choose(Path.of(System.getProperty("user.home"), ".ssh"), keyFile);
       PublicKeyLine key = PublicKeyFile.read(file);
       System.err.println("Sending public key " + key.type() + " " + OfferHeader.quote(key.keyId()) + " ("
@@ -190,7 +156,7 @@ final class SshCommand implements Callable<Integer> {
       byte[] line = (key.line() + "\n").getBytes(StandardCharsets.UTF_8);
       try (SessionSetup setup = new SessionSetup(ssh.global, forceRelay);
            ClaimedSession session = ClaimedSession.claim(t, setup.options, null)) {
-        untilDone(session, () -> {
+        try (InterruptHook hook = new InterruptHook(session)) {
           StreamPort port = new StreamPort();
           try {
             session.connection().createStream(QuicStreamType.BIDIRECTIONAL, port).get(30, TimeUnit.SECONDS);
@@ -203,10 +169,11 @@ final class SshCommand implements Callable<Integer> {
           try {
             done = OfferSender.send(header, out -> out.write(line), port.in(), port.out(), n -> { });
           } catch (SessionException | IOException e) {
-            throw failed(session, e);
+            throw PeerFailure.tell(session, e);
           }
+          hook.done();
           System.err.println("Public key sent. The host says: " + done.reason());
-        });
+        }
         return Launcher.OK;
       }
     }

@@ -32,19 +32,24 @@ final class RawSender implements AutoCloseable {
   private StreamPort port;
 
   RawSender(Relay relay) throws Exception {
-    SessionOptions options = new SessionOptions(group, Reporter.SILENT, () -> {
-      try {
-        return DerpMapSource.load(relay.mapFile().toString(), Duration.ofSeconds(5));
-      } catch (DerpMapException e) {
-        throw new SessionException(e.getMessage(), e);
-      }
-    }, true, true, false, SessionOptions.DEFAULT_CLAIM_TIMEOUT);
+    SessionOptions options = options(relay, group);
     session = IssuedSession.open(Capability.OFFER, options, new ChannelInitializer<QuicStreamChannel>() {
       @Override
       protected void initChannel(QuicStreamChannel ch) {
         ch.close();
       }
     });
+  }
+
+  /** Session options for a test-JVM peer on {@code relay}: relay only, no reporter. */
+  static SessionOptions options(Relay relay, EventLoopGroup group) {
+    return new SessionOptions(group, Reporter.SILENT, () -> {
+      try {
+        return DerpMapSource.load(relay.mapFile().toString(), Duration.ofSeconds(5));
+      } catch (DerpMapException e) {
+        throw new SessionException(e.getMessage(), e);
+      }
+    }, true, true, false, SessionOptions.DEFAULT_CLAIM_TIMEOUT);
   }
 
   String token() {

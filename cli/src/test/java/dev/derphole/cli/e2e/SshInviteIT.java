@@ -2,11 +2,24 @@ package dev.derphole.cli.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.derphole.session.ClaimedSession;
+import dev.derphole.session.offer.OfferHeader;
+import dev.derphole.session.offer.OfferKind;
+import dev.derphole.session.offer.OfferSender;
+import dev.derphole.session.stream.StreamPort;
+import dev.derphole.session.token.Capability;
+import dev.derphole.session.token.Token;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.handler.codec.quic.QuicStreamType;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -99,6 +112,51 @@ class SshInviteIT {
     assertThat(ssh(sshd, "echo", "in-as-$(id -un)")).as("ssh stderr: %s%nsshd: %s",
         Relay.read(dir.resolve("ssh.stderr")), sshd.log()).isZero();
     assertThat(Relay.read(dir.resolve("ssh.stdout")).strip()).isEqualTo("in-as-" + Sshd.user());
+  }
+
+  /**
+   * A hostile {@code ssh accept} in the test JVM (a real claim, real QUIC) offers {@code line} as
+   * its key; returns the failure the host answered with.
+   */
+  private Exception rawAccept(String token, String line) throws Exception {
+    EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+    try {
+      Token t = Token.decodeFor(token, Capability.SSH, Instant.now());
+      try (ClaimedSession s = ClaimedSession.claim(t, RawSender.options(relay, group), null)) {
+        StreamPort port = new StreamPort();
+        s.connection().createStream(QuicStreamType.BIDIRECTIONAL, port).get(30, TimeUnit.SECONDS);
+        byte[] body = line.getBytes(StandardCharsets.UTF_8);
+        OfferHeader header = new OfferHeader(OfferKind.SSH_KEY, "x", body.length, 0, body.length, t.verificationCode());
+        try {
+          OfferSender.send(header, out -> out.write(body), port.in(), port.out(), n -> { });
+        } catch (Exception e) {
+          return e;
+        }
+        throw new AssertionError("the host accepted " + line);
+      }
+    } finally {
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void theHostTakesNothingButOneWellFormedPublicKeyLine() throws Exception {
+    Path home = Files.createDirectories(dir.resolve("home"));
+    String key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHrL6s4WdeBI3lnoqF9P9Eg9EehTc7vO0tUc2xEihZAP alice@laptop";
+    String[][] cases = {
+        {"command=\"rm -rf ~\" " + key, "options in front of the key are not accepted"},
+        {key + "\n" + key, "it is more than one line"},
+        {"ssh-ed25519 bm90IGEga2V5", "the key data is malformed"},
+    };
+    for (String[] c : cases) {
+      Derphole invite = invite(home);
+      Exception e = rawAccept(invite.awaitStderr(ACCEPT_LINE).group(1), c[0]);
+      assertThat(e).hasMessageContaining("not an OpenSSH public key line: " + c[1]);
+      invite.assertExit(1, DONE);
+      assertThat(invite.lastStderrLine()).hasValue("derphole: not an OpenSSH public key line: " + c[1]);
+      assertThat(home.resolve(".ssh")).doesNotExist();
+      processes.close();
+    }
   }
 
   @Test

@@ -4,6 +4,7 @@ import dev.derphole.session.IssuedSession;
 import dev.derphole.session.SessionException;
 import dev.derphole.session.offer.ByteSize;
 import dev.derphole.session.offer.DirectoryTar;
+import dev.derphole.session.offer.Failures;
 import dev.derphole.session.offer.OfferHeader;
 import dev.derphole.session.offer.OfferKind;
 import dev.derphole.session.offer.OfferSender;
@@ -112,6 +113,9 @@ final class SendCommand implements Callable<Integer> {
 
   private Offer prepare() throws SessionException, IOException {
     if (what == null) {
+      if (System.console() != null) {
+        System.err.println("Type the message, then Ctrl-D on a line of its own:");
+      }
       byte[] text = readText(System.in);
       return text(text);
     }
@@ -122,7 +126,12 @@ final class SendCommand implements Callable<Integer> {
         throw new SessionException("cannot send the root directory; send a directory inside it");
       }
       String name = abs.getFileName().toString();
-      DirectoryTar tar = DirectoryTar.plan(abs);
+      DirectoryTar tar;
+      try {
+        tar = DirectoryTar.plan(abs);
+      } catch (IOException e) {
+        throw new SessionException("cannot read the directory " + OfferHeader.quote(what) + ": " + Failures.describe(e), e);
+      }
       String summary = String.format("Sending directory named %s (%d file%s, %s)", OfferHeader.quote(name),
           tar.files(), tar.files() == 1 ? "" : "s", ByteSize.format(tar.contentBytes()));
       return new Offer(OfferKind.DIRECTORY, name, tar.size(), tar.files(), tar.contentBytes(), summary, tar::writeTo);
@@ -130,6 +139,9 @@ final class SendCommand implements Callable<Integer> {
     if (Files.isRegularFile(path)) {
       Path abs = path.toAbsolutePath().normalize();
       String name = abs.getFileName().toString();
+      if (!Files.isReadable(abs)) {
+        throw new SessionException("cannot read " + OfferHeader.quote(what) + ": permission denied");
+      }
       long size = Files.size(abs);
       String summary = "Sending " + ByteSize.format(size) + " file named " + OfferHeader.quote(name);
       return new Offer(OfferKind.FILE, name, size, 1, size, summary, out -> copyFile(abs, size, out));

@@ -91,6 +91,9 @@ public final class DirectoryTar {
         into.add(new Entry(name + "/", child, true, perms, 0, mtime));
         walk(child, name + "/", into);
       } else if (a.isRegularFile()) {
+        if (!Files.isReadable(child)) {
+          throw new SessionException("cannot read " + OfferHeader.quote(name) + ": permission denied");
+        }
         into.add(new Entry(name, child, false, perms, a.size(), mtime));
       } else {
         throw new SessionException(OfferHeader.quote(name) + " is not a regular file or directory (a socket, FIFO or device);"

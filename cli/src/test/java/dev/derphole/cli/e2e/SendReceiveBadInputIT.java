@@ -3,9 +3,13 @@ package dev.derphole.cli.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
+import dev.derphole.derp.key.NodePrivateKey;
 import dev.derphole.session.offer.OfferHeader;
 import dev.derphole.session.offer.OfferKind;
 import dev.derphole.session.offer.Verdict;
+import dev.derphole.session.token.Capability;
+import dev.derphole.session.token.RelayHint;
+import dev.derphole.session.token.Token;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -13,7 +17,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
@@ -73,6 +79,18 @@ class SendReceiveBadInputIT {
   /** The receiver's files, without its own stdout/stderr captures. */
   private List<String> received() throws IOException {
     return Offers.names(to).stream().filter(n -> !n.startsWith("receive.")).toList();
+  }
+
+  // ---------------------------------------------------------------- tokens
+
+  @Test
+  void aPipeTokenGivenToReceiveNamesTheCommandItIsFor() throws Exception {
+    Token stream = Token.issue(Capability.STREAM, NodePrivateKey.generate().publicKey(), RelayPeer.freshTlsKey(),
+        new RelayHint(900, Optional.empty()), Instant.now());
+    Derphole receive = Offers.receive(processes, to, relay, stream.encode());
+    receive.assertExit(1, TRANSFER);
+    assertThat(receive.assertOneLineError()).isEqualTo("this token is for `derphole pipe`, not `derphole receive`");
+    assertThat(receive.stdout).isEmptyFile();
   }
 
   // ---------------------------------------------------------------- existing targets

@@ -127,8 +127,8 @@ class SendReceiveIT {
     Files.writeString(tree.resolve("a/" + longName), "long\n");
     Derphole[] both = transfer(Path.of("/dev/null"), new String[] {"my tree"});
     assertThat(Offers.tree(to.resolve("my tree"))).isEqualTo(Offers.tree(tree)).hasSize(13);
-    assertThat(both[0].stderrLines().get(0)).isEqualTo("Sending directory named \"my tree\" (6 files, 2.9 MiB)");
-    assertThat(both[1].stderr()).contains("Receiving directory (6 files, 2.9 MiB) into \"" + to.resolve("my tree") + "/\"");
+    assertThat(both[0].stderrLines().get(0)).isEqualTo("Sending directory named \"my tree\" (7 files, 2.9 MiB)");
+    assertThat(both[1].stderr()).contains("Receiving directory (7 files, 2.9 MiB) into \"" + to.resolve("my tree") + "/\"");
     assertThat(Offers.names(to)).containsOnly("my tree", "receive.stderr", "receive.stdout");
   }
 

@@ -151,9 +151,11 @@ class SshInviteIT {
     for (String[] c : cases) {
       Derphole invite = invite(home);
       Exception e = rawAccept(invite.awaitStderr(ACCEPT_LINE).group(1), c[0]);
-      assertThat(e).hasMessageContaining("not an OpenSSH public key line: " + c[1]);
+      assertThat(e).hasMessageStartingWith("the receiver failed: not an OpenSSH public key line: ")
+          .hasMessageContaining(c[1]);
       invite.assertExit(1, DONE);
-      assertThat(invite.lastStderrLine()).hasValue("derphole: not an OpenSSH public key line: " + c[1]);
+      assertThat(invite.lastStderrLine()).hasValueSatisfying(l -> assertThat(l)
+          .startsWith("derphole: not an OpenSSH public key line: ").contains(c[1]));
       assertThat(home.resolve(".ssh")).doesNotExist();
       processes.close();
     }

@@ -62,8 +62,9 @@ derphole_run() {
 wormhole_run() {
   command -v wormhole-william >/dev/null && [ -x /usr/bin/twist3 ] || { echo "skipped"; return; }
   grep -q 'transit.magic-wormhole.io' /etc/hosts || { echo "127.0.0.1 transit.magic-wormhole.io # derphole-bench" >> /etc/hosts; hosts_added=1; }
-  /usr/bin/twist3 wormhole-mailbox --port=tcp:4000:interface=127.0.0.1 >/dev/null 2>&1 & pids+=($!)
-  /usr/bin/twist3 transitrelay --port=tcp:4001:interface=127.0.0.1 >/dev/null 2>&1 & pids+=($!)
+  # The mailbox server keeps its database (relay.sqlite) in its working directory: keep it in $out.
+  (cd "$out" && exec /usr/bin/twist3 wormhole-mailbox --port=tcp:4000:interface=127.0.0.1 >/dev/null 2>&1) & pids+=($!)
+  (cd "$out" && exec /usr/bin/twist3 transitrelay --port=tcp:4001:interface=127.0.0.1 >/dev/null 2>&1) & pids+=($!)
   for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/4000) 2>/dev/null && break; sleep 0.05; done
   rm -rf "$out/ww" && mkdir -p "$out/ww"
   (cd "$out/src" && wormhole-william --relay-url ws://127.0.0.1:4000/v1 send --hide-progress --code 7-bench-test in.bin >/dev/null 2>&1) &

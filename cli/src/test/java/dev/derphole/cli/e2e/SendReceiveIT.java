@@ -73,6 +73,10 @@ class SendReceiveIT {
     assertThat(Files.readString(both[1].stdout, StandardCharsets.UTF_8)).isEqualTo("hello, wörld");
     assertThat(both[0].stderrLines().get(0)).isEqualTo("Sending text message (13 B)");
     assertThat(both[1].stderr()).contains("Receiving text message (13 B)");
+    // Both sides show the same verification code.
+    java.util.regex.Matcher sent = java.util.regex.Pattern.compile("verification code (\\S+)").matcher(both[0].stderr());
+    assertThat(sent.find()).as("sender shows a code:%n%s", both[0].stderr()).isTrue();
+    assertThat(both[1].stderr()).contains("(verification code " + sent.group(1) + ")");
     assertThat(Offers.names(to)).containsOnly("receive.stderr", "receive.stdout");
   }
 

@@ -37,14 +37,11 @@ final class Offers {
     return Derphole.start(processes, dir, "receive", relay.mapFile(), Path.of("/dev/null"), all.toArray(String[]::new));
   }
 
-  /** Every path under {@code root} with its type, permission bits and, for files, SHA-256. */
+  /** {@code root} (as "") and every path under it, with its type, permission bits and, for files, SHA-256. */
   static Map<String, String> tree(Path root) throws IOException {
     Map<String, String> out = new TreeMap<>();
     try (Stream<Path> walk = Files.walk(root)) {
       for (Path p : (Iterable<Path>) walk::iterator) {
-        if (p.equals(root)) {
-          continue;
-        }
         String mode = PosixFilePermissions.toString(Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS));
         out.put(root.relativize(p).toString(), Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS) ? "dir " + mode
             : "file " + mode + " " + Bytes.sha256(p));

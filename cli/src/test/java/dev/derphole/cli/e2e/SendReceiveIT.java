@@ -127,10 +127,11 @@ class SendReceiveIT {
     Files.setPosixFilePermissions(tree.resolve("with space.txt"), PosixFilePermissions.fromString("rw-------"));
     Files.setPosixFilePermissions(tree.resolve("a/b"), PosixFilePermissions.fromString("rwx--x---"));
     Files.setPosixFilePermissions(tree.resolve("empty dir"), PosixFilePermissions.fromString("r-xr-xr-x"));
+    Files.setPosixFilePermissions(tree, PosixFilePermissions.fromString("rwxr-x--x"));
     String longName = "n".repeat(150) + ".txt"; // beyond ustar's 100-byte name field
     Files.writeString(tree.resolve("a/" + longName), "long\n");
     Derphole[] both = transfer(Path.of("/dev/null"), new String[] {"my tree"});
-    assertThat(Offers.tree(to.resolve("my tree"))).isEqualTo(Offers.tree(tree)).hasSize(13);
+    assertThat(Offers.tree(to.resolve("my tree"))).isEqualTo(Offers.tree(tree)).hasSize(14);
     assertThat(both[0].stderrLines().get(0)).isEqualTo("Sending directory named \"my tree\" (7 files, 2.9 MiB)");
     assertThat(both[1].stderr()).contains("Receiving directory (7 files, 2.9 MiB) into \"" + to.resolve("my tree") + "/\"");
     assertThat(Offers.names(to)).containsOnly("my tree", "receive.stderr", "receive.stdout");

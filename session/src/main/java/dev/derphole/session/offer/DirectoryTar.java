@@ -30,8 +30,9 @@ import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
  * records that end the archive. The stream uses 512-byte blocks, so there is no padding beyond that.
  *
  * <p>What is carried: regular files (bytes, permission bits, modification time) and directories
- * (empty ones too, with their permission bits). Names are relative to the directory, {@code /}
- * separated, directories with a trailing {@code /}; non-ASCII and long names get PAX records.
+ * (empty ones too, with their permission bits). The first entry, {@value #TOP}, is the directory
+ * itself; the other names are relative to it, {@code /} separated, directories with a trailing
+ * {@code /}; non-ASCII and long names get PAX records.
  * Symbolic links and special files (sockets, FIFOs, devices) are refused when planning, before
  * anything is offered: a link could point anywhere on the receiver's machine.
  */
@@ -40,6 +41,9 @@ public final class DirectoryTar {
   /** The type bits in a tar mode. */
   static final int TYPE_DIRECTORY = 0040000;
   static final int TYPE_FILE = 0100000;
+
+  /** The first entry: the directory itself, for its permission bits and time. */
+  public static final String TOP = "./";
 
   /** One planned entry: a regular file or a directory. */
   record Entry(String name, Path path, boolean directory, int permissions, long size, long mtimeMillis) {}
@@ -59,6 +63,8 @@ public final class DirectoryTar {
   /** Walks {@code root}; refuses symlinks and special files with a message naming the first one. */
   public static DirectoryTar plan(Path root) throws SessionException, IOException {
     List<Entry> entries = new ArrayList<>();
+    PosixFileAttributes top = Files.readAttributes(root, PosixFileAttributes.class);
+    entries.add(new Entry(TOP, root, true, permissions(top.permissions()), 0, top.lastModifiedTime().toMillis()));
     walk(root, "", entries);
     long size = 2L * RECORD;
     long files = 0;

@@ -32,7 +32,8 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
  *       directory this extraction made.
  * </ul>
  *
- * Files are created with {@code CREATE_NEW} and {@code NOFOLLOW_LINKS}. Permission bits are the
+ * An entry {@code ./} (a directory) stands for the extraction directory itself and only sets its
+ * mode and time. Files are created with {@code CREATE_NEW} and {@code NOFOLLOW_LINKS}. Permission bits are the
  * archive's {@code 0777} bits (setuid, setgid and sticky are dropped); directories get theirs at
  * the end, deepest first, so a read-only directory can still be filled.
  */
@@ -54,6 +55,11 @@ public final class SafeExtractor {
     TarArchiveEntry e;
     while ((e = tar.getNextEntry()) != null) {
       String name = e.getName();
+      if (name.equals(DirectoryTar.TOP) && e.isDirectory()) {
+        dirs.add(e); // the extraction directory itself: only its mode and time
+        dirPaths.add(root);
+        continue;
+      }
       List<String> parts = components(name);
       Path target = root;
       for (String p : parts) {
@@ -93,7 +99,7 @@ public final class SafeExtractor {
       Files.setPosixFilePermissions(dirPaths.get(i), permissions(dirs.get(i).getMode()));
       Files.setLastModifiedTime(dirPaths.get(i), FileTime.fromMillis(dirs.get(i).getModTime().getTime()));
     }
-    return new Result(files, dirs.size(), bytes);
+    return new Result(files, dirPaths.stream().filter(p -> !p.equals(root)).count(), bytes);
   }
 
   /** Commons Compress calls every non-directory "a file"; only plain file entries are. */

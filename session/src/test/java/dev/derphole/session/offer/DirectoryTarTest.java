@@ -93,13 +93,14 @@ class DirectoryTarTest {
     Files.setPosixFilePermissions(root.resolve("ro"), PosixFilePermissions.fromString("r-xr-xr-x"));
     Files.writeString(root.resolve("script"), "#!/bin/sh\n");
     Files.setPosixFilePermissions(root.resolve("script"), PosixFilePermissions.fromString("rwxr-x---"));
+    Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwx------"));
     DirectoryTar tar = DirectoryTar.plan(root);
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     tar.writeTo(out);
     Path into = Files.createDirectories(tmp.resolve("dst"));
     SafeExtractor.extract(new ByteArrayInputStream(out.toByteArray()), into);
     assertThat(Trees.describe(into)).isEqualTo(Trees.describe(root))
-        .containsEntry("a/empty", "dir rwxr-xr-x").containsKey("ro/f");
+        .containsEntry("a/empty", "dir rwxr-xr-x").containsEntry("", "dir rwx------").containsKey("ro/f");
     assertThat(tar.files()).isEqualTo(2);
     Landing.deleteTree(into); // the read-only directory too
     assertThat(into).doesNotExist();

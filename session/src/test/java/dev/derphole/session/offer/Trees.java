@@ -10,7 +10,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
 
-/** Directory trees as comparable maps: relative path → type, mode and content digest. */
+/** Directory trees as comparable maps: relative path (the root itself as "") → type, mode and content digest. */
 final class Trees {
   private Trees() {}
 
@@ -18,9 +18,6 @@ final class Trees {
     Map<String, String> out = new TreeMap<>();
     try (Stream<Path> walk = Files.walk(root)) {
       for (Path p : (Iterable<Path>) walk::iterator) {
-        if (p.equals(root)) {
-          continue;
-        }
         String mode = PosixFilePermissions.toString(Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS));
         String what = Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS) ? "dir " + mode
             : "file " + mode + " " + HexFormat.of().formatHex(Sha256.create().digest(Files.readAllBytes(p)));

@@ -49,7 +49,8 @@ final class ReceiveCommand implements Callable<Integer> {
   String token;
 
   @Option(names = {"-o", "--output"}, paramLabel = "PATH",
-      description = "Where to put a file or directory: an existing directory (it goes inside), or a new name.")
+      description = "Where to put a file or directory: an existing directory (it goes inside), or a new name."
+          + " Text always goes to stdout.")
   String output;
 
   @Option(names = "--force", description = "Replace an existing file or directory of the same name.")
@@ -106,7 +107,8 @@ final class ReceiveCommand implements Callable<Integer> {
     switch (header.kind()) {
       case TEXT -> {
         receiver.accept();
-        System.err.println("Receiving text message (" + size + ")" + code);
+        System.err.println("Receiving text message (" + size + ")" + code
+            + (output != null ? "; it goes to stdout (-o is for files and directories)" : ""));
         ByteArrayOutputStream text = new ByteArrayOutputStream((int) header.size());
         receiver.receiveBody(body -> body.transferTo(text), n -> { });
         OutputStream out = new FileOutputStream(FileDescriptor.out);

@@ -194,6 +194,37 @@ class SshInviteIT {
     }
   }
 
+  /** {@code ssh accept} on a terminal ({@code script} gives it a pty), typing {@code answer}; returns what the terminal showed. */
+  private String acceptOnATerminal(String token, Path pub, String answer, int expectedExit) throws Exception {
+    Path typed = Files.writeString(dir.resolve("typed-" + answer), answer + "\n");
+    String cmd = String.join(" ", "'" + Processes.bin("derphole") + "'", "ssh", "accept", token, "--key-file", "'" + pub + "'");
+    ProcessBuilder pb = new ProcessBuilder("script", "-qec", cmd, "/dev/null").directory(dir.toFile())
+        .redirectInput(typed.toFile()).redirectOutput(dir.resolve("tty-" + answer).toFile())
+        .redirectError(dir.resolve("tty-" + answer + ".stderr").toFile());
+    Derphole.cleanEnvironment(pb);
+    pb.environment().put("DERPHOLE_DERP_MAP", relay.mapFile().toString());
+    Process p = processes.start(pb);
+    assertThat(p.waitFor(DONE.toSeconds(), TimeUnit.SECONDS)).isTrue();
+    String shown = Relay.read(dir.resolve("tty-" + answer));
+    assertThat(p.exitValue()).as("terminal:%n%s", shown).isEqualTo(expectedExit);
+    return shown;
+  }
+
+  @Test
+  void onATerminalAcceptAsksAndNoMeansNothingIsSent() throws Exception {
+    Path home = Files.createDirectories(dir.resolve("home"));
+    Path pub = dir.resolve("id.pub");
+    Files.writeString(pub, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHrL6s4WdeBI3lnoqF9P9Eg9EehTc7vO0tUc2xEihZAP alice@laptop\n");
+    Derphole invite = invite(home);
+    String token = invite.awaitStderr(ACCEPT_LINE).group(1);
+    assertThat(acceptOnATerminal(token, pub, "n", 1)).contains("Really send this public key? [y/N] ")
+        .contains("derphole: aborted; nothing was sent");
+    assertThat(invite.process.isAlive()).as("the token was not used").isTrue();
+    assertThat(acceptOnATerminal(token, pub, "y", 0)).contains("Public key sent.");
+    invite.assertExit(0, DONE);
+    assertThat(Files.readAllLines(home.resolve(".ssh/authorized_keys"))).hasSize(1);
+  }
+
   @Test
   void acceptWithoutATerminalAndWithoutYesRefusesInsteadOfHanging() throws Exception {
     Path home = Files.createDirectories(dir.resolve("home"));

@@ -139,7 +139,8 @@ final class SshCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
       Token t = SessionSetup.token(token, Capability.SSH);
-      Path file = PublicKeyFile.choose(Path.of(System.getProperty("user.home"), ".ssh"), keyFile);
+      Path home = SshUser.resolve(null, System.getenv()).home(); // DERPHOLE_SSH_HOME counts here too
+      Path file = PublicKeyFile.choose(home.resolve(".ssh"), keyFile);
       PublicKeyLine key = PublicKeyFile.read(file);
       System.err.println("Sending public key " + key.type() + " " + OfferHeader.quote(key.keyId()) + " ("
           + key.fingerprint() + ") from " + file);

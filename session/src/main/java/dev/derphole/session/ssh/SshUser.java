@@ -12,8 +12,9 @@ import java.util.Map;
  * lives) and, for {@code --user}, its uid and gid so the files end up owned by it. Users are looked
  * up with {@code getent passwd} (so NSS sources count), falling back to {@code /etc/passwd}.
  *
- * <p>{@value #HOME_ENV} overrides the home directory. It exists for tests, which run as root and
- * must not touch root's real {@code authorized_keys}.
+ * <p>{@value #HOME_ENV} overrides the home directory, for {@code ssh invite} (where keys are added)
+ * and {@code ssh accept} (where {@code .ssh/*.pub} is looked for). It exists for tests, which run as
+ * root and must not touch root's real {@code authorized_keys} or keys.
  */
 public record SshUser(String name, Path home, AuthorizedKeys.Owner owner) {
   public static final String HOME_ENV = "DERPHOLE_SSH_HOME";

@@ -90,7 +90,10 @@ public final class OpenListener implements AutoCloseable {
     } catch (Exception e) {
       server.close();
       String why = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
-      throw new IOException("cannot listen on " + text(address) + ": " + why, e);
+      if (why.startsWith("bind(")) { // epoll: "bind(..) failed with error(-98): Address already in use"
+        why = why.substring(why.lastIndexOf(": ") + 2);
+      }
+      throw new IOException("cannot listen on " + format(address) + ": " + why, e);
     }
     return l;
   }
@@ -121,7 +124,8 @@ public final class OpenListener implements AutoCloseable {
     }
   }
 
-  static String text(InetSocketAddress a) {
+  /** {@code 127.0.0.1:8080}, {@code [::1]:8080}: an address as a user types it. */
+  public static String format(InetSocketAddress a) {
     String host = a.getAddress() != null ? a.getAddress().getHostAddress() : a.getHostString();
     return (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
   }

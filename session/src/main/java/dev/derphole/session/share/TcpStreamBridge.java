@@ -178,6 +178,9 @@ public final class TcpStreamBridge {
 
     /** Reads this channel once more if the other side can take it, else waits for its writability. */
     void readMore() {
+      if (inputEnded.get() || aborted.get()) {
+        return; // never read past the end: epoll fails a read on a shut-down input
+      }
       if (other.channel.isWritable()) {
         channel.read();
         return;
@@ -191,8 +194,9 @@ public final class TcpStreamBridge {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-      if (aborted.get()) {
+      if (aborted.get() || !other.channel.isActive()) {
         ReferenceCountUtil.release(msg);
+        abort(other.name + " is closed");
         return;
       }
       other.channel.write(msg, other.channel.voidPromise()); // a failed write fires exceptionCaught there
@@ -201,14 +205,12 @@ public final class TcpStreamBridge {
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
       other.channel.flush();
-      if (!inputEnded.get() && !aborted.get()) {
-        readMore();
-      }
+      readMore();
     }
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-      if (channel.isWritable() && other.paused.compareAndSet(true, false)) {
+      if (channel.isWritable() && other.paused.compareAndSet(true, false) && !other.inputEnded.get()) {
         other.channel.read();
       }
       ctx.fireChannelWritabilityChanged();

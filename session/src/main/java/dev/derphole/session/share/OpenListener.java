@@ -159,12 +159,7 @@ public final class OpenListener implements AutoCloseable {
       child.config().setAutoRead(false);
       child.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
       child.config().setOption(ChannelOption.TCP_NODELAY, true);
-      child.pipeline().addLast(new ChannelInboundHandlerAdapter() {
-        @Override
-        public void exceptionCaught(ChannelHandlerContext c, Throwable cause) {
-          c.close(); // before the bridge exists; the bridge handles its own
-        }
-      });
+      TcpStreamBridge.holdUntilJoined(child);
       q.eventLoop().register(child).addListener(f -> {
         if (!f.isSuccess()) {
           open.decrementAndGet();

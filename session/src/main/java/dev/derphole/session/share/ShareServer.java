@@ -123,7 +123,12 @@ public final class ShareServer {
           .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
           .option(ChannelOption.TCP_NODELAY, true)
           .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, CONNECT_TIMEOUT_MILLIS)
-          .handler(new ChannelInboundHandlerAdapter())
+          .handler(new ChannelInitializer<io.netty.channel.Channel>() {
+            @Override
+            protected void initChannel(io.netty.channel.Channel ch) {
+              TcpStreamBridge.holdUntilJoined(ch); // a target that speaks first and closes at once
+            }
+          })
           .connect(target);
       dial.addListener(f -> {
         if (f.isSuccess()) {

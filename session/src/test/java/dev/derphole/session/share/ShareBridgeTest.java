@@ -153,6 +153,38 @@ class ShareBridgeTest {
     }
   }
 
+  /**
+   * A client that writes a few bytes and its FIN before the listener has even bridged it: with
+   * epoll those arrive as soon as the socket is registered, before the stream exists (they were
+   * once dropped). Many rounds, since it depends on timing.
+   */
+  @Test
+  void tinyRequestsWithAnImmediateFinArriveEveryTime() throws Exception {
+    target = Target.start(Target::echo);
+    InetSocketAddress at = connect(target.port(), 16);
+    for (int i = 0; i < 150; i++) {
+      byte[] data = ("tiny " + i).getBytes(StandardCharsets.US_ASCII);
+      assertThat(exchange(at, data)).as("round %d", i).isEqualTo(sha256(data));
+    }
+  }
+
+  @Test
+  void aTargetThatSpeaksAndHangsUpAtOnceIsHeardEveryTime() throws Exception {
+    target = Target.start(s -> {
+      s.getOutputStream().write("bye\n".getBytes(StandardCharsets.US_ASCII));
+      s.shutdownOutput();
+    });
+    InetSocketAddress at = connect(target.port(), 16);
+    for (int i = 0; i < 50; i++) {
+      try (Socket alice = new Socket(at.getAddress(), at.getPort())) {
+        alice.setSoTimeout(SECONDS * 1000);
+        alice.shutdownOutput();
+        assertThat(alice.getInputStream().readAllBytes()).as("round %d", i).asString(StandardCharsets.US_ASCII)
+            .isEqualTo("bye\n");
+      }
+    }
+  }
+
   @Test
   void aLargeTransferKeepsItsOrderAndEveryByte() throws Exception {
     target = Target.start(Target::echo);

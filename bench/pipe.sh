@@ -84,8 +84,8 @@ socat_relay_run() {
 wormhole_run() {
   command -v wormhole-william >/dev/null && [ -x /usr/bin/twist3 ] || { echo "skipped"; return; }
   grep -q 'transit.magic-wormhole.io' /etc/hosts || { echo "127.0.0.1 transit.magic-wormhole.io # derphole-bench" >> /etc/hosts; hosts_added=1; }
-  /usr/bin/twist3 wormhole-mailbox --port=tcp:4000:interface=127.0.0.1 >/dev/null 2>&1 & pids+=($!)
-  /usr/bin/twist3 transitrelay --port=tcp:4001:interface=127.0.0.1 >/dev/null 2>&1 & pids+=($!)
+  (cd "$out" && exec /usr/bin/twist3 wormhole-mailbox --port=tcp:4000:interface=127.0.0.1 >/dev/null 2>&1) & pids+=($!)
+  (cd "$out" && exec /usr/bin/twist3 transitrelay --port=tcp:4001:interface=127.0.0.1 >/dev/null 2>&1) & pids+=($!)
   sleep 2
   mkdir -p "$out/ww" && cd "$out/ww"
   local start; start=$(now)

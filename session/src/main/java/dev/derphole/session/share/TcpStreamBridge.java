@@ -1,0 +1,354 @@
+package dev.derphole.session.share;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.ChannelInputShutdownReadComplete;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.netty.util.ReferenceCountUtil;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Joins one TCP connection with one QUIC stream: bytes flow both ways, each direction at the pace
+ * of its slower end, each direction ends on its own, and a failure on either end closes the pair
+ * and nothing else.
+ *
+ * <pre>
+ *            reads while the stream keeps up                reads while the TCP side keeps up
+ *   TCP ─────────────────────────────────────▶ QUIC stream ─────────────────────────────────────▶ TCP
+ *   FIN ───────────────────── (after the last write) FIN    FIN ─── (after the last write) shutdownOutput
+ * </pre>
+ *
+ * <p><b>Backpressure.</b> Both channels run with auto-read off. A side is read only while less
+ * than {@link #HIGH_WATER} bytes it delivered wait to be taken by the other side (counted by
+ * write completion); above that, reading stops until the backlog is down to {@link #LOW_WATER}.
+ * So a slow TCP peer slows the QUIC stream through QUIC's per-stream flow control, a slow QUIC
+ * path slows the TCP sender through TCP's window, and one stalled connection never holds up the
+ * other streams of the session. Memory per connection stays near {@code 2 × HIGH_WATER}.
+ *
+ * <p><b>Half-close.</b> End of input on one side (a TCP FIN, a QUIC FIN) becomes a half-close of
+ * the other side once every byte before it was written, never earlier (a QUIC FIN written while
+ * data waits would cut the stream short). The other direction keeps flowing: a client that shuts
+ * its write side still gets the whole reply. The pair closes when both directions have ended.
+ *
+ * <p><b>Failure.</b> A reset, an exception, or either channel closing while a direction is still
+ * open aborts the pair: both channels close, the TCP side with a reset (SO_LINGER 0) so that its
+ * peer cannot mistake a cut-off stream for a complete one.
+ *
+ * <p><b>Use.</b> Both channels must be active and registered, and must not have been read from
+ * with auto-read on (set {@link ChannelOption#AUTO_READ} false before they register: bytes that
+ * arrive before {@link #join} stay in the kernel or in QUIC's buffers until the bridge reads them).
+ * They may run on different event loops; on the same one no byte crosses threads. The bridge sets
+ * half-closure and {@code TCP_NODELAY} on the channels.
+ *
+ * <pre>{@code
+ *   TcpStreamBridge bridge = TcpStreamBridge.join(tcpChannel, quicStream);
+ *   bridge.closed().thenRun(() -> count.decrementAndGet());
+ * }</pre>
+ */
+public final class TcpStreamBridge {
+  /** Stop reading a side while this much it sent waits to be taken by the other side … */
+  static final int HIGH_WATER = 512 << 10;
+  /** … and read again once no more than this waits. */
+  static final int LOW_WATER = 128 << 10;
+  static final String HANDLER = "tcp-stream-bridge";
+  static final String EARLY = "tcp-stream-bridge-early";
+
+  private static final System.Logger LOG = System.getLogger(TcpStreamBridge.class.getName());
+
+  private final End tcp;
+  private final End stream;
+  private final AtomicBoolean aborted = new AtomicBoolean();
+  private final AtomicBoolean finished = new AtomicBoolean();
+  private final CompletableFuture<Void> closed = new CompletableFuture<>();
+
+  private TcpStreamBridge(DuplexChannel tcp, QuicStreamChannel stream) {
+    this.tcp = new End(tcp, "tcp");
+    this.stream = new End(stream, "stream");
+    this.tcp.other = this.stream;
+    this.stream.other = this.tcp;
+  }
+
+  /**
+   * Starts bridging {@code tcp} and {@code stream}; returns at once. Whatever happens afterwards,
+   * both channels end up closed and {@link #closed()} completes. If {@link #holdUntilJoined} was
+   * installed on {@code tcp}, what it kept goes first.
+   */
+  public static TcpStreamBridge join(DuplexChannel tcp, QuicStreamChannel stream) {
+    return join(tcp, stream, false);
+  }
+
+  /**
+   * Keeps what {@code tcp} delivers before {@link #join} — bytes, its end of input, a failure —
+   * for the bridge. Needed with epoll: when the peer has already half-closed, epoll reads
+   * everything (auto-read off or not) as soon as the channel is registered, and without a holder
+   * those bytes would reach the end of the pipeline and be dropped. Call it before the channel is
+   * registered (e.g. in its initializer).
+   */
+  public static void holdUntilJoined(Channel tcp) {
+    tcp.pipeline().addFirst(EARLY, new EarlyBytes());
+  }
+
+  /**
+   * As {@link #join(DuplexChannel, QuicStreamChannel)}, for a stream whose FIN was already read
+   * (by whoever read its header) before the bridge existed.
+   */
+  static TcpStreamBridge join(DuplexChannel tcp, QuicStreamChannel stream, boolean streamInputEnded) {
+    TcpStreamBridge b = new TcpStreamBridge(tcp, stream);
+    if (tcp.eventLoop().inEventLoop()) {
+      b.start(streamInputEnded);
+    } else {
+      tcp.eventLoop().execute(() -> b.start(streamInputEnded));
+    }
+    return b;
+  }
+
+  /** On the TCP channel's event loop, so that nothing it reads can slip between holder and bridge. */
+  private void start(boolean streamInputEnded) {
+    DuplexChannel t = (DuplexChannel) tcp.channel;
+    QuicStreamChannel s = (QuicStreamChannel) stream.channel;
+    t.config().setAutoRead(false);
+    t.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+    t.config().setOption(ChannelOption.TCP_NODELAY, true);
+    s.config().setAutoRead(false);
+    s.config().setAllowHalfClosure(true);
+    t.closeFuture().addListener(f -> onClosed());
+    s.closeFuture().addListener(f -> onClosed());
+    boolean tcpInputEnded = false;
+    Throwable tcpFailure = null;
+    if (t.pipeline().get(EARLY) instanceof EarlyBytes early) {
+      java.util.List<Object> taken = new java.util.ArrayList<>(early.held);
+      early.held.clear(); // before the removal, which releases whatever it still holds
+      t.pipeline().remove(early);
+      for (Object held : taken) {
+        s.write(held, s.voidPromise());
+      }
+      s.flush();
+      tcpInputEnded = early.inputEnded;
+      tcpFailure = early.failure;
+    }
+    t.pipeline().addLast(HANDLER, tcp);
+    s.pipeline().addLast(HANDLER, stream);
+    if (tcpFailure != null) {
+      abort("tcp: " + tcpFailure);
+    } else if (!t.isActive() || !s.isActive()) {
+      abort("a side was already closed");
+    } else {
+      if (tcpInputEnded && tcp.inputEnded.compareAndSet(false, true)) {
+        stream.shutdownOutputAfterWrites();
+      } else {
+        tcp.readMore();
+      }
+      if (streamInputEnded && stream.inputEnded.compareAndSet(false, true)) {
+        tcp.shutdownOutputAfterWrites();
+      } else {
+        stream.readMore();
+      }
+    }
+  }
+
+  /** See {@link #holdUntilJoined}. Runs on the channel's event loop only. */
+  private static final class EarlyBytes extends ChannelInboundHandlerAdapter {
+    final java.util.List<Object> held = new java.util.ArrayList<>();
+    boolean inputEnded;
+    Throwable failure;
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      held.add(msg);
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+      if (evt instanceof ChannelInputShutdownEvent || evt instanceof ChannelInputShutdownReadComplete) {
+        inputEnded = true;
+      }
+      ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      if (failure == null) {
+        failure = cause;
+      }
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+      held.forEach(ReferenceCountUtil::release); // nothing left when the bridge took them
+      held.clear();
+    }
+  }
+
+  /** Completes once both channels are closed, in order or not. Never completes exceptionally. */
+  public CompletableFuture<Void> closed() {
+    return closed;
+  }
+
+  /** True once the pair was cut off rather than ending in order (an error, a reset, {@link #abort}). */
+  public boolean aborted() {
+    return aborted.get();
+  }
+
+  /** Cuts the pair off: both channels close now, the TCP side with a reset. */
+  public void abort() {
+    abort("closed by its owner");
+  }
+
+  private void abort(String why) {
+    if (finished.get() || !aborted.compareAndSet(false, true)) {
+      return;
+    }
+    LOG.log(System.Logger.Level.DEBUG, "bridge {0} ⇄ {1} aborted: {2}", tcp.channel, stream.channel, why);
+    Channel t = tcp.channel;
+    if (t.isOpen()) {
+      try {
+        t.config().setOption(ChannelOption.SO_LINGER, 0);
+      } catch (RuntimeException ignored) {
+        // a channel type without SO_LINGER closes with a FIN instead
+      }
+    }
+    t.close();
+    stream.channel.close();
+  }
+
+  /** Both directions ended in order: close both channels (their outputs are already shut). */
+  private void maybeFinish() {
+    if (tcp.inputEnded.get() && stream.inputEnded.get() && tcp.outputShut && stream.outputShut
+        && !aborted.get() && finished.compareAndSet(false, true)) {
+      tcp.channel.close();
+      stream.channel.close();
+    }
+  }
+
+  private void onClosed() {
+    if (!tcp.channel.isOpen() && !stream.channel.isOpen()) {
+      closed.complete(null);
+    }
+  }
+
+  /** The bridge's handler on one of the two channels; {@link #other} is the opposite end. */
+  private final class End extends ChannelInboundHandlerAdapter {
+    final Channel channel;
+    final String name;
+    End other;
+    /** This channel's input has ended (FIN) and that was passed on. */
+    final AtomicBoolean inputEnded = new AtomicBoolean();
+    /** We have asked for this channel's output to be half-closed, after every byte. */
+    volatile boolean outputShutting;
+    /** That half-close is done. */
+    volatile boolean outputShut;
+    /** Reading this channel waits for {@link #other} to take what it was given. */
+    final AtomicBoolean paused = new AtomicBoolean();
+    /** Bytes written to this channel whose writes have not completed yet. */
+    final AtomicLong queued = new AtomicLong();
+
+    End(Channel channel, String name) {
+      this.channel = channel;
+      this.name = name;
+    }
+
+    /**
+     * Reads this channel once more if the other side has room, else waits for its writes to
+     * complete. Room is counted in completed write futures, not with Netty's writability: a QUIC
+     * stream channel reports writability from QUIC's flow-control credit and ignores water marks,
+     * and a write completes exactly when the other side (socket or QUIC) has taken the bytes.
+     */
+    void readMore() {
+      if (inputEnded.get() || aborted.get()) {
+        return; // never read past the end: epoll fails a read on a shut-down input
+      }
+      if (other.queued.get() < HIGH_WATER) {
+        channel.read();
+        return;
+      }
+      paused.set(true);
+      // The other side may have drained between the check and the flag: look once more.
+      if (other.queued.get() < HIGH_WATER && paused.compareAndSet(true, false)) {
+        channel.read();
+      }
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (aborted.get() || !other.channel.isActive()) {
+        ReferenceCountUtil.release(msg);
+        abort(other.name + " is closed");
+        return;
+      }
+      int n = ((io.netty.buffer.ByteBuf) msg).readableBytes();
+      other.queued.addAndGet(n);
+      other.channel.write(msg).addListener(f -> {
+        if (!f.isSuccess()) {
+          abort(other.name + " write failed: " + f.cause());
+        } else if (other.queued.addAndGet(-n) <= LOW_WATER && paused.compareAndSet(true, false)) {
+          readMore();
+        }
+      });
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+      other.channel.flush();
+      readMore();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+      if ((evt instanceof ChannelInputShutdownEvent || evt instanceof ChannelInputShutdownReadComplete)
+          && inputEnded.compareAndSet(false, true)) {
+        other.shutdownOutputAfterWrites();
+      }
+      ctx.fireUserEventTriggered(evt);
+    }
+
+    /**
+     * Half-closes this channel once everything queued before is written. Write futures complete in
+     * order, so when this empty write is done every earlier byte is; the shutdown then runs as a
+     * task of its own (a FIN issued from inside a write completion or an input-shutdown event can
+     * be lost or land early, see docs/architecture.md).
+     */
+    void shutdownOutputAfterWrites() {
+      ChannelFuture last = channel.writeAndFlush(Unpooled.EMPTY_BUFFER);
+      last.addListener(f -> {
+        if (!f.isSuccess()) {
+          abort(name + " write failed: " + f.cause());
+          return;
+        }
+        channel.eventLoop().execute(() -> {
+          outputShutting = true; // before the call: a QUIC stream may close inside it
+          ((DuplexChannel) channel).shutdownOutput().addListener(g -> {
+          if (g.isSuccess()) {
+            outputShut = true;
+            maybeFinish();
+          } else {
+            abort(name + " half-close failed: " + g.cause());
+          }
+        });
+        });
+      });
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+      // A QUIC stream closes by itself once both of its directions are done; that is no failure
+      // as long as the opposite end still finishes its writes. Anything else cuts the pair off.
+      if (!(inputEnded.get() && outputShutting)) {
+        abort(name + " closed");
+      }
+      ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      abort(name + ": " + cause);
+    }
+  }
+}

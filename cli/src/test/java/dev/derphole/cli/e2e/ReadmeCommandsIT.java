@@ -30,6 +30,8 @@ class ReadmeCommandsIT {
   /** The command the issuer prints after "On the other machine, run:". */
   static final Pattern PIPE_LINE = Pattern.compile("(?m)^On the other machine, run:\\R^derphole pipe (\\S+)\\R");
   static final Pattern RECEIVE_LINE = Pattern.compile("(?m)^On the other machine, run:\\R^derphole receive (\\S+)\\R");
+  static final Pattern OPEN_LINE = Pattern.compile("(?m)^On the other machine, run:\\R^derphole open (\\S+)\\R");
+  static final Pattern LISTENING = Pattern.compile("(?m)^listening on (127\\.0\\.0\\.1:\\d+)$");
   static final Pattern ACCEPT_LINE = Pattern.compile("(?m)^On the other machine, run:\\R^derphole ssh accept (\\S+)\\R");
 
   private static final Processes shared = new Processes();
@@ -195,6 +197,61 @@ class ReadmeCommandsIT {
     assertThat(ssh.waitFor(60, TimeUnit.SECONDS)).isTrue();
     assertThat(ssh.exitValue()).as("ssh: %s%nsshd: %s", Relay.read(dir.resolve("ssh.stderr")), sshd.log()).isZero();
     assertThat(out.strip()).isEqualTo("in-through-an-accepted-key");
+  }
+
+  /**
+   * An HTTP service on a free port (the README's {@code 127.0.0.1:3000}) answering every GET with
+   * a fixed page; {@code derphole share} it, {@code derphole open} the token, with a bind address
+   * when {@code explicitBind} (the README's {@code 127.0.0.1:8080}, a free port here too), then {@code curl} through
+   * the address open prints, twice (two TCP connections over one session).
+   */
+  private void shareAndOpen(boolean explicitBind) throws Exception {
+    com.sun.net.httpserver.HttpServer web = com.sun.net.httpserver.HttpServer.create(
+        new java.net.InetSocketAddress("127.0.0.1", 0), 16);
+    byte[] page = "the page behind share\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    web.createContext("/", x -> {
+      x.sendResponseHeaders(200, page.length);
+      x.getResponseBody().write(page);
+      x.close();
+    });
+    web.start();
+    try {
+      Derphole share = run("share", "derphole share 127.0.0.1:" + web.getAddress().getPort());
+      String token = share.awaitStderr(OPEN_LINE).group(1);
+      String bind = explicitBind ? "127.0.0.1:" + freePort() : null;
+      Derphole open = run("open", "derphole open " + token + (bind != null ? " " + bind : ""));
+      String address = open.awaitStderr(LISTENING).group(1);
+      if (bind != null) {
+        assertThat(address).isEqualTo(bind);
+      }
+      for (int i = 0; i < 2; i++) {
+        Derphole curl = run("curl" + i, "curl -sS --fail --max-time 60 http://" + address + "/");
+        curl.assertExit(0, TRANSFER);
+        assertThat(Files.readString(curl.stdout)).isEqualTo("the page behind share\n");
+      }
+      assertThat(share.stdout).isEmptyFile();
+      assertThat(open.stdout).isEmptyFile();
+      assertThat(share.process.isAlive()).as("share stays up until Ctrl-C").isTrue();
+      assertThat(open.process.isAlive()).as("open keeps listening").isTrue();
+    } finally {
+      web.stop(0);
+    }
+  }
+
+  private static int freePort() throws java.io.IOException {
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    }
+  }
+
+  @Test
+  void shareALocalServiceAndOpenIt() throws Exception {
+    shareAndOpen(false);
+  }
+
+  @Test
+  void openOnAnExplicitAddress() throws Exception {
+    shareAndOpen(true);
   }
 
   @Test

@@ -82,6 +82,16 @@ public final class TunnelClient implements AutoCloseable {
     }
   }
 
+  /** Whether the server refused us (or the token expired): final, no more attempts. */
+  public boolean refused() {
+    lock.lock();
+    try {
+      return state == State.REFUSED;
+    } finally {
+      lock.unlock();
+    }
+  }
+
   /** Why the current or last connection ended, for the user. */
   public String reason(String fallback) {
     lock.lock();

@@ -61,7 +61,7 @@ final class DerptunOpenCommand implements Callable<Integer> {
       } catch (IOException e) {
         throw new SessionException(e.getMessage(), e);
       }
-      try (listener; TunnelClient client = new TunnelClient(token, setup.options).start()) {
+      try (listener; TunnelClient client = new TunnelClient(token, setup.options).onConnected(listener::use).start()) {
         Runtime.getRuntime().addShutdownHook(new Thread(client::close));
         QuicChannel quic = null;
         try {
@@ -73,11 +73,11 @@ final class DerptunOpenCommand implements Callable<Integer> {
         }
         System.err.println("listening on " + text(listener.localAddress()));
         System.err.flush();
+        // The client moves the listener to each new connection; this thread only waits for a refusal.
         while (true) {
           if (quic == null) {
             quic = client.awaitConnection(Duration.ofDays(365));
           }
-          listener.use(quic);
           quic.closeFuture().await();
           quic = null;
         }

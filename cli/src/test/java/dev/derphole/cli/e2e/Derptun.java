@@ -104,7 +104,7 @@ final class Derptun {
 
   /** The ProxyCommand option that runs {@code derptun connect} with a token file. */
   static List<String> proxyCommand(Path tokenFile, String... extra) {
-    return List.of("-o", "ProxyCommand=" + Processes.bin("derptun") + " " + String.join(" ", extra)
-        + " connect --token-file " + tokenFile + " --stdio");
+    return List.of("-o", "ProxyCommand=" + Processes.bin("derptun") + " connect " + String.join(" ", extra)
+        + " --token-file " + tokenFile + " --stdio");
   }
 }

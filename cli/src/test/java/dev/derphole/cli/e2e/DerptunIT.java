@@ -76,7 +76,11 @@ class DerptunIT {
 
   /** sshd's per-connection children end shortly after their client: wait for that, bounded, before counting strays. */
   static void awaitSshdSessionsGone() throws InterruptedException {
-    Set<Long> allowed = shared.pids();
+    awaitNoStrays(shared.pids());
+  }
+
+  /** Waits (bounded) until no child of the test JVM but {@code allowed} is alive. */
+  static void awaitNoStrays(Set<Long> allowed) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
     while (System.nanoTime() < deadline && ProcessHandle.current().descendants()
         .anyMatch(h -> h.isAlive() && !allowed.contains(h.pid()))) {

@@ -38,12 +38,22 @@ public final class TunnelClient implements AutoCloseable {
   private TunnelClientLeg leg;
   private SessionException refusal;
   private String lastProblem = "";
+  private volatile java.util.function.Consumer<QuicChannel> onConnected = q -> { };
 
   public TunnelClient(ClientToken token, SessionOptions options) {
     this.token = token;
     this.options = options;
     this.runner = new Thread(this::run, "derptun-client");
     this.runner.setDaemon(true);
+  }
+
+  /**
+   * Called with each new connection (on the client's thread) before it is reported up, so that a
+   * listener moved to it is ready when {@code tunnel-up} shows.
+   */
+  public TunnelClient onConnected(java.util.function.Consumer<QuicChannel> listener) {
+    this.onConnected = listener;
+    return this;
   }
 
   public TunnelClient start() {
@@ -131,6 +141,7 @@ public final class TunnelClient implements AutoCloseable {
       }
       backoff = FIRST_BACKOFF;
       Keepalive.start(l.connection());
+      onConnected.accept(l.connection());
       lock.lock();
       try {
         if (state == State.CLOSED) {

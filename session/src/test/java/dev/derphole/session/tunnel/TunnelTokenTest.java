@@ -10,7 +10,6 @@ import dev.derphole.session.tunnel.TunnelTokenException.Reason;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Arrays;
 import java.util.Base64;
 import org.junit.jupiter.api.Test;
 
@@ -175,11 +174,5 @@ class TunnelTokenTest {
         TunnelTokenException.class);
     assertThat(e).as("decoding must fail").isNotNull();
     return e.reason();
-  }
-
-  static byte[] flip(byte[] b, int i) {
-    byte[] c = Arrays.copyOf(b, b.length);
-    c[i] ^= 1;
-    return c;
   }
 }

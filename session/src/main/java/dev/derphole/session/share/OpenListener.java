@@ -90,7 +90,10 @@ public final class OpenListener implements AutoCloseable {
     } catch (Exception e) {
       server.close();
       String why = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
-      throw new IOException("cannot listen on " + text(address) + ": " + why, e);
+      if (why.startsWith("bind(")) { // epoll: "bind(..) failed with error(-98): Address already in use"
+        why = why.substring(why.lastIndexOf(": ") + 2);
+      }
+      throw new IOException("cannot listen on " + format(address) + ": " + why, e);
     }
     return l;
   }
@@ -131,7 +134,8 @@ public final class OpenListener implements AutoCloseable {
     }
   }
 
-  static String text(InetSocketAddress a) {
+  /** {@code 127.0.0.1:8080}, {@code [::1]:8080}: an address as a user types it. */
+  public static String format(InetSocketAddress a) {
     String host = a.getAddress() != null ? a.getAddress().getHostAddress() : a.getHostString();
     return (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
   }
@@ -165,12 +169,7 @@ public final class OpenListener implements AutoCloseable {
       child.config().setAutoRead(false);
       child.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
       child.config().setOption(ChannelOption.TCP_NODELAY, true);
-      child.pipeline().addLast(new ChannelInboundHandlerAdapter() {
-        @Override
-        public void exceptionCaught(ChannelHandlerContext c, Throwable cause) {
-          c.close(); // before the bridge exists; the bridge handles its own
-        }
-      });
+      TcpStreamBridge.holdUntilJoined(child);
       q.eventLoop().register(child).addListener(f -> {
         if (!f.isSuccess()) {
           open.decrementAndGet();

@@ -14,7 +14,6 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.quic.QuicStreamChannel;
-import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
@@ -124,7 +123,12 @@ public final class ShareServer {
           .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
           .option(ChannelOption.TCP_NODELAY, true)
           .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, CONNECT_TIMEOUT_MILLIS)
-          .handler(new ChannelInboundHandlerAdapter())
+          .handler(new ChannelInitializer<io.netty.channel.Channel>() {
+            @Override
+            protected void initChannel(io.netty.channel.Channel ch) {
+              TcpStreamBridge.holdUntilJoined(ch); // a target that speaks first and closes at once
+            }
+          })
           .connect(target);
       dial.addListener(f -> {
         if (f.isSuccess()) {
@@ -255,15 +259,24 @@ public final class ShareServer {
 
   /** "Connection refused", not "io.netty.channel.AbstractChannel$AnnotatedConnectException: …". */
   static String describe(Throwable t) {
-    if (t instanceof ConnectException && t.getMessage() != null) {
-      String m = t.getMessage();
-      int colon = m.indexOf(": ");
-      // Netty's annotated message is "Connection refused: /127.0.0.1:3000"; the address is known.
-      return colon > 0 ? m.substring(0, colon) : m;
+    if (t instanceof io.netty.channel.unix.Errors.NativeIoException n) {
+      switch (-n.expectedErr()) { // epoll reports errno values, not the JDK's text
+        case 111: return "Connection refused";
+        case 110: return "Connection timed out";
+        case 113: return "No route to host";
+        case 101: return "Network is unreachable";
+        default: break;
+      }
+    }
+    if (t instanceof io.netty.channel.ConnectTimeoutException) {
+      return "Connection timed out";
     }
     if (t instanceof java.net.UnknownHostException) {
       return "unknown host";
     }
-    return t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
+    String m = t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
+    int colon = m.indexOf(": /");
+    // NIO's annotated message is "Connection refused: /127.0.0.1:3000"; the address is known.
+    return colon > 0 ? m.substring(0, colon) : m;
   }
 }

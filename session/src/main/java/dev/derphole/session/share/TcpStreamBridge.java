@@ -6,7 +6,6 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import io.netty.channel.socket.DuplexChannel;
@@ -14,6 +13,7 @@ import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.util.ReferenceCountUtil;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Joins one TCP connection with one QUIC stream: bytes flow both ways, each direction at the pace
@@ -21,16 +21,17 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * and nothing else.
  *
  * <pre>
- *            reads when the stream is writable              reads when the TCP side is writable
+ *            reads while the stream keeps up                reads while the TCP side keeps up
  *   TCP ─────────────────────────────────────▶ QUIC stream ─────────────────────────────────────▶ TCP
  *   FIN ───────────────────── (after the last write) FIN    FIN ─── (after the last write) shutdownOutput
  * </pre>
  *
- * <p><b>Backpressure.</b> Both channels run with auto-read off. A side is read only while the
- * other side is writable (below its high-water mark); when that fills, reading stops until the
- * other side drains below its low-water mark. So a slow TCP peer slows the QUIC stream through
- * QUIC's per-stream flow control, a slow QUIC path slows the TCP sender through TCP's window, and
- * one stalled connection never holds up the other streams of the session.
+ * <p><b>Backpressure.</b> Both channels run with auto-read off. A side is read only while less
+ * than {@link #HIGH_WATER} bytes it delivered wait to be taken by the other side (counted by
+ * write completion); above that, reading stops until the backlog is down to {@link #LOW_WATER}.
+ * So a slow TCP peer slows the QUIC stream through QUIC's per-stream flow control, a slow QUIC
+ * path slows the TCP sender through TCP's window, and one stalled connection never holds up the
+ * other streams of the session. Memory per connection stays near {@code 2 × HIGH_WATER}.
  *
  * <p><b>Half-close.</b> End of input on one side (a TCP FIN, a QUIC FIN) becomes a half-close of
  * the other side once every byte before it was written, never earlier (a QUIC FIN written while
@@ -45,7 +46,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * with auto-read on (set {@link ChannelOption#AUTO_READ} false before they register: bytes that
  * arrive before {@link #join} stay in the kernel or in QUIC's buffers until the bridge reads them).
  * They may run on different event loops; on the same one no byte crosses threads. The bridge sets
- * half-closure, {@code TCP_NODELAY} and write-buffer water marks on the channels.
+ * half-closure and {@code TCP_NODELAY} on the channels.
  *
  * <pre>{@code
  *   TcpStreamBridge bridge = TcpStreamBridge.join(tcpChannel, quicStream);
@@ -53,9 +54,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * }</pre>
  */
 public final class TcpStreamBridge {
-  /** Per channel: stop reading the other side above 512 KiB queued, resume below 128 KiB. */
-  static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(128 << 10, 512 << 10);
+  /** Stop reading a side while this much it sent waits to be taken by the other side … */
+  static final int HIGH_WATER = 512 << 10;
+  /** … and read again once no more than this waits. */
+  static final int LOW_WATER = 128 << 10;
   static final String HANDLER = "tcp-stream-bridge";
+  static final String EARLY = "tcp-stream-bridge-early";
 
   private static final System.Logger LOG = System.getLogger(TcpStreamBridge.class.getName());
 
@@ -74,10 +78,22 @@ public final class TcpStreamBridge {
 
   /**
    * Starts bridging {@code tcp} and {@code stream}; returns at once. Whatever happens afterwards,
-   * both channels end up closed and {@link #closed()} completes.
+   * both channels end up closed and {@link #closed()} completes. If {@link #holdUntilJoined} was
+   * installed on {@code tcp}, what it kept goes first.
    */
   public static TcpStreamBridge join(DuplexChannel tcp, QuicStreamChannel stream) {
     return join(tcp, stream, false);
+  }
+
+  /**
+   * Keeps what {@code tcp} delivers before {@link #join} — bytes, its end of input, a failure —
+   * for the bridge. Needed with epoll: when the peer has already half-closed, epoll reads
+   * everything (auto-read off or not) as soon as the channel is registered, and without a holder
+   * those bytes would reach the end of the pipeline and be dropped. Call it before the channel is
+   * registered (e.g. in its initializer).
+   */
+  public static void holdUntilJoined(Channel tcp) {
+    tcp.pipeline().addFirst(EARLY, new EarlyBytes());
   }
 
   /**
@@ -86,28 +102,89 @@ public final class TcpStreamBridge {
    */
   static TcpStreamBridge join(DuplexChannel tcp, QuicStreamChannel stream, boolean streamInputEnded) {
     TcpStreamBridge b = new TcpStreamBridge(tcp, stream);
-    tcp.config().setAutoRead(false);
-    tcp.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
-    tcp.config().setOption(ChannelOption.TCP_NODELAY, true);
-    tcp.config().setWriteBufferWaterMark(WATER_MARK);
-    stream.config().setAutoRead(false);
-    stream.config().setAllowHalfClosure(true);
-    stream.config().setWriteBufferWaterMark(WATER_MARK);
-    tcp.closeFuture().addListener(f -> b.onClosed());
-    stream.closeFuture().addListener(f -> b.onClosed());
-    tcp.pipeline().addLast(HANDLER, b.tcp);
-    stream.pipeline().addLast(HANDLER, b.stream);
-    if (!tcp.isActive() || !stream.isActive()) {
-      b.abort("a side was already closed");
+    if (tcp.eventLoop().inEventLoop()) {
+      b.start(streamInputEnded);
     } else {
-      b.tcp.readMore();
-      if (streamInputEnded && b.stream.inputEnded.compareAndSet(false, true)) {
-        b.tcp.shutdownOutputAfterWrites();
-      } else {
-        b.stream.readMore();
-      }
+      tcp.eventLoop().execute(() -> b.start(streamInputEnded));
     }
     return b;
+  }
+
+  /** On the TCP channel's event loop, so that nothing it reads can slip between holder and bridge. */
+  private void start(boolean streamInputEnded) {
+    DuplexChannel t = (DuplexChannel) tcp.channel;
+    QuicStreamChannel s = (QuicStreamChannel) stream.channel;
+    t.config().setAutoRead(false);
+    t.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+    t.config().setOption(ChannelOption.TCP_NODELAY, true);
+    s.config().setAutoRead(false);
+    s.config().setAllowHalfClosure(true);
+    t.closeFuture().addListener(f -> onClosed());
+    s.closeFuture().addListener(f -> onClosed());
+    boolean tcpInputEnded = false;
+    Throwable tcpFailure = null;
+    if (t.pipeline().get(EARLY) instanceof EarlyBytes early) {
+      java.util.List<Object> taken = new java.util.ArrayList<>(early.held);
+      early.held.clear(); // before the removal, which releases whatever it still holds
+      t.pipeline().remove(early);
+      for (Object held : taken) {
+        s.write(held, s.voidPromise());
+      }
+      s.flush();
+      tcpInputEnded = early.inputEnded;
+      tcpFailure = early.failure;
+    }
+    t.pipeline().addLast(HANDLER, tcp);
+    s.pipeline().addLast(HANDLER, stream);
+    if (tcpFailure != null) {
+      abort("tcp: " + tcpFailure);
+    } else if (!t.isActive() || !s.isActive()) {
+      abort("a side was already closed");
+    } else {
+      if (tcpInputEnded && tcp.inputEnded.compareAndSet(false, true)) {
+        stream.shutdownOutputAfterWrites();
+      } else {
+        tcp.readMore();
+      }
+      if (streamInputEnded && stream.inputEnded.compareAndSet(false, true)) {
+        tcp.shutdownOutputAfterWrites();
+      } else {
+        stream.readMore();
+      }
+    }
+  }
+
+  /** See {@link #holdUntilJoined}. Runs on the channel's event loop only. */
+  private static final class EarlyBytes extends ChannelInboundHandlerAdapter {
+    final java.util.List<Object> held = new java.util.ArrayList<>();
+    boolean inputEnded;
+    Throwable failure;
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      held.add(msg);
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+      if (evt instanceof ChannelInputShutdownEvent || evt instanceof ChannelInputShutdownReadComplete) {
+        inputEnded = true;
+      }
+      ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      if (failure == null) {
+        failure = cause;
+      }
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+      held.forEach(ReferenceCountUtil::release); // nothing left when the bridge took them
+      held.clear();
+    }
   }
 
   /** Completes once both channels are closed, in order or not. Never completes exceptionally. */
@@ -168,50 +245,59 @@ public final class TcpStreamBridge {
     volatile boolean outputShutting;
     /** That half-close is done. */
     volatile boolean outputShut;
-    /** Reading this channel waits for {@link #other} to become writable. */
+    /** Reading this channel waits for {@link #other} to take what it was given. */
     final AtomicBoolean paused = new AtomicBoolean();
+    /** Bytes written to this channel whose writes have not completed yet. */
+    final AtomicLong queued = new AtomicLong();
 
     End(Channel channel, String name) {
       this.channel = channel;
       this.name = name;
     }
 
-    /** Reads this channel once more if the other side can take it, else waits for its writability. */
+    /**
+     * Reads this channel once more if the other side has room, else waits for its writes to
+     * complete. Room is counted in completed write futures, not with Netty's writability: a QUIC
+     * stream channel reports writability from QUIC's flow-control credit and ignores water marks,
+     * and a write completes exactly when the other side (socket or QUIC) has taken the bytes.
+     */
     void readMore() {
-      if (other.channel.isWritable()) {
+      if (inputEnded.get() || aborted.get()) {
+        return; // never read past the end: epoll fails a read on a shut-down input
+      }
+      if (other.queued.get() < HIGH_WATER) {
         channel.read();
         return;
       }
       paused.set(true);
       // The other side may have drained between the check and the flag: look once more.
-      if (other.channel.isWritable() && paused.compareAndSet(true, false)) {
+      if (other.queued.get() < HIGH_WATER && paused.compareAndSet(true, false)) {
         channel.read();
       }
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-      if (aborted.get()) {
+      if (aborted.get() || !other.channel.isActive()) {
         ReferenceCountUtil.release(msg);
+        abort(other.name + " is closed");
         return;
       }
-      other.channel.write(msg, other.channel.voidPromise()); // a failed write fires exceptionCaught there
+      int n = ((io.netty.buffer.ByteBuf) msg).readableBytes();
+      other.queued.addAndGet(n);
+      other.channel.write(msg).addListener(f -> {
+        if (!f.isSuccess()) {
+          abort(other.name + " write failed: " + f.cause());
+        } else if (other.queued.addAndGet(-n) <= LOW_WATER && paused.compareAndSet(true, false)) {
+          readMore();
+        }
+      });
     }
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
       other.channel.flush();
-      if (!inputEnded.get() && !aborted.get()) {
-        readMore();
-      }
-    }
-
-    @Override
-    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-      if (channel.isWritable() && other.paused.compareAndSet(true, false)) {
-        other.channel.read();
-      }
-      ctx.fireChannelWritabilityChanged();
+      readMore();
     }
 
     @Override

@@ -1,0 +1,55 @@
+package dev.derphole.cli;
+
+import dev.derphole.session.Reporter;
+import dev.derphole.session.share.ConnectionEvents;
+import java.io.PrintStream;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * What {@code share} and {@code open} say about forwarded connections: with {@code --verbose}
+ * every connection opened and closed, with the count still open; always, a connection that could
+ * not be served (one line on stderr, the same reason at most once every {@link #REPEAT_NANOS}, so
+ * a client hammering a full listener cannot flood the terminal).
+ */
+final class ConnectionReport implements ConnectionEvents {
+  static final long REPEAT_NANOS = 5_000_000_000L;
+
+  private final Reporter reporter;
+  private final boolean verbose;
+  private final PrintStream err;
+  private final Map<String, Long> lastPrinted = new ConcurrentHashMap<>();
+
+  ConnectionReport(Reporter reporter, boolean verbose, PrintStream err) {
+    this.reporter = reporter;
+    this.verbose = verbose;
+    this.err = err;
+  }
+
+  @Override
+  public void opened(int open) {
+    reporter.event("connection-opened", open + " open");
+  }
+
+  @Override
+  public void closed(int open) {
+    reporter.event("connection-closed", open + " open");
+  }
+
+  @Override
+  public void refused(String why) {
+    if (verbose) {
+      reporter.event("connection-refused", why);
+      return;
+    }
+    long now = System.nanoTime();
+    Long last = lastPrinted.get(why);
+    if (last == null || now - last >= REPEAT_NANOS) {
+      lastPrinted.put(why, now);
+      synchronized (err) {
+        err.println("derphole: " + why);
+        err.flush();
+      }
+    }
+  }
+}

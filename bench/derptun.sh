@@ -92,6 +92,6 @@ untunnel
 t=$(copy "$out/relay.bin" 198.51.100.10 2022 plain-small.bin)
 printf '%-52s %s\n' "scp over the lab path, no tunnel, ${relay_mib} MiB" "$(rate "$relay_mib" "$t")"
 tunnel --force-relay
-t=$(copy "$out/relay.bin" 127.0.0.1 2222 relay.bin)
+t=$(copy "$out/relay.bin" 127.0.0.1 2222 tunnel-relay.bin)
 printf '%-52s %s  (path: %s)\n' "scp through derptun, --force-relay, ${relay_mib} MiB" "$(rate "$relay_mib" "$t")" "$(path)"
 untunnel

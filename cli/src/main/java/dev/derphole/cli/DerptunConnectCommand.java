@@ -18,8 +18,9 @@ import picocli.CommandLine.ParentCommand;
 
 /** {@code derptun connect --stdio}: one connection on stdin/stdout, for SSH's ProxyCommand. */
 @Command(name = "connect", description = {
-    "Forward one connection on stdin/stdout (for SSH's ProxyCommand); stdout carries only tunnel bytes.",
-    "Exits 0 when the server side closes the connection.",
+    "Forward one connection on stdin/stdout, for SSH's ProxyCommand.",
+    "stdout carries only tunnel bytes. Waits up to 60 s for the server; exits 0 when the server side",
+    "closes the connection.",
     "",
     "  ssh -o ProxyCommand='derptun connect --token-file ~/.config/derptun/alpha.token --stdio' me@alpha",
     ""})

@@ -17,8 +17,9 @@ import picocli.CommandLine.ParentCommand;
 
 /** {@code derptun open}: a local listener whose every connection goes through the tunnel. */
 @Command(name = "open", description = {
-    "Listen locally; every connection is forwarded through the tunnel to the server's service. Runs",
-    "until stopped, reconnecting whenever the tunnel drops. Prints `listening on ADDR` on stderr.",
+    "Listen locally; every connection goes through the tunnel to the server's service.",
+    "Runs until stopped, reconnecting whenever the tunnel drops. Prints `listening on ADDR` on stderr",
+    "once the tunnel is up (or after 20 s if the server cannot be reached yet; it keeps trying).",
     "",
     "  derptun open --token-file client.dtc --listen 127.0.0.1:2222 &  ssh -p 2222 me@127.0.0.1",
     ""})

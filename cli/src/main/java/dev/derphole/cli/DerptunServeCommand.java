@@ -20,9 +20,9 @@ import picocli.CommandLine.ParentCommand;
 
 /** {@code derptun serve}: forwards every client's connections to a local TCP service, until stopped. */
 @Command(name = "serve", description = {
-    "Serve a local TCP service to derptun clients until stopped (Ctrl-C) or the token expires. Stays",
-    "up across relay restarts and network loss; any number of clients at once, each with any number",
-    "of connections; every connection is a new TCP connection to --tcp.",
+    "Serve a local TCP service to derptun clients, until stopped or the token expires.",
+    "Stays up across relay restarts and network loss; any number of clients at once, each with any",
+    "number of connections; every connection is a new TCP connection to --tcp.",
     "",
     "  derptun serve --token-file server.dts --tcp 127.0.0.1:22",
     ""})

@@ -30,8 +30,9 @@ import picocli.CommandLine.ParentCommand;
  * token and a newline; {@code --output FILE} writes it to a new file with mode 0600 instead.
  */
 @Command(name = "token", description = {
-    "Print a shared token: the same token serves and connects (simple, but every client then holds",
-    "the server's secret). For separate tokens, use `token server` and `token client`.",
+    "Print a shared token (dtt1_), or with `server` / `client` the two-token form.",
+    "A shared token serves and connects alike: simple, but every client then holds the server's",
+    "secret. For separate tokens, use `token server` and `token client`.",
     "",
     "  derptun token --days 7 > alpha.token",
     ""},
@@ -65,7 +66,8 @@ final class DerptunTokenCommand implements Callable<Integer> {
   }
 
   @Command(name = "server", description = {
-      "Print a new server token (secret: it serves the tunnel and mints client tokens). Default 180 days.",
+      "Print a new server token (dts1_, secret; default 180 days).",
+      "It serves the tunnel and mints client tokens: keep it on the server.",
       "",
       "  derptun token server --days 180 > server.dts",
       ""})
@@ -88,8 +90,9 @@ final class DerptunTokenCommand implements Callable<Integer> {
   }
 
   @Command(name = "client", description = {
-      "Print a client token minted from a server token: it connects until it expires (default 90 days,",
-      "never past the server token), and cannot serve or mint.",
+      "Print a client token (dtc1_) minted from a server token.",
+      "It connects until it expires (default 90 days, never past the server token), and cannot serve",
+      "or mint.",
       "",
       "  derptun token client --token-file server.dts --days 7 > client.dtc",
       ""})

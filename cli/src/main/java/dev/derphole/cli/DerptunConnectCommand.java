@@ -17,7 +17,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 /** {@code derptun connect --stdio}: one connection on stdin/stdout, for SSH's ProxyCommand. */
-@Command(name = "connect", description = {
+@Command(name = "connect", mixinStandardHelpOptions = true, versionProvider = Version.class, usageHelpWidth = 100, description = {
     "Forward one connection on stdin/stdout, for SSH's ProxyCommand.",
     "stdout carries only tunnel bytes. Waits up to 60 s for the server; exits 0 when the server side",
     "closes the connection.",

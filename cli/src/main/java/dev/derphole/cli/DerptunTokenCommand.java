@@ -29,7 +29,7 @@ import picocli.CommandLine.ParentCommand;
  * {@code token server} and {@code token client} make the two-token form. stdout is exactly the
  * token and a newline; {@code --output FILE} writes it to a new file with mode 0600 instead.
  */
-@Command(name = "token", description = {
+@Command(name = "token", mixinStandardHelpOptions = true, versionProvider = Version.class, usageHelpWidth = 100, description = {
     "Print a shared token (dtt1_), or with `server` / `client` the two-token form.",
     "A shared token serves and connects alike: simple, but every client then holds the server's",
     "secret. For separate tokens, use `token server` and `token client`.",
@@ -65,7 +65,7 @@ final class DerptunTokenCommand implements Callable<Integer> {
     }
   }
 
-  @Command(name = "server", description = {
+  @Command(name = "server", mixinStandardHelpOptions = true, versionProvider = Version.class, usageHelpWidth = 100, description = {
       "Print a new server token (dts1_, secret; default 180 days).",
       "It serves the tunnel and mints client tokens: keep it on the server.",
       "",
@@ -89,7 +89,7 @@ final class DerptunTokenCommand implements Callable<Integer> {
     }
   }
 
-  @Command(name = "client", description = {
+  @Command(name = "client", mixinStandardHelpOptions = true, versionProvider = Version.class, usageHelpWidth = 100, description = {
       "Print a client token (dtc1_) minted from a server token.",
       "It connects until it expires (default 90 days, never past the server token), and cannot serve",
       "or mint.",

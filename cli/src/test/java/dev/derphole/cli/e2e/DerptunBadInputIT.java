@@ -137,6 +137,18 @@ class DerptunBadInputIT {
         .isEqualTo("give only one of --token, --token-file, --token-stdin");
   }
 
+  @Test
+  void everyCommandHasHelpOnStderrAndNothingOnStdout() throws Exception {
+    for (String[] cmd : new String[][] {{"token", "--help"}, {"token", "server", "--help"}, {"token", "client", "--help"},
+        {"serve", "--help"}, {"open", "--help"}, {"connect", "--help"}}) {
+      String name = "help-" + String.join("-", cmd).replace("--", "");
+      Derphole p = Derptun.start(processes, dir, name, relay.mapFile(), cmd);
+      p.assertExit(0, EXIT);
+      assertThat(p.stdout).as("help of %s goes to stderr", String.join(" ", cmd)).isEmptyFile();
+      assertThat(p.stderr()).startsWith("Usage: derptun " + cmd[0]);
+    }
+  }
+
   /**
    * The client token with its expiry moved by {@code by} and both checksums fixed: it decodes, and
    * only the server's proof check can tell.

@@ -69,8 +69,8 @@ wait $sp; e=$(date +%s.%N)
 printf '%-52s %s\n' "socat TCP, same path (baseline ceiling)" "$(rate $size_mib "$(python3 -c "print($e-$s)")")"
 
 if command -v wormhole-william >/dev/null && [ -x /usr/bin/twist3 ]; then
-  ex inet /usr/bin/twist3 wormhole-mailbox --port=tcp:4000:interface=198.51.100.1 >/dev/null 2>&1 &
-  ex inet /usr/bin/twist3 transitrelay --port=tcp:4001:interface=198.51.100.1 >/dev/null 2>&1 &
+  (cd "$out" && ex inet /usr/bin/twist3 wormhole-mailbox --port=tcp:4000:interface=198.51.100.1 >/dev/null 2>&1) &
+  (cd "$out" && ex inet /usr/bin/twist3 transitrelay --port=tcp:4001:interface=198.51.100.1 >/dev/null 2>&1) &
   sleep 2
   # wormhole-william looks up transit.magic-wormhole.io: point it at the lab relay for this run.
   echo "198.51.100.1 transit.magic-wormhole.io # derphole-bench" >> /etc/hosts

@@ -20,7 +20,7 @@ pids=()
 cleanup() {
   for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  if [ -n "${hosts_added:-}" ]; then sed -i '/# derphole-bench$/d' /etc/hosts; fi
+  sed -i '/# derphole-bench$/d' /etc/hosts 2>/dev/null || true
   rm -rf "$out"
 }
 trap cleanup EXIT
@@ -83,9 +83,10 @@ socat_relay_run() {
 
 wormhole_run() {
   command -v wormhole-william >/dev/null && [ -x /usr/bin/twist3 ] || { echo "skipped"; return; }
-  grep -q 'transit.magic-wormhole.io' /etc/hosts || { echo "127.0.0.1 transit.magic-wormhole.io # derphole-bench" >> /etc/hosts; hosts_added=1; }
-  /usr/bin/twist3 wormhole-mailbox --port=tcp:4000:interface=127.0.0.1 >/dev/null 2>&1 & pids+=($!)
-  /usr/bin/twist3 transitrelay --port=tcp:4001:interface=127.0.0.1 >/dev/null 2>&1 & pids+=($!)
+  # Removed by cleanup whoever added it (this function runs in a subshell).
+  grep -q 'transit.magic-wormhole.io' /etc/hosts || echo "127.0.0.1 transit.magic-wormhole.io # derphole-bench" >> /etc/hosts
+  (cd "$out" && exec /usr/bin/twist3 wormhole-mailbox --port=tcp:4000:interface=127.0.0.1 >/dev/null 2>&1) & pids+=($!)
+  (cd "$out" && exec /usr/bin/twist3 transitrelay --port=tcp:4001:interface=127.0.0.1 >/dev/null 2>&1) & pids+=($!)
   sleep 2
   mkdir -p "$out/ww" && cd "$out/ww"
   local start; start=$(now)
@@ -94,6 +95,8 @@ wormhole_run() {
   { yes || true; } | wormhole-william --relay-url ws://127.0.0.1:4000/v1 recv --hide-progress 7-bench-test >/dev/null 2>&1
   wait $s; local end; end=$(now)
   cd - >/dev/null
+  # This runs in a command substitution (a subshell): end the servers here, not in cleanup.
+  kill "${pids[@]: -2}" 2>/dev/null || true
   [ "$(sha256sum < "$out/ww/in.bin" | cut -d' ' -f1)" = "$want" ] || { echo "wormhole digest mismatch" >&2; exit 1; }
   python3 -c "print(f'{$end - $start:.3f}')"
 }

@@ -89,7 +89,7 @@ start_share() {
   open_port=$(grep -o 'listening on [0-9.]*:[0-9]*' "$out/open.err" | awk -F: '{print $2}')
   share_pid=${pids[-2]}
   # warm up the JIT and the path before measuring
-  on "$no" wrk -t1 -c4 -d2s "http://127.0.0.1:$open_port/" > /dev/null 2>&1 || true
+  on "$no" wrk -t2 -c"$conns" -d5s "http://127.0.0.1:$open_port/" > /dev/null 2>&1 || true
 }
 
 stop_share() {

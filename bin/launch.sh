@@ -23,5 +23,10 @@ esac
 if [ -f "$root/cli/target/derphole.jsa" ]; then
   java_opts+=(-XX:SharedArchiveFile="$root/cli/target/derphole.jsa" -Xshare:auto)
 fi
+# The JVM decodes file names with the locale's charset: with no locale at all (a bare container,
+# cron) it would be ASCII, and send/receive could not handle a name such as "ünï.txt".
+if [ -z "${LC_ALL:-}${LC_CTYPE:-}${LANG:-}" ]; then
+  export LC_ALL=C.UTF-8
+fi
 # shellcheck disable=SC2086
 exec java "${java_opts[@]}" ${DERPHOLE_JAVA_OPTS:-} -cp "$jar" "$main_class" "$@"

@@ -14,7 +14,8 @@ import picocli.CommandLine.Spec;
         "Moves bytes, files and TCP services between two machines that both sit behind NAT, through a",
         "DERP relay first and then over direct, encrypted UDP once NAT traversal succeeds.",
         ""},
-    subcommands = {ListenCommand.class, PipeCommand.class, ShareCommand.class, OpenCommand.class, VersionCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {ListenCommand.class, PipeCommand.class, SendCommand.class, ReceiveCommand.class, ShareCommand.class,
+        OpenCommand.class, SshCommand.class, VersionCommand.class, CommandLine.HelpCommand.class})
 final class DerpholeCommand implements Callable<Integer> {
   @Spec
   CommandLine.Model.CommandSpec spec;

@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 /** {@code derphole listen}: receive one byte stream on stdout. */
-@Command(name = "listen", description = {
+@Command(name = "listen", mixinStandardHelpOptions = true, versionProvider = Version.class, usageHelpWidth = 100, description = {
     "Wait for one byte stream and write it to stdout. Prints a token on stderr; on the other",
     "machine, `derphole pipe <token>` sends its stdin here.",
     "",

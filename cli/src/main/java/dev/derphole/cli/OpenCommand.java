@@ -17,7 +17,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
 /** {@code derphole open TOKEN [ADDRESS]}: a local port that leads to the service a {@code derphole share} offers. */
-@Command(name = "open", description = {
+@Command(name = "open", mixinStandardHelpOptions = true, versionProvider = Version.class, usageHelpWidth = 100, description = {
     "Listen on a local port and carry every connection to the service that `derphole share`",
     "offers. Prints \"listening on ADDRESS:PORT\" on stderr and keeps listening until Ctrl-C or",
     "until the sharing side stops.",

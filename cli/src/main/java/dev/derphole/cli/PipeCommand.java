@@ -17,7 +17,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
 /** {@code derphole pipe <token>}: send stdin to a {@code derphole listen}. */
-@Command(name = "pipe", description = {
+@Command(name = "pipe", mixinStandardHelpOptions = true, versionProvider = Version.class, usageHelpWidth = 100, description = {
     "Send stdin to the `derphole listen` that printed TOKEN. Exits 0 only once the other side",
     "has received everything.",
     ""})

@@ -9,7 +9,11 @@ import dev.derphole.session.SessionOptions;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
+import dev.derphole.session.token.Capability;
+import dev.derphole.session.token.Token;
+import dev.derphole.session.token.TokenException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -32,6 +36,15 @@ final class SessionSetup implements AutoCloseable {
     Reporter reporter = verbose ? Reporter.to(System.err) : Reporter.SILENT;
     this.options = new SessionOptions(group, reporter, () -> loadMap(flag, env), custom, forceRelay,
         "1".equals(env.get("DERPHOLE_ALLOW_LOOPBACK")), SessionOptions.DEFAULT_CLAIM_TIMEOUT);
+  }
+
+  /** Decodes a token given on the command line for {@code capability}; errors are the user's one line. */
+  static Token token(String text, Capability capability) throws SessionException {
+    try {
+      return Token.decodeFor(text, capability, Instant.now());
+    } catch (TokenException e) {
+      throw new SessionException(e.getMessage());
+    }
   }
 
   private static DerpMap loadMap(String flag, Map<String, String> env) throws SessionException {

@@ -43,7 +43,9 @@ final class ConnectionWatch extends ChannelInboundHandlerAdapter {
       if (e.isApplicationClose()) {
         reason = switch (e.error()) {
           case CLOSE_DONE -> null;
-          case CLOSE_INTERRUPTED -> "the other side was interrupted" + (text.isEmpty() ? "" : " (" + text + ")");
+          // The same words whether the QUIC close or the sealed abort (SessionCore) arrives first.
+          case CLOSE_INTERRUPTED -> "the other side was interrupted"
+              + (text.isEmpty() || text.equals("interrupted") ? "" : " (" + text + ")");
           default -> "the other side failed" + (text.isEmpty() ? "" : ": " + text);
         };
       } else if (e.isTlsError()) {

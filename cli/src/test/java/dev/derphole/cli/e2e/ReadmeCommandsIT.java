@@ -19,15 +19,20 @@ import org.junit.jupiter.api.io.TempDir;
  * Every command line of the Go original's README, typed verbatim into {@code bash} with our
  * launchers on {@code PATH} in place of {@code npx -y derphole@latest}, against a local relay:
  * the data arrives, tokens and prompts are on stderr, data alone on stdout, and the exit codes
- * are 0. Placeholders of the README ({@code <token>}, {@code /restore/path}, {@code /srv/data})
- * are replaced by the token printed and by the test's directories. Needs {@code pv} and
- * {@code tar} (installed by {@code .ci/run}).
+ * are 0. Placeholders of the README ({@code <token>}, {@code <code>}, {@code /restore/path},
+ * {@code /srv/data}, the user {@code deploy}) are replaced by the token printed, the test's
+ * directories and the test's user. Needs {@code pv}, {@code tar}, {@code script} and OpenSSH
+ * (installed by {@code .ci/run}).
  */
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
 class ReadmeCommandsIT {
   static final Duration TRANSFER = Duration.ofSeconds(150);
   /** The command the issuer prints after "On the other machine, run:". */
   static final Pattern PIPE_LINE = Pattern.compile("(?m)^On the other machine, run:\\R^derphole pipe (\\S+)\\R");
+  static final Pattern RECEIVE_LINE = Pattern.compile("(?m)^On the other machine, run:\\R^derphole receive (\\S+)\\R");
+  static final Pattern OPEN_LINE = Pattern.compile("(?m)^On the other machine, run:\\R^derphole open (\\S+)\\R");
+  static final Pattern LISTENING = Pattern.compile("(?m)^listening on (127\\.0\\.0\\.1:\\d+)$");
+  static final Pattern ACCEPT_LINE = Pattern.compile("(?m)^On the other machine, run:\\R^derphole ssh accept (\\S+)\\R");
 
   private static final Processes shared = new Processes();
   private static Relay relay;
@@ -110,6 +115,143 @@ class ReadmeCommandsIT {
       assertThat(side.stderr()).containsPattern("(?m)^connected-(relay|direct)\\b");
     }
     assertThat(Files.readString(p[0].stdout)).isEqualTo("x");
+  }
+
+  /** send in {@code dir/sender}, receive in {@code dir/receiver}; both exit 0. */
+  private Derphole[] offer(String sendLine, String receiveLine) throws Exception {
+    Path sender = Files.createDirectories(dir.resolve("sender"));
+    Path receiver = Files.createDirectories(dir.resolve("receiver"));
+    Derphole send = Shell.start(processes, dir, sender, "send", relay.mapFile(), sendLine, java.util.Map.of());
+    String token = send.awaitStderr(RECEIVE_LINE).group(1);
+    Derphole receive = Shell.start(processes, dir, receiver, "receive", relay.mapFile(),
+        receiveLine.replace("<code>", token), java.util.Map.of());
+    receive.assertExit(0, TRANSFER);
+    send.assertExit(0, TRANSFER);
+    assertThat(send.stdout).as("send prints nothing on stdout").isEmptyFile();
+    return new Derphole[] {send, receive};
+  }
+
+  @Test
+  void sendAPhotoAndReceiveIt() throws Exception {
+    Files.createDirectories(dir.resolve("sender"));
+    Bytes.randomFile(dir.resolve("sender/photo.jpg"), 1 << 20, 3);
+    Derphole[] p = offer("derphole send ./photo.jpg", "derphole receive <code>");
+    assertThat(Bytes.sha256(dir.resolve("receiver/photo.jpg"))).isEqualTo(Bytes.sha256(dir.resolve("sender/photo.jpg")));
+    assertThat(p[0].stderr()).contains("photo.jpg");
+    assertThat(p[1].stdout).as("a file goes to disk, not stdout").isEmptyFile();
+  }
+
+  @Test
+  void sendTextAndReceiveItOnStdout() throws Exception {
+    Derphole[] p = offer("derphole send hello", "derphole receive <code>");
+    assertThat(Files.readString(p[1].stdout).strip()).isEqualTo("hello");
+  }
+
+  @Test
+  void sendAProjectDirectory() throws Exception {
+    Path project = Files.createDirectories(dir.resolve("sender/project-dir/src/empty"));
+    Files.writeString(project.getParent().resolve("Main.java"), "class Main {}\n");
+    Files.writeString(project.getParent().getParent().resolve("README"), "read me\n");
+    offer("derphole send ./project-dir", "derphole receive <code>");
+    assertThat(Offers.tree(dir.resolve("receiver/project-dir"))).isEqualTo(Offers.tree(dir.resolve("sender/project-dir")));
+  }
+
+  @Test
+  void verboseSendShowsThePath() throws Exception {
+    Files.createDirectories(dir.resolve("sender"));
+    Bytes.randomFile(dir.resolve("sender/photo.jpg"), 256 << 10, 4);
+    Derphole[] p = offer("derphole --verbose send ./photo.jpg", "derphole receive <code>");
+    assertThat(p[0].stderr()).containsPattern("(?m)^connected-(relay|direct)\\b");
+    assertThat(Bytes.sha256(dir.resolve("receiver/photo.jpg"))).isEqualTo(Bytes.sha256(dir.resolve("sender/photo.jpg")));
+  }
+
+  /**
+   * {@code ssh invite --user deploy} on the host ("deploy" is the README's placeholder: the test's
+   * own user, whose home is a test directory through {@code DERPHOLE_SSH_HOME}); {@code ssh
+   * accept <token>} on a terminal ({@code script}), answering "y", finding the user's one
+   * {@code ~/.ssh/*.pub} (another test directory); then a real sshd that reads the host home's
+   * {@code authorized_keys} lets that key in. Needs {@code openssh-server}.
+   */
+  @Test
+  void sshInviteThenAcceptThenLogIn() throws Exception {
+    Path home = Files.createDirectories(dir.resolve("host-home"));
+    Sshd sshd = Sshd.start(processes, dir.resolve("sshd"), home.resolve(".ssh/authorized_keys"));
+    Path userHome = Files.createDirectories(dir.resolve("user-home"));
+    Files.createDirectories(userHome.resolve(".ssh"));
+    Files.copy(sshd.clientPublicKey(), userHome.resolve(".ssh/id_ed25519.pub"));
+    String user = Sshd.user();
+    Derphole invite = Shell.start(processes, dir, dir, "invite", relay.mapFile(), "derphole ssh invite --user " + user,
+        java.util.Map.of("DERPHOLE_SSH_HOME", home.toString()));
+    String token = invite.awaitStderr(ACCEPT_LINE).group(1);
+    Path typed = Files.writeString(dir.resolve("typed"), "y\n");
+    Derphole accept = Shell.start(processes, dir, dir, "accept", relay.mapFile(),
+        "script -qec 'derphole ssh accept " + token + "' /dev/null < " + typed,
+        java.util.Map.of("DERPHOLE_SSH_HOME", userHome.toString()));
+    int code = accept.exitWithin(TRANSFER);
+    assertThat(code).as("accept's terminal:%n%s", Relay.read(accept.stdout)).isZero();
+    invite.assertExit(0, TRANSFER);
+    assertThat(Files.readString(accept.stdout)).contains("Really send this public key?");
+    Process ssh = processes.start(new ProcessBuilder(sshd.ssh(java.util.List.of(), "echo", "in-through-an-accepted-key"))
+        .redirectError(dir.resolve("ssh.stderr").toFile()));
+    String out = new String(ssh.getInputStream().readAllBytes());
+    assertThat(ssh.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(ssh.exitValue()).as("ssh: %s%nsshd: %s", Relay.read(dir.resolve("ssh.stderr")), sshd.log()).isZero();
+    assertThat(out.strip()).isEqualTo("in-through-an-accepted-key");
+  }
+
+  /**
+   * An HTTP service on a free port (the README's {@code 127.0.0.1:3000}) answering every GET with
+   * a fixed page; {@code derphole share} it, {@code derphole open} the token, with a bind address
+   * when {@code explicitBind} (the README's {@code 127.0.0.1:8080}, a free port here too), then {@code curl} through
+   * the address open prints, twice (two TCP connections over one session).
+   */
+  private void shareAndOpen(boolean explicitBind) throws Exception {
+    com.sun.net.httpserver.HttpServer web = com.sun.net.httpserver.HttpServer.create(
+        new java.net.InetSocketAddress("127.0.0.1", 0), 16);
+    byte[] page = "the page behind share\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    web.createContext("/", x -> {
+      x.sendResponseHeaders(200, page.length);
+      x.getResponseBody().write(page);
+      x.close();
+    });
+    web.start();
+    try {
+      Derphole share = run("share", "derphole share 127.0.0.1:" + web.getAddress().getPort());
+      String token = share.awaitStderr(OPEN_LINE).group(1);
+      String bind = explicitBind ? "127.0.0.1:" + freePort() : null;
+      Derphole open = run("open", "derphole open " + token + (bind != null ? " " + bind : ""));
+      String address = open.awaitStderr(LISTENING).group(1);
+      if (bind != null) {
+        assertThat(address).isEqualTo(bind);
+      }
+      for (int i = 0; i < 2; i++) {
+        Derphole curl = run("curl" + i, "curl -sS --fail --max-time 60 http://" + address + "/");
+        curl.assertExit(0, TRANSFER);
+        assertThat(Files.readString(curl.stdout)).isEqualTo("the page behind share\n");
+      }
+      assertThat(share.stdout).isEmptyFile();
+      assertThat(open.stdout).isEmptyFile();
+      assertThat(share.process.isAlive()).as("share stays up until Ctrl-C").isTrue();
+      assertThat(open.process.isAlive()).as("open keeps listening").isTrue();
+    } finally {
+      web.stop(0);
+    }
+  }
+
+  private static int freePort() throws java.io.IOException {
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    }
+  }
+
+  @Test
+  void shareALocalServiceAndOpenIt() throws Exception {
+    shareAndOpen(false);
+  }
+
+  @Test
+  void openOnAnExplicitAddress() throws Exception {
+    shareAndOpen(true);
   }
 
   @Test

@@ -14,7 +14,16 @@ final class Shell {
   private Shell() {}
 
   static Derphole start(Processes processes, Path dir, String name, Path mapFile, String line) {
-    ProcessBuilder pb = new ProcessBuilder("bash", "-c", line).directory(dir.toFile())
+    return start(processes, dir, dir, name, mapFile, line, Map.of());
+  }
+
+  /**
+   * {@code line} in the working directory {@code cwd}, with {@code env} added; output files and
+   * {@code HOME} in {@code dir}.
+   */
+  static Derphole start(Processes processes, Path dir, Path cwd, String name, Path mapFile, String line,
+                        Map<String, String> extraEnv) {
+    ProcessBuilder pb = new ProcessBuilder("bash", "-c", line).directory(cwd.toFile())
         .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
         .redirectOutput(dir.resolve(name + ".stdout").toFile())
         .redirectError(dir.resolve(name + ".stderr").toFile());
@@ -25,6 +34,7 @@ final class Shell {
     if (mapFile != null) {
       env.put("DERPHOLE_DERP_MAP", mapFile.toString());
     }
+    env.putAll(extraEnv);
     return new Derphole(name, processes.start(pb), dir.resolve(name + ".stdout"), dir.resolve(name + ".stderr"));
   }
 }

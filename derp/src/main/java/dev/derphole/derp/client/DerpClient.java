@@ -213,6 +213,20 @@ public final class DerpClient implements AutoCloseable {
   }
 
   /**
+   * Like {@link #send(NodePublicKey, ByteBuf)}, but also drops the packet (false) while the
+   * connection's write buffer is above its high-water mark. For datagrams whose sender has its own
+   * loss recovery (QUIC): it is told of congestion by the loss, instead of the buffer growing
+   * without bound while it retransmits what is only queued.
+   */
+  public boolean sendDatagram(NodePublicKey destination, ByteBuf packet) {
+    if (!channel.isWritable()) {
+      packet.release();
+      return false;
+    }
+    return send(destination, packet);
+  }
+
+  /**
    * Waits until everything sent so far has been handed to the socket (e.g. a last message before
    * the process exits). False if that did not happen within {@code timeout}.
    */

@@ -71,6 +71,16 @@ public final class ReconnectingDerpClient implements AutoCloseable {
     return c.send(destination, packet);
   }
 
+  /** {@link DerpClient#sendDatagram}: dropped while there is no connection or its buffer is full. */
+  public boolean sendDatagram(NodePublicKey destination, ByteBuf packet) {
+    DerpClient c = current;
+    if (c == null) {
+      packet.release();
+      return false;
+    }
+    return c.sendDatagram(destination, packet);
+  }
+
   /** Waits until what was sent so far is on the socket; false when there is no connection or time ran out. */
   public boolean flush(Duration timeout) {
     DerpClient c = current;

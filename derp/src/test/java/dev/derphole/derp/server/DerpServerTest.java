@@ -284,6 +284,28 @@ class DerpServerTest {
   }
 
   @Test
+  void datagramsAreDroppedInsteadOfQueuedWithoutBoundWhenTheRelayIsSlow() throws Exception {
+    // 100 kB/s: the server stops reading, the TCP buffers fill, the client's write buffer grows.
+    start(DerpServerConfig.builder().rateLimit(100_000, 70_000));
+    NodePrivateKey bob = NodePrivateKey.generate();
+    DerpClient a = connect(plain(), NodePrivateKey.generate(), new Inbox());
+    connect(plain(), bob, new Inbox());
+    int accepted = 0;
+    int dropped = 0;
+    // 64 MiB offered at once: far more than the socket buffers and the 2 MiB high-water mark.
+    for (int i = 0; i < 1024; i++) {
+      if (a.sendDatagram(bob.publicKey(), io.netty.buffer.Unpooled.wrappedBuffer(new byte[64 << 10]))) {
+        accepted++;
+      } else {
+        dropped++;
+      }
+    }
+    assertThat(dropped).as("datagrams dropped once the write buffer is full").isPositive();
+    assertThat((long) accepted << 16).as("bytes accepted into the buffers").isLessThan(32L << 20);
+    assertThat(a.sendDatagram(bob.publicKey(), io.netty.buffer.Unpooled.wrappedBuffer(new byte[1]))).isFalse();
+  }
+
+  @Test
   void theReconnectingClientComesBackAfterTheServerRestarts() throws Exception {
     NodePrivateKey serverKey = NodePrivateKey.generate();
     start(DerpServerConfig.builder().privateKey(serverKey));

@@ -67,7 +67,8 @@ public final class SessionLink implements DerpClientListener, AutoCloseable {
   public void attach(NodePublicKey peer, PeerPath path) {
     this.peer = peer;
     this.path = path;
-    path.relay(buf -> derp.send(peer, buf));
+    // QUIC's packets: dropped rather than queued without bound when the relay connection is backed up.
+    path.relay(buf -> derp.sendDatagram(peer, buf));
   }
 
   /** The peer whose PeerGone we report, before any path is attached (the claim phase). */

@@ -1,0 +1,164 @@
+package dev.derphole.cli;
+
+import dev.derphole.session.ClaimedSession;
+import dev.derphole.session.SessionException;
+import dev.derphole.session.offer.ByteSize;
+import dev.derphole.session.offer.Landing;
+import dev.derphole.session.offer.OfferHeader;
+import dev.derphole.session.offer.OfferKind;
+import dev.derphole.session.offer.OfferReceiver;
+import dev.derphole.session.offer.SafeExtractor;
+import dev.derphole.session.stream.StreamPort;
+import dev.derphole.session.token.Capability;
+import dev.derphole.session.token.Token;
+import java.io.ByteArrayOutputStream;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+/** {@code derphole receive TOKEN}: receive what one {@code derphole send} offers. */
+@Command(name = "receive", aliases = {"rx", "recv"}, mixinStandardHelpOptions = true, versionProvider = Version.class, usageHelpWidth = 100,
+    description = {
+    "Receive what `derphole send` offers.",
+    "",
+    "Text goes to stdout; a file or directory to ./NAME (or -o PATH). It is written under a hidden",
+    "temporary name beside the target and renamed only once complete and verified (SHA-256), so an",
+    "interrupted transfer leaves nothing under the final name. An existing file or directory is",
+    "never replaced without --force. Archive entries that are absolute, contain `..` or are links",
+    "are refused.",
+    "",
+    "  derphole receive <token>        derphole receive -o ~/Downloads <token>",
+    ""})
+final class ReceiveCommand implements Callable<Integer> {
+  @ParentCommand
+  DerpholeCommand global;
+
+  @Parameters(index = "0", paramLabel = "TOKEN", description = "The token `derphole send` printed.")
+  String token;
+
+  @Option(names = {"-o", "--output"}, paramLabel = "PATH",
+      description = "Where to put a file or directory: an existing directory (it goes inside), or a new name."
+          + " Text always goes to stdout.")
+  String output;
+
+  @Option(names = "--force", description = "Replace an existing file or directory of the same name.")
+  boolean force;
+
+  @Option(names = "--hide-progress", description = "No progress bar (the final summary line stays).")
+  boolean hideProgress;
+
+  @Option(names = "--force-relay", description = "Never send UDP to the peer; the relay carries everything.")
+  boolean forceRelay;
+
+  @Override
+  public Integer call() throws Exception {
+    Token t = SessionSetup.token(token, Capability.OFFER);
+    StreamPort port = new StreamPort();
+    AtomicReference<Landing> landing = new AtomicReference<>();
+    try (SessionSetup setup = new SessionSetup(global, forceRelay);
+         ClaimedSession session = ClaimedSession.claim(t, setup.options, ListenCommand.firstStreamOnly(port))) {
+      Runnable discard = () -> {
+        Landing l = landing.get();
+        if (l != null) {
+          l.discard();
+        }
+      };
+      try (InterruptHook hook = new InterruptHook(session, discard)) {
+        OfferReceiver receiver = new OfferReceiver(port.in(), port.out());
+        OfferHeader header;
+        try {
+          header = receiver.readHeader(t.verificationCode());
+        } catch (SessionException | IOException e) {
+          throw PeerFailure.tell(session, e);
+        }
+        Progress progress = new Progress(System.err, header.size(), !hideProgress && Progress.stderrIsTerminal());
+        try {
+          receive(receiver, header, landing, progress, t.verificationCode());
+        } catch (SessionException | IOException e) {
+          progress.abandon();
+          discard.run();
+          throw PeerFailure.tell(session, e, receiver::fail);
+        }
+        hook.done();
+        setup.options.reporter().event("stream-complete", header.size() + " bytes");
+      }
+      // The sender closes the connection once it has read our confirmation; give it a moment.
+      session.connection().closeFuture().await(5, TimeUnit.SECONDS);
+      return Launcher.OK;
+    }
+  }
+
+  private void receive(OfferReceiver receiver, OfferHeader header, AtomicReference<Landing> landing, Progress progress,
+                       String verify) throws SessionException, IOException {
+    String size = ByteSize.format(header.size());
+    String code = " (verification code " + verify + ")";
+    switch (header.kind()) {
+      case TEXT -> {
+        receiver.accept();
+        System.err.println("Receiving text message (" + size + ")" + code
+            + (output != null ? "; it goes to stdout (-o is for files and directories)" : ""));
+        ByteArrayOutputStream text = new ByteArrayOutputStream((int) header.size());
+        receiver.receiveBody(body -> body.transferTo(text), n -> { });
+        OutputStream out = new FileOutputStream(FileDescriptor.out);
+        out.write(text.toByteArray());
+        if (System.console() != null && text.size() > 0 && text.toByteArray()[text.size() - 1] != '\n') {
+          out.write('\n');
+        }
+        out.flush();
+        receiver.confirm("");
+      }
+      case FILE, DIRECTORY -> {
+        boolean dir = header.kind() == OfferKind.DIRECTORY;
+        Landing l;
+        try {
+          Path target = Landing.target(Path.of("").toAbsolutePath(), output, header.name());
+          l = Landing.prepare(target, dir, dir ? header.contentBytes() : header.size(), force);
+        } catch (SessionException e) {
+          receiver.refuse(e.getMessage());
+          throw e;
+        }
+        landing.set(l);
+        receiver.accept();
+        System.err.println(dir
+            ? "Receiving directory (" + header.files() + " file" + (header.files() == 1 ? "" : "s") + ", "
+                + ByteSize.format(header.contentBytes()) + ") into " + OfferHeader.quote(l.target() + "/") + code
+            : "Receiving file (" + size + ") into " + OfferHeader.quote(l.target().toString()) + code);
+        if (dir) {
+          SafeExtractor.Result[] result = new SafeExtractor.Result[1];
+          receiver.receiveBody(body -> result[0] = SafeExtractor.extract(body, l.temp()), progress::update);
+        } else {
+          receiver.receiveBody(body -> {
+            try (FileChannel ch = FileChannel.open(l.temp(), StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+              OutputStream out = Channels.newOutputStream(ch);
+              byte[] buf = new byte[256 << 10];
+              for (int n; (n = body.read(buf)) > 0; ) {
+                out.write(buf, 0, n);
+              }
+              ch.force(true);
+            }
+          }, progress::update);
+        }
+        l.commit();
+        receiver.confirm("saved as " + l.target());
+        progress.finish(header.size(), "Received");
+      }
+      case SSH_KEY -> {
+        receiver.refuse("this is a send/receive session, not ssh accept");
+        throw new SessionException("the other side sent an ssh key, not a file");
+      }
+      default -> throw new IllegalStateException();
+    }
+  }
+}

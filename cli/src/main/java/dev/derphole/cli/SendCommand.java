@@ -1,0 +1,195 @@
+package dev.derphole.cli;
+
+import dev.derphole.session.IssuedSession;
+import dev.derphole.session.SessionException;
+import dev.derphole.session.offer.ByteSize;
+import dev.derphole.session.offer.DirectoryTar;
+import dev.derphole.session.offer.Failures;
+import dev.derphole.session.offer.OfferHeader;
+import dev.derphole.session.offer.OfferKind;
+import dev.derphole.session.offer.OfferSender;
+import dev.derphole.session.stream.StreamPort;
+import dev.derphole.session.token.Capability;
+import io.netty.channel.ChannelInitializer;
+import io.netty.handler.codec.quic.QuicChannel;
+import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.netty.handler.codec.quic.QuicStreamType;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+/** {@code derphole send [WHAT]}: offer text, a file or a directory to one {@code derphole receive}. */
+@Command(name = "send", aliases = "tx", mixinStandardHelpOptions = true, versionProvider = Version.class, usageHelpWidth = 100, description = {
+    "Send text, a file or a directory to one `derphole receive`.",
+    "",
+    "Prints the command to run on the other machine; exits 0 only once the receiver has",
+    "everything, verified (SHA-256).",
+    "",
+    "WHAT is an existing directory (sent with its tree, file modes and empty directories), an",
+    "existing file, or else text; without WHAT, the text comes from stdin (at most 16 MiB).",
+    "Symbolic links inside a directory are refused, not followed.",
+    "",
+    "  derphole send ./photo.jpg        derphole send ./project        echo hi | derphole send",
+    ""})
+final class SendCommand implements Callable<Integer> {
+  @ParentCommand
+  DerpholeCommand global;
+
+  @Parameters(index = "0", arity = "0..1", paramLabel = "WHAT", description = "A directory, a file, or text.")
+  String what;
+
+  @Option(names = "--hide-progress", description = "No progress bar (the final summary line stays).")
+  boolean hideProgress;
+
+  @Option(names = "--force-relay", description = "Never send UDP to the peer; the relay carries everything.")
+  boolean forceRelay;
+
+  /** What will be sent: the header, a summary for the user, and the body. */
+  record Offer(OfferKind kind, String name, long size, long files, long contentBytes, String summary,
+               OfferSender.Body body) {
+    OfferHeader header(String verify) {
+      return new OfferHeader(kind, name, size, files, contentBytes, verify);
+    }
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    Offer offer = prepare();
+    try (SessionSetup setup = new SessionSetup(global, forceRelay);
+         IssuedSession session = IssuedSession.open(Capability.OFFER, setup.options, refuseStreams())) {
+      // One write, so that verbose lines from other threads cannot land inside the block.
+      String nl = System.lineSeparator();
+      System.err.print(offer.summary + nl + "On the other machine, run:" + nl
+          + "derphole receive " + session.token().encode() + nl);
+      System.err.flush();
+      setup.options.reporter().event("waiting-for-claim", "");
+      try (InterruptHook hook = new InterruptHook(session)) {
+        QuicChannel quic = session.awaitConnection();
+        String verify = session.token().verificationCode();
+        System.err.println("Receiver connected; verification code " + verify);
+        StreamPort port = new StreamPort();
+        try {
+          quic.createStream(QuicStreamType.BIDIRECTIONAL, port).get(30, TimeUnit.SECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+          throw new SessionException(session.reason("could not open a stream to the receiver"), e);
+        }
+        Progress progress = new Progress(System.err, offer.size, !hideProgress && Progress.stderrIsTerminal());
+        try {
+          OfferSender.send(offer.header(verify), offer.body, port.in(), port.out(), progress::update);
+        } catch (SessionException | IOException e) {
+          progress.abandon();
+          throw PeerFailure.tell(session, e);
+        }
+        hook.done();
+        progress.finish(offer.size, "Sent");
+        setup.options.reporter().event("stream-complete", offer.size + " bytes");
+        return Launcher.OK;
+      }
+    }
+  }
+
+  /** The receiver opens no streams of its own; any it opens is closed. */
+  static ChannelInitializer<QuicStreamChannel> refuseStreams() {
+    return new ChannelInitializer<>() {
+      @Override
+      protected void initChannel(QuicStreamChannel ch) {
+        ch.close();
+      }
+    };
+  }
+
+  private Offer prepare() throws SessionException, IOException {
+    if (what == null) {
+      if (System.console() != null) {
+        System.err.println("Type the message, then Ctrl-D on a line of its own:");
+      }
+      byte[] text = readText(System.in);
+      return text(text);
+    }
+    Path path = Path.of(what);
+    if (Files.isDirectory(path)) {
+      Path abs = path.toAbsolutePath().normalize();
+      if (abs.getFileName() == null) {
+        throw new SessionException("cannot send the root directory; send a directory inside it");
+      }
+      String name = abs.getFileName().toString();
+      DirectoryTar tar;
+      try {
+        tar = DirectoryTar.plan(abs);
+      } catch (IOException e) {
+        throw new SessionException("cannot read the directory " + OfferHeader.quote(what) + ": " + Failures.describe(e), e);
+      }
+      String summary = String.format("Sending directory named %s (%d file%s, %s)", OfferHeader.quote(name),
+          tar.files(), tar.files() == 1 ? "" : "s", ByteSize.format(tar.contentBytes()));
+      return new Offer(OfferKind.DIRECTORY, name, tar.size(), tar.files(), tar.contentBytes(), summary, tar::writeTo);
+    }
+    if (Files.isRegularFile(path)) {
+      Path abs = path.toAbsolutePath().normalize();
+      String name = abs.getFileName().toString();
+      if (!Files.isReadable(abs)) {
+        throw new SessionException("cannot read " + OfferHeader.quote(what) + ": permission denied");
+      }
+      long size = Files.size(abs);
+      String summary = "Sending " + ByteSize.format(size) + " file named " + OfferHeader.quote(name);
+      return new Offer(OfferKind.FILE, name, size, 1, size, summary, out -> copyFile(abs, size, out));
+    }
+    if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+      throw new SessionException(OfferHeader.quote(what) + " is neither a regular file nor a directory");
+    }
+    Offer text = text(what.getBytes(StandardCharsets.UTF_8));
+    if (looksLikeAPath(what)) {
+      // A mistyped file name would otherwise go out as text without a word.
+      return new Offer(text.kind, text.name, text.size, text.files, text.contentBytes,
+          text.summary + "; there is no file or directory named " + OfferHeader.quote(what), text.body);
+    }
+    return text;
+  }
+
+  /** One word with a slash or a short extension: more likely a path than a message. */
+  static boolean looksLikeAPath(String s) {
+    return !s.isEmpty() && s.chars().noneMatch(Character::isWhitespace)
+        && (s.contains("/") || s.matches(".*[^.]\\.[A-Za-z0-9]{1,5}"));
+  }
+
+  private static Offer text(byte[] text) {
+    String summary = "Sending text message (" + ByteSize.format(text.length) + ")";
+    return new Offer(OfferKind.TEXT, "", text.length, 0, text.length, summary, out -> out.write(text));
+  }
+
+  static byte[] readText(InputStream in) throws SessionException, IOException {
+    byte[] text = in.readNBytes(OfferHeader.MAX_TEXT + 1);
+    if (text.length > OfferHeader.MAX_TEXT) {
+      throw new SessionException("stdin holds more than " + ByteSize.format(OfferHeader.MAX_TEXT)
+          + " of text; send it as a file, or stream it with derphole listen/pipe");
+    }
+    return text;
+  }
+
+  /** Exactly {@code size} bytes of the file; one that shrank meanwhile is an error. */
+  static void copyFile(Path file, long size, OutputStream out) throws SessionException, IOException {
+    byte[] buf = new byte[1 << 16];
+    try (InputStream in = Files.newInputStream(file, StandardOpenOption.READ)) {
+      for (long left = size; left > 0; ) {
+        int n = in.read(buf, 0, (int) Math.min(buf.length, left));
+        if (n < 0) {
+          throw new SessionException(OfferHeader.quote(file.getFileName().toString()) + " shrank while being sent; send it again");
+        }
+        out.write(buf, 0, n);
+        left -= n;
+      }
+    }
+  }
+}

@@ -1,0 +1,77 @@
+package dev.derphole.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.logging.Level;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import picocli.CommandLine;
+
+/**
+ * Every command and subcommand of the three tools answers {@code --help}: exit 0, its usage on
+ * stderr, nothing on stdout (which only ever carries data).
+ */
+class HelpTest {
+  record Case(String tool, List<String> path) {
+    @Override
+    public String toString() {
+      return tool + " " + String.join(" ", path) + " --help";
+    }
+  }
+
+  static Stream<Case> everyCommand() {
+    List<Case> cases = new ArrayList<>();
+    collect("derphole", new CommandLine(new DerpholeCommand()), List.of(), cases);
+    collect("derptun", new CommandLine(new DerptunCommand()), List.of(), cases);
+    collect("derper", new CommandLine(new DerperCommand()), List.of(), cases);
+    return cases.stream();
+  }
+
+  private static void collect(String tool, CommandLine cl, List<String> path, List<Case> out) {
+    if (!cl.getCommandName().equals("help")) {
+      out.add(new Case(tool, path));
+    }
+    cl.getSubcommands().forEach((name, sub) -> {
+      if (name.equals(sub.getCommandName())) { // aliases point at the same command
+        List<String> p = new ArrayList<>(path);
+        p.add(name);
+        collect(tool, sub, p, out);
+      }
+    });
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("everyCommand")
+  void answersHelpOnStderr(Case c) {
+    PrintStream err = System.err;
+    PrintStream out = System.out;
+    ByteArrayOutputStream errBytes = new ByteArrayOutputStream();
+    ByteArrayOutputStream outBytes = new ByteArrayOutputStream();
+    int code;
+    try {
+      System.setErr(new PrintStream(errBytes, true, StandardCharsets.UTF_8));
+      System.setOut(new PrintStream(outBytes, true, StandardCharsets.UTF_8));
+      List<String> args = new ArrayList<>(c.path());
+      args.add("--help");
+      Object command = switch (c.tool()) {
+        case "derphole" -> new DerpholeCommand();
+        case "derptun" -> new DerptunCommand();
+        default -> new DerperCommand();
+      };
+      code = Launcher.run(command, c.tool(), Level.WARNING, args.toArray(String[]::new));
+    } finally {
+      System.setErr(err);
+      System.setOut(out);
+    }
+    String usage = errBytes.toString(StandardCharsets.UTF_8);
+    assertThat(code).as("exit code; stderr:%n%s", usage).isZero();
+    assertThat(usage).startsWith("Usage: " + c.tool());
+    assertThat(outBytes.size()).as("bytes on stdout").isZero();
+  }
+}

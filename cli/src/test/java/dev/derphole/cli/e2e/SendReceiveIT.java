@@ -1,0 +1,160 @@
+package dev.derphole.cli.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code derphole send} and {@code derphole receive} as two processes through a real relay: text,
+ * files and directory trees arrive byte for byte and mode for mode, both sides exit 0, and stdout
+ * carries nothing but a text message.
+ */
+@Timeout(value = 4, unit = TimeUnit.MINUTES)
+class SendReceiveIT {
+  static final Duration TRANSFER = Duration.ofSeconds(180);
+
+  private static final Processes shared = new Processes();
+  private static Relay relay;
+
+  private final Processes processes = new Processes();
+  @TempDir Path dir;
+  Path from;
+  Path to;
+
+  @BeforeAll
+  static void startRelay(@TempDir Path relayDir) throws Exception {
+    relay = Relay.start(shared, relayDir, false);
+  }
+
+  @AfterAll
+  static void stopRelay() throws Exception {
+    shared.close();
+    shared.assertNoneLeft(Set.of());
+  }
+
+  @BeforeEach
+  void dirs() throws Exception {
+    from = Files.createDirectory(dir.resolve("from"));
+    to = Files.createDirectory(dir.resolve("to"));
+  }
+
+  @AfterEach
+  void stopProcesses() throws Exception {
+    processes.close();
+    processes.assertNoneLeft(shared.pids());
+  }
+
+  /** send ARGS in {@code from}, receive RECEIVE_ARGS in {@code to}; both must exit 0. */
+  private Derphole[] transfer(Path stdin, String[] sendArgs, String... receiveArgs) throws Exception {
+    Derphole send = Offers.send(processes, from, relay, stdin, sendArgs);
+    Derphole receive = Offers.receive(processes, to, relay, Offers.token(send), receiveArgs);
+    receive.assertExit(0, TRANSFER);
+    send.assertExit(0, TRANSFER);
+    assertThat(send.stdout).isEmptyFile();
+    return new Derphole[] {send, receive};
+  }
+
+  @Test
+  void textFromTheCommandLineGoesToStdout() throws Exception {
+    Derphole[] both = transfer(Path.of("/dev/null"), new String[] {"hello, wörld"});
+    assertThat(Files.readString(both[1].stdout, StandardCharsets.UTF_8)).isEqualTo("hello, wörld");
+    assertThat(both[0].stderrLines().get(0)).isEqualTo("Sending text message (13 B)");
+    assertThat(both[1].stderr()).contains("Receiving text message (13 B)");
+    // Both sides show the same verification code.
+    java.util.regex.Matcher sent = java.util.regex.Pattern.compile("verification code (\\S+)").matcher(both[0].stderr());
+    assertThat(sent.find()).as("sender shows a code:%n%s", both[0].stderr()).isTrue();
+    assertThat(both[1].stderr()).contains("(verification code " + sent.group(1) + ")");
+    assertThat(Offers.names(to)).containsOnly("receive.stderr", "receive.stdout");
+  }
+
+  @Test
+  void textFromStdinArrivesExactly() throws Exception {
+    byte[] text = "line one\nline two — ünïcode\n\ttabbed\n".getBytes(StandardCharsets.UTF_8);
+    Path in = Files.write(dir.resolve("text.in"), text);
+    Derphole[] both = transfer(in, new String[0]);
+    assertThat(Files.readAllBytes(both[1].stdout)).isEqualTo(text);
+  }
+
+  @Test
+  void anEmptyFileArrivesEmpty() throws Exception {
+    Files.createFile(from.resolve("empty"));
+    Derphole[] both = transfer(Path.of("/dev/null"), new String[] {"empty"});
+    assertThat(to.resolve("empty")).exists().isEmptyFile();
+    assertThat(both[1].stdout).isEmptyFile();
+    assertThat(both[0].stderrLines().get(0)).isEqualTo("Sending 0 B file named \"empty\"");
+  }
+
+  @Test
+  void a100MiBFileArrivesByteForByteWithOnlyTheSummaryWhenStderrIsNotATerminal() throws Exception {
+    Path file = Bytes.randomFile(from.resolve("big file.bin"), 100L << 20, 5);
+    Derphole[] both = transfer(Path.of("/dev/null"), new String[] {"big file.bin"});
+    assertThat(Bytes.sha256(to.resolve("big file.bin"))).isEqualTo(Bytes.sha256(file));
+    assertThat(both[0].stderrLines().get(0)).isEqualTo("Sending 100.0 MiB file named \"big file.bin\"");
+    assertThat(both[1].stderr()).contains("Receiving file (100.0 MiB) into \"" + to.resolve("big file.bin") + "\"")
+        .doesNotContain("\r").containsPattern("(?m)^Received 100\\.0 MiB in [0-9.]+ s \\(.+/s average\\)$");
+    assertThat(both[0].stderr()).doesNotContain("\r").containsPattern("(?m)^Sent 100\\.0 MiB in ");
+    assertThat(both[1].stdout).isEmptyFile();
+    // Nothing else: no temporary left beside it.
+    assertThat(Offers.names(to)).containsOnly("big file.bin", "receive.stderr", "receive.stdout");
+  }
+
+  @Test
+  void aDirectoryTreeArrivesWithNestedAndEmptyDirectoriesOddNamesAndModes() throws Exception {
+    Path tree = Files.createDirectories(from.resolve("my tree"));
+    Files.createDirectories(tree.resolve("a/b/c"));
+    Files.createDirectories(tree.resolve("empty dir"));
+    Files.createDirectories(tree.resolve("ünïcødé/日本語"));
+    Files.writeString(tree.resolve("a/b/c/deep.txt"), "deep\n");
+    Files.writeString(tree.resolve("ünïcødé/日本語/ファイル.txt"), "こんにちは\n");
+    Files.writeString(tree.resolve("with space.txt"), "spaced\n");
+    Bytes.randomFile(tree.resolve("a/random.bin"), 3_000_001, 9);
+    Files.createFile(tree.resolve("a/empty file"));
+    Files.writeString(tree.resolve("run.sh"), "#!/bin/sh\necho hi\n");
+    Files.setPosixFilePermissions(tree.resolve("run.sh"), PosixFilePermissions.fromString("rwxr-x---"));
+    Files.setPosixFilePermissions(tree.resolve("with space.txt"), PosixFilePermissions.fromString("rw-------"));
+    Files.setPosixFilePermissions(tree.resolve("a/b"), PosixFilePermissions.fromString("rwx--x---"));
+    Files.setPosixFilePermissions(tree.resolve("empty dir"), PosixFilePermissions.fromString("r-xr-xr-x"));
+    Files.setPosixFilePermissions(tree, PosixFilePermissions.fromString("rwxr-x--x"));
+    String longName = "n".repeat(150) + ".txt"; // beyond ustar's 100-byte name field
+    Files.writeString(tree.resolve("a/" + longName), "long\n");
+    Derphole[] both = transfer(Path.of("/dev/null"), new String[] {"my tree"});
+    assertThat(Offers.tree(to.resolve("my tree"))).isEqualTo(Offers.tree(tree)).hasSize(14);
+    assertThat(both[0].stderrLines().get(0)).isEqualTo("Sending directory named \"my tree\" (7 files, 2.9 MiB)");
+    assertThat(both[1].stderr()).contains("Receiving directory (7 files, 2.9 MiB) into \"" + to.resolve("my tree") + "/\"");
+    assertThat(Offers.names(to)).containsOnly("my tree", "receive.stderr", "receive.stdout");
+  }
+
+  @Test
+  void outputIntoAnExistingDirectoryOrUnderANewName() throws Exception {
+    Files.writeString(from.resolve("a.txt"), "A");
+    Path inbox = Files.createDirectory(dir.resolve("inbox"));
+    transfer(Path.of("/dev/null"), new String[] {"a.txt"}, "-o", inbox.toString());
+    assertThat(inbox.resolve("a.txt")).hasContent("A");
+    processes.close();
+    transfer(Path.of("/dev/null"), new String[] {"a.txt"}, "-o", "renamed.txt");
+    assertThat(to.resolve("renamed.txt")).hasContent("A");
+  }
+
+  @Test
+  void aliasesTxAndRxWork() throws Exception {
+    Derphole send = Derphole.start(processes, from, "send", relay.mapFile(), Path.of("/dev/null"), "tx", "via alias");
+    Derphole receive = Derphole.start(processes, to, "receive", relay.mapFile(), Path.of("/dev/null"), "rx",
+        Offers.token(send));
+    receive.assertExit(0, TRANSFER);
+    send.assertExit(0, TRANSFER);
+    assertThat(receive.stdout).hasContent("via alias");
+  }
+}

@@ -1,0 +1,184 @@
+package dev.derphole.session.offer;
+
+import dev.derphole.session.SessionException;
+import java.io.IOException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+
+/**
+ * Where a received file or directory goes: first under a hidden temporary name beside the target
+ * ({@code .NAME.derphole-XXXXXXXX.part}), then, once complete and verified, renamed to the target
+ * in one step. Until {@link #commit} the target is never touched, so an interrupted or failed
+ * transfer leaves nothing under the final name; {@link #discard} (also on close) removes the
+ * temporary.
+ *
+ * <p>An existing target is refused unless {@code force}: checked when the offer arrives (so
+ * nothing is sent in vain) and again at the rename. A file is put in place with a hard link,
+ * which fails if the name was taken meanwhile; with {@code force} it replaces the old file with
+ * one rename; a directory replaces the old one by moving it aside, renaming the new one in, and
+ * deleting the old one.
+ */
+public final class Landing implements AutoCloseable {
+  private final Path target;
+  private final Path temp;
+  private final boolean directory;
+  private final boolean force;
+  private boolean committed;
+  private boolean discarded;
+
+  private Landing(Path target, Path temp, boolean directory, boolean force) {
+    this.target = target;
+    this.temp = temp;
+    this.directory = directory;
+    this.force = force;
+  }
+
+  /**
+   * The target for {@code name}: {@code cwd/name} without {@code -o}; {@code output/name} when
+   * {@code output} is a directory; else {@code output} itself (its directory must exist).
+   */
+  public static Path target(Path cwd, String output, String name) throws SessionException {
+    if (output == null) {
+      return cwd.resolve(name).toAbsolutePath().normalize();
+    }
+    Path o = cwd.resolve(output).toAbsolutePath().normalize();
+    if (Files.isDirectory(o)) {
+      return o.resolve(name);
+    }
+    Path parent = o.getParent();
+    if (parent == null || !Files.isDirectory(parent)) {
+      throw new SessionException("cannot write to " + OfferHeader.quote(output.toString()) + ": its directory does not exist");
+    }
+    return o;
+  }
+
+  /**
+   * Checks the target and the free space, and creates the temporary (an empty file, or an empty
+   * directory) beside it.
+   */
+  public static Landing prepare(Path target, boolean directory, long size, boolean force) throws SessionException, IOException {
+    refuseExisting(target, force);
+    Path dir = target.getParent();
+    long free = Files.getFileStore(dir).getUsableSpace();
+    if (free < size) {
+      throw new SessionException("not enough space for " + OfferHeader.quote(target.getFileName().toString()) + ": "
+          + ByteSize.format(size) + " needed, " + ByteSize.format(free) + " free in " + dir);
+    }
+    byte[] random = new byte[4];
+    new SecureRandom().nextBytes(random);
+    Path temp = dir.resolve("." + target.getFileName() + ".derphole-" + HexFormat.of().formatHex(random) + ".part");
+    try {
+      if (directory) {
+        Files.createDirectory(temp);
+      } else {
+        Files.createFile(temp);
+      }
+    } catch (IOException e) {
+      throw new SessionException("cannot write in " + dir + ": " + Failures.describe(e), e);
+    }
+    return new Landing(target, temp, directory, force);
+  }
+
+  private static void refuseExisting(Path target, boolean force) throws SessionException {
+    if (!force && Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+      throw new SessionException(OfferHeader.quote(target.toString()) + " already exists; not replacing it"
+          + " (use --force to replace it, or -o to choose another name)");
+    }
+  }
+
+  public Path target() {
+    return target;
+  }
+
+  /** The temporary file or directory to write into. */
+  public Path temp() {
+    return temp;
+  }
+
+  /** Puts the verified result under the target name. */
+  public synchronized void commit() throws SessionException, IOException {
+    if (discarded) {
+      throw new SessionException("the transfer was abandoned");
+    }
+    if (!Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+      try {
+        if (directory) {
+          Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+        } else {
+          Files.createLink(target, temp); // fails, unlike rename, if the name was taken meanwhile
+          Files.delete(temp);
+        }
+        committed = true;
+        return;
+      } catch (FileAlreadyExistsException | DirectoryNotEmptyException e) {
+        // taken meanwhile: fall through to the checks below
+      } catch (UnsupportedOperationException e) {
+        Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+        committed = true;
+        return;
+      }
+    }
+    refuseExisting(target, force);
+    if (!directory && !Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
+      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } else {
+      Path aside = temp.resolveSibling(temp.getFileName() + ".old");
+      Files.move(target, aside, StandardCopyOption.ATOMIC_MOVE);
+      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+      deleteTree(aside);
+    }
+    committed = true;
+  }
+
+  /** Removes the temporary unless committed; safe to call from a shutdown hook and more than once. */
+  public synchronized void discard() {
+    if (committed || discarded) {
+      return;
+    }
+    discarded = true;
+    try {
+      deleteTree(temp);
+    } catch (IOException ignored) {
+      // best effort: a leftover is under the hidden temporary name, never the target's
+    }
+  }
+
+  @Override
+  public void close() {
+    discard();
+  }
+
+  static void deleteTree(Path root) throws IOException {
+    if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    Files.walkFileTree(root, new SimpleFileVisitor<>() {
+      @Override
+      public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
+        dir.toFile().setWritable(true, true); // a read-only directory from the archive
+        return FileVisitResult.CONTINUE;
+      }
+
+      @Override
+      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+        Files.delete(file);
+        return FileVisitResult.CONTINUE;
+      }
+
+      @Override
+      public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
+        Files.delete(dir);
+        return FileVisitResult.CONTINUE;
+      }
+    });
+  }
+}

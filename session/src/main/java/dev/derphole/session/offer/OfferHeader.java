@@ -1,0 +1,186 @@
+package dev.derphole.session.offer;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.derphole.session.SessionException;
+import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
+/**
+ * The first thing an offer's sender writes: what is coming, before any of it.
+ *
+ * <pre>
+ *   "DHOFFER1" (8 bytes) ‖ u32 BE length (≤ 64 KiB) ‖ JSON, UTF-8:
+ *   {"version":1, "kind":"file", "name":"a.jpg", "size":1572864, "files":1,
+ *    "content_bytes":1572864, "verify":"7KQ2-MX4A-P9RT"}
+ * </pre>
+ *
+ * {@code size} is the exact length of the body that follows (for a directory: of the tar stream);
+ * {@code files} and {@code content_bytes} count regular files and their bytes (for display);
+ * {@code verify} is the token's verification code, which the receiver compares with its own.
+ * Unknown fields are ignored; missing or mistyped ones, and names that could leave the target
+ * directory, are refused.
+ */
+public record OfferHeader(OfferKind kind, String name, long size, long files, long contentBytes, String verify) {
+  static final byte[] MAGIC = "DHOFFER1".getBytes(StandardCharsets.US_ASCII);
+  static final int VERSION = 1;
+  static final int MAX_JSON = 64 << 10;
+  /** Largest text message: it is held in memory and printed only once verified. */
+  public static final int MAX_TEXT = 16 << 20;
+  /** Largest public key line. */
+  public static final int MAX_SSH_KEY = 16 << 10;
+  static final int MAX_NAME_BYTES = 255;
+
+  private static final ObjectMapper MAPPER =
+      new ObjectMapper().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+
+  public OfferHeader {
+    if (kind == null || name == null || verify == null) {
+      throw new IllegalArgumentException("kind, name and verify are required");
+    }
+    if (size < 0 || files < 0 || contentBytes < 0) {
+      throw new IllegalArgumentException("negative size: " + size + "/" + files + "/" + contentBytes);
+    }
+  }
+
+  /** The frame: magic, length, JSON. */
+  public byte[] encode() {
+    ObjectNode o = MAPPER.createObjectNode();
+    o.put("version", VERSION);
+    o.put("kind", kind.jsonName());
+    o.put("name", name);
+    o.put("size", size);
+    o.put("files", files);
+    o.put("content_bytes", contentBytes);
+    o.put("verify", verify);
+    byte[] json;
+    try {
+      json = MAPPER.writeValueAsBytes(o);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+    if (json.length > MAX_JSON) {
+      throw new IllegalArgumentException("offer header too large: " + json.length + " bytes");
+    }
+    return ByteBuffer.allocate(MAGIC.length + 4 + json.length).put(MAGIC).putInt(json.length).put(json).array();
+  }
+
+  /** Reads and checks one header frame. */
+  public static OfferHeader readFrom(InputStream in) throws SessionException, IOException {
+    DataInputStream data = new DataInputStream(in);
+    byte[] magic = new byte[MAGIC.length];
+    try {
+      data.readFully(magic);
+    } catch (EOFException e) {
+      throw new SessionException("the other side closed the transfer before saying what it sends");
+    }
+    if (!Arrays.equals(magic, MAGIC)) {
+      throw new SessionException("the other side does not speak the derphole offer protocol (version 1)");
+    }
+    int length = data.readInt();
+    if (length < 0 || length > MAX_JSON) {
+      throw new SessionException("the offer header is too large (" + Integer.toUnsignedString(length) + " bytes)");
+    }
+    byte[] json = new byte[length];
+    data.readFully(json);
+    return decodeJson(json);
+  }
+
+  static OfferHeader decodeJson(byte[] json) throws SessionException {
+    JsonNode root;
+    try {
+      root = MAPPER.readTree(json);
+    } catch (IOException e) {
+      throw bad("not JSON");
+    }
+    if (root == null || !root.isObject()) {
+      throw bad("not a JSON object");
+    }
+    JsonNode version = root.get("version");
+    if (version == null || !version.isInt() || version.intValue() != VERSION) {
+      throw new SessionException("the other side uses offer protocol version " + version + "; this derphole speaks " + VERSION);
+    }
+    OfferKind kind = OfferKind.ofJsonName(text(root, "kind")).orElseThrow(() -> bad("unknown kind " + root.get("kind")));
+    String name = text(root, "name");
+    long size = number(root, "size");
+    long files = number(root, "files");
+    long content = number(root, "content_bytes");
+    String verify = text(root, "verify");
+    switch (kind) {
+      case FILE, DIRECTORY -> checkName(name);
+      case TEXT -> {
+        if (size > MAX_TEXT) {
+          throw bad("text of " + size + " bytes (at most " + MAX_TEXT + ")");
+        }
+      }
+      case SSH_KEY -> {
+        if (size > MAX_SSH_KEY) {
+          throw bad("public key of " + size + " bytes (at most " + MAX_SSH_KEY + ")");
+        }
+      }
+    }
+    if (hasControl(name) || hasControl(verify)) {
+      throw bad("control characters in a name");
+    }
+    return new OfferHeader(kind, name, size, files, content, verify);
+  }
+
+  /**
+   * A file or directory name must be one path component that stays in the target directory: not
+   * empty, not {@code .} or {@code ..}, no {@code /} or NUL, no control characters, at most 255
+   * UTF-8 bytes.
+   */
+  public static void checkName(String name) throws SessionException {
+    if (name.isEmpty() || name.equals(".") || name.equals("..") || name.indexOf('/') >= 0 || name.indexOf('\0') >= 0
+        || hasControl(name) || name.getBytes(StandardCharsets.UTF_8).length > MAX_NAME_BYTES) {
+      throw new SessionException("the sender proposed an unsafe name " + quote(name) + "; refusing it");
+    }
+  }
+
+  static boolean hasControl(String s) {
+    return s.chars().anyMatch(c -> c < 0x20 || c == 0x7f);
+  }
+
+  /** A name as shown to the user: quoted, control characters escaped. */
+  public static String quote(String name) {
+    StringBuilder b = new StringBuilder("\"");
+    name.chars().forEach(c -> {
+      if (c < 0x20 || c == 0x7f) {
+        b.append(String.format("\\x%02x", c));
+      } else if (c == '"' || c == '\\') {
+        b.append('\\').append((char) c);
+      } else {
+        b.append((char) c);
+      }
+    });
+    return b.append('"').toString();
+  }
+
+  private static String text(JsonNode root, String field) throws SessionException {
+    JsonNode n = root.get(field);
+    if (n == null || !n.isTextual()) {
+      throw bad("missing or mistyped \"" + field + "\"");
+    }
+    return n.textValue();
+  }
+
+  private static long number(JsonNode root, String field) throws SessionException {
+    JsonNode n = root.get(field);
+    if (n == null || !n.canConvertToExactIntegral() || !n.canConvertToLong() || n.longValue() < 0) {
+      throw bad("missing or invalid \"" + field + "\"");
+    }
+    return n.longValue();
+  }
+
+  private static SessionException bad(String why) {
+    return new SessionException("the offer header is malformed: " + why);
+  }
+}

@@ -1,0 +1,81 @@
+package dev.derphole.session.offer;
+
+import dev.derphole.session.SessionException;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.security.DigestOutputStream;
+import java.security.MessageDigest;
+import java.util.function.LongConsumer;
+
+/** The sending side of one offer (see the package documentation for the exchange). */
+public final class OfferSender {
+  /** Writes exactly the header's {@code size} bytes. */
+  @FunctionalInterface
+  public interface Body {
+    void writeTo(OutputStream out) throws SessionException, IOException;
+  }
+
+  static final int BUFFER = 256 << 10;
+
+  private OfferSender() {}
+
+  /**
+   * Offers {@code header}, sends the body once the receiver accepts, and returns once the receiver
+   * has confirmed that it holds everything, verified; returns that confirmation (its reason may
+   * say where the result went). {@code progress} sees the body bytes sent so far.
+   *
+   * @throws SessionException when the receiver refuses or fails (with its reason) or the body is
+   *     not the announced size
+   */
+  public static Verdict send(OfferHeader header, Body body, InputStream fromReceiver, OutputStream toReceiver,
+                          LongConsumer progress) throws SessionException, IOException {
+    toReceiver.write(header.encode());
+    toReceiver.flush();
+    Verdict accept = Verdict.readFrom(fromReceiver, "after the offer");
+    if (!accept.yes()) {
+      throw new SessionException("the receiver declined: " + accept.reason());
+    }
+    MessageDigest sha = Sha256.create();
+    BufferedOutputStream buffered = new BufferedOutputStream(toReceiver, BUFFER);
+    ProgressOutputStream counted = new ProgressOutputStream(buffered, progress);
+    DigestOutputStream digesting = new DigestOutputStream(counted, sha);
+    body.writeTo(digesting);
+    if (counted.count != header.size()) {
+      throw new SessionException("sent " + counted.count + " bytes, but announced " + header.size()
+          + " (did the input change while being sent?)");
+    }
+    buffered.write(sha.digest());
+    buffered.flush();
+    toReceiver.close();
+    Verdict done = Verdict.readFrom(fromReceiver, "after the transfer");
+    if (!done.yes()) {
+      throw new SessionException("the receiver failed: " + done.reason());
+    }
+    return done;
+  }
+
+  /** Counts the body bytes and reports each new total. */
+  static final class ProgressOutputStream extends java.io.FilterOutputStream {
+    private final LongConsumer progress;
+    long count;
+
+    ProgressOutputStream(OutputStream out, LongConsumer progress) {
+      super(out);
+      this.progress = progress;
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      write(new byte[] {(byte) b}, 0, 1);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      out.write(b, off, len);
+      count += len;
+      progress.accept(count);
+    }
+  }
+}

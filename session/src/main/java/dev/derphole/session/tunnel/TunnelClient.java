@@ -134,7 +134,7 @@ public final class TunnelClient implements AutoCloseable {
         if (!pause(backoff)) {
           return;
         }
-        backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
+        backoff = next(backoff);
         continue;
       } catch (InterruptedException e) {
         return;
@@ -175,7 +175,7 @@ public final class TunnelClient implements AutoCloseable {
       if (!pause(backoff)) {
         return;
       }
-      backoff = backoff.multipliedBy(2);
+      backoff = next(backoff);
       lock.lock();
       try {
         if (state == State.WAITING) {
@@ -185,6 +185,12 @@ public final class TunnelClient implements AutoCloseable {
         lock.unlock();
       }
     }
+  }
+
+  /** Doubles, up to {@link #MAX_BACKOFF}. */
+  static Duration next(Duration backoff) {
+    Duration doubled = backoff.multipliedBy(2);
+    return doubled.compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : doubled;
   }
 
   private void refuse(SessionException why) {

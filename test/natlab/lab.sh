@@ -5,6 +5,8 @@
 #   lab.sh down                     remove everything `up` made; safe to repeat
 #   lab.sh exec <node> <cmd...>     run cmd in inet, rA, hA, rB or hB
 #   lab.sh cut | restore            drop / allow UDP between the two sites' WAN addresses
+#   lab.sh isolate A|B | rejoin     drop / allow everything to and from a site's WAN address
+#                                   (relay and STUN too: the site's uplink is down)
 #   lab.sh status
 #   lab.sh check                    what this machine supports (lab, upnp, netem)
 #
@@ -323,6 +325,35 @@ cmd_restore() {
   fi
 }
 
+# A site loses its uplink: every frame from or to its WAN address is dropped on the internet's
+# bridge, TCP to the relay included (prerouting catches frames for the relay's own address as
+# well as bridged ones).
+cmd_isolate() {
+  ns_exists inet || die "the lab is not up"
+  local ip
+  case ${1:-} in A | B) ip=$(wan_ip "$1") ;; *) die "isolate takes A or B" ;; esac
+  cmd_rejoin
+  nsx inet nft -f - <<EOF
+table bridge dhl_isolate {
+  chain pre {
+    type filter hook prerouting priority filter; policy accept;
+    ip saddr $ip drop
+  }
+  chain post {
+    type filter hook postrouting priority filter; policy accept;
+    ip daddr $ip drop
+  }
+}
+EOF
+}
+
+cmd_rejoin() {
+  ns_exists inet || die "the lab is not up"
+  if nsx inet nft list table bridge dhl_isolate >/dev/null 2>&1; then
+    nsx inet nft delete table bridge dhl_isolate
+  fi
+}
+
 cmd_status() {
   ns_exists inet || { echo "down"; return; }
   cat "$STATE/lab.env"
@@ -363,6 +394,8 @@ case ${1:-} in
   exec) shift; cmd_exec "$@" ;;
   cut) cmd_cut ;;
   restore) cmd_restore ;;
+  isolate) shift; cmd_isolate "$@" ;;
+  rejoin) cmd_rejoin ;;
   status) cmd_status ;;
   *) usage ;;
 esac

@@ -4,6 +4,7 @@ import java.util.concurrent.Callable;
 import java.util.logging.Level;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code derptun}: durable TCP tunnels with reusable, expiring tokens. */
@@ -11,11 +12,27 @@ import picocli.CommandLine.Spec;
     usageHelpWidth = 100,
     description = {
         "Keeps a durable TCP tunnel to a service behind NAT (usually SSH), with reusable, expiring tokens.",
+        "",
+        "  host$   derptun token server > server.dts",
+        "  host$   derptun token client --token-file server.dts --days 7 > client.dtc",
+        "  host$   derptun serve --token-file server.dts --tcp 127.0.0.1:22",
+        "  client$ derptun open --token-file client.dtc --listen 127.0.0.1:2222",
+        "  client$ ssh -o ProxyCommand='derptun connect --token-file client.dtc --stdio' me@host",
         ""},
-    subcommands = {VersionCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {DerptunTokenCommand.class, DerptunServeCommand.class, DerptunOpenCommand.class,
+        DerptunConnectCommand.class, VersionCommand.class, CommandLine.HelpCommand.class})
 final class DerptunCommand implements Callable<Integer> {
   @Spec
   CommandLine.Model.CommandSpec spec;
+
+  @Option(names = {"-v", "--verbose"}, scope = CommandLine.ScopeType.INHERIT,
+      description = "Print connection events (relay, reconnects, clients, path changes) on stderr.")
+  boolean verbose;
+
+  @Option(names = "--derp-map", paramLabel = "URL|FILE", scope = CommandLine.ScopeType.INHERIT,
+      description = "DERP map to use instead of Tailscale's public one (also DERPHOLE_DERP_MAP); "
+          + "`token server` writes its relay into the token.")
+  String derpMap;
 
   public static void main(String[] args) {
     System.exit(Launcher.run(new DerptunCommand(), "derptun", Level.WARNING, args));

@@ -25,10 +25,15 @@ final class SessionSetup implements AutoCloseable {
   final SessionOptions options;
 
   SessionSetup(DerpholeCommand global, boolean forceRelay) {
+    this(global.verbose, global.derpMap, forceRelay);
+  }
+
+  /** For derptun, whose global options live on its own top command. */
+  SessionSetup(boolean verbose, String derpMap, boolean forceRelay) {
     Map<String, String> env = System.getenv();
-    String flag = global.derpMap;
+    String flag = derpMap;
     boolean custom = (flag != null && !flag.isBlank()) || (env.get(DerpMapSource.ENV) != null && !env.get(DerpMapSource.ENV).isBlank());
-    Reporter reporter = global.verbose ? Reporter.to(System.err) : Reporter.SILENT;
+    Reporter reporter = verbose ? Reporter.to(System.err) : Reporter.SILENT;
     this.options = new SessionOptions(group, reporter, () -> loadMap(flag, env), custom, forceRelay,
         "1".equals(env.get("DERPHOLE_ALLOW_LOOPBACK")), SessionOptions.DEFAULT_CLAIM_TIMEOUT);
   }

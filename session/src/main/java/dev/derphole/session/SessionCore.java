@@ -32,8 +32,8 @@ final class SessionCore implements AutoCloseable {
   static final long PEER_GONE_GRACE_SECONDS = 5;
 
   final SessionOptions options;
-  final NodePrivateKey derpKey = NodePrivateKey.generate();
-  final TlsIdentity tls = TlsIdentity.generate();
+  final NodePrivateKey derpKey;
+  final TlsIdentity tls;
   final PeerPath path = new PeerPath();
   final ConnectionWatch watch = new ConnectionWatch();
   final SessionLink link;
@@ -51,8 +51,19 @@ final class SessionCore implements AutoCloseable {
   static final long CANDIDATE_RESEND_SECONDS = 3;
   private final java.util.Set<String> localCandidates = new java.util.concurrent.CopyOnWriteArraySet<>();
 
+  /** After PeerGone, how long the peer has to show life; derptun legs wait longer (a relay restart). */
+  volatile long peerGoneGraceSeconds = PEER_GONE_GRACE_SECONDS;
+
   SessionCore(SessionOptions options, DerpEndpoint relay) throws SessionException, InterruptedException {
+    this(options, relay, NodePrivateKey.generate(), TlsIdentity.generate());
+  }
+
+  /** With given identities: derptun's server keeps its TLS key in its token. */
+  SessionCore(SessionOptions options, DerpEndpoint relay, NodePrivateKey derpKey, TlsIdentity tls)
+      throws SessionException, InterruptedException {
     this.options = options;
+    this.derpKey = derpKey;
+    this.tls = tls;
     // One event loop for the DERP connection and the QUIC socket: a relayed packet then crosses
     // from one to the other without a task hand-off between threads.
     io.netty.channel.EventLoop loop = options.group().next();
@@ -225,7 +236,7 @@ final class SessionCore implements AutoCloseable {
           watch.localReason("the other side disconnected from the relay");
           quic.close(true, ConnectionWatch.CLOSE_FAILED, Unpooled.EMPTY_BUFFER);
         }
-      }, PEER_GONE_GRACE_SECONDS, TimeUnit.SECONDS);
+      }, peerGoneGraceSeconds, TimeUnit.SECONDS);
     });
   }
 

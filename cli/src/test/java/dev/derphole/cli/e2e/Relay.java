@@ -33,11 +33,16 @@ final class Relay {
   }
 
   static Relay start(Processes processes, Path dir, boolean plainHttp) throws Exception {
+    return start(processes, dir, plainHttp, 0);
+  }
+
+  /** On a given TCP port (0: any free one): a restarted relay comes back where its clients look for it. */
+  static Relay start(Processes processes, Path dir, boolean plainHttp, int port) throws Exception {
     Files.createDirectories(dir);
     Path mapFile = dir.resolve("derp-map.json");
     Path stderr = dir.resolve("derper.stderr");
     List<String> cmd = new ArrayList<>(List.of(Processes.bin("derper").toString(),
-        "--listen", "127.0.0.1:0", "--stun-port", "0", "--derp-map-out", mapFile.toString()));
+        "--listen", "127.0.0.1:" + port, "--stun-port", "0", "--derp-map-out", mapFile.toString()));
     if (plainHttp) {
       cmd.add("--plain-http");
     }
@@ -70,6 +75,12 @@ final class Relay {
   /** The relay's node as its map describes it: dial it with {@code DerpEndpoint.of(node())}. */
   DerpNode node() {
     return node;
+  }
+
+  /** Kills the relay (SIGKILL, no goodbye to its clients) and waits until it is gone. */
+  void kill() throws InterruptedException {
+    process.destroyForcibly();
+    process.waitFor();
   }
 
   long pid() {

@@ -333,6 +333,16 @@ public final class NatLab implements AutoCloseable {
     script(List.of("restore"));
   }
 
+  /** Takes a site's uplink down: nothing gets to or from its WAN address, relay included. */
+  public void isolate(Site site) throws IOException {
+    script(List.of("isolate", site.name()));
+  }
+
+  /** Brings the isolated site's uplink back. */
+  public void rejoin() throws IOException {
+    script(List.of("rejoin"));
+  }
+
   /** Removes everything the lab made and stops every process in it; safe to call twice. */
   @Override
   public synchronized void close() {

@@ -33,13 +33,24 @@ public record SelfSignedCertificate(X509Certificate certificate, KeyPair keyPair
 
   /** A certificate for these DNS names and IP literals, valid for a year. */
   public static SelfSignedCertificate generate(List<String> names) {
+    try {
+      KeyPairGenerator kpg = KeyPairGenerator.getInstance("EC");
+      kpg.initialize(new ECGenParameterSpec("secp256r1"), new SecureRandom());
+      return generate(names, kpg.generateKeyPair());
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("cannot create a key pair: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * A certificate for an existing key pair (a stable identity kept elsewhere, e.g. in a derptun
+   * server token), valid for a year from now.
+   */
+  public static SelfSignedCertificate generate(List<String> names, KeyPair kp) {
     if (names.isEmpty()) {
       throw new IllegalArgumentException("a certificate needs at least one name");
     }
     try {
-      KeyPairGenerator kpg = KeyPairGenerator.getInstance("EC");
-      kpg.initialize(new ECGenParameterSpec("secp256r1"), new SecureRandom());
-      KeyPair kp = kpg.generateKeyPair();
       Instant now = Instant.now();
       GeneralName[] sans = names.stream().map(SelfSignedCertificate::san).toArray(GeneralName[]::new);
       JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(

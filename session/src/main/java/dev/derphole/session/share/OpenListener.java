@@ -110,6 +110,16 @@ public final class OpenListener implements AutoCloseable {
     server.config().setAutoRead(true);
   }
 
+  /**
+   * Starts accepting on {@code quic} without tying the listener's life to it: a derptun client
+   * calls this again with each new connection after a reconnect. While the connection is down,
+   * new TCP connections are closed at once.
+   */
+  public void use(QuicChannel quic) {
+    this.quic = quic;
+    server.config().setAutoRead(true);
+  }
+
   /** Connections accepted and not yet closed. */
   public int openConnections() {
     return open.get();

@@ -23,6 +23,12 @@ public record TlsIdentity(PrivateKey privateKey, X509Certificate certificate) {
     return new TlsIdentity(c.keyPair().getPrivate(), c.certificate());
   }
 
+  /** An identity for a key pair kept elsewhere (derptun's stable server key), with a fresh certificate. */
+  public static TlsIdentity of(java.security.KeyPair keyPair) {
+    SelfSignedCertificate c = SelfSignedCertificate.generate(List.of("derphole"), keyPair);
+    return new TlsIdentity(c.keyPair().getPrivate(), c.certificate());
+  }
+
   /** The pin the other side checks. */
   public byte[] publicKey() {
     return compressed(certificate.getPublicKey());

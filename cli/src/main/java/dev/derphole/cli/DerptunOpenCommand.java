@@ -1,0 +1,93 @@
+package dev.derphole.cli;
+
+import dev.derphole.session.SessionException;
+import dev.derphole.session.share.OpenListener;
+import dev.derphole.session.tunnel.ClientToken;
+import dev.derphole.session.tunnel.TunnelClient;
+import dev.derphole.session.tunnel.TunnelTokenException;
+import io.netty.handler.codec.quic.QuicChannel;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+/** {@code derptun open}: a local listener whose every connection goes through the tunnel. */
+@Command(name = "open", mixinStandardHelpOptions = true, versionProvider = Version.class, usageHelpWidth = 100, description = {
+    "Listen locally; every connection goes through the tunnel to the server's service.",
+    "Runs until stopped, reconnecting whenever the tunnel drops. Prints `listening on ADDR` on stderr",
+    "once the tunnel is up (or after 20 s if the server cannot be reached yet; it keeps trying).",
+    "",
+    "  derptun open --token-file client.dtc --listen 127.0.0.1:2222 &  ssh -p 2222 me@127.0.0.1",
+    ""})
+final class DerptunOpenCommand implements Callable<Integer> {
+  /** How long open waits for its first connection before it listens anyway (the server may be down). */
+  static final Duration FIRST_CONNECTION = Duration.ofSeconds(20);
+
+  @ParentCommand
+  DerptunCommand global;
+
+  @Mixin
+  TunnelTokenSource source;
+
+  @Option(names = "--listen", paramLabel = "ADDR", defaultValue = "127.0.0.1:0",
+      description = "Local address to listen on (default ${DEFAULT-VALUE}: any free port).")
+  String listen;
+
+  @Option(names = "--force-relay", description = "Never send UDP to the server; the relay carries everything.")
+  boolean forceRelay;
+
+  @Override
+  public Integer call() throws Exception {
+    InetSocketAddress address;
+    try {
+      address = HostPort.parse(listen, "127.0.0.1");
+    } catch (IllegalArgumentException e) {
+      throw new Launcher.UsageException("--listen: " + e.getMessage());
+    }
+    ClientToken token;
+    try {
+      token = source.client("derptun open");
+    } catch (TunnelTokenException e) {
+      throw new SessionException(e.getMessage());
+    }
+    try (SessionSetup setup = new SessionSetup(global.verbose, global.derpMap, forceRelay)) {
+      OpenListener listener;
+      try {
+        listener = OpenListener.bind(setup.group, address, OpenListener.DEFAULT_MAX_CONNECTIONS,
+            DerptunServeCommand.events(setup.options.reporter()));
+      } catch (IOException e) {
+        throw new SessionException(e.getMessage(), e);
+      }
+      try (listener; TunnelClient client = new TunnelClient(token, setup.options).onConnected(listener::use).start()) {
+        Runtime.getRuntime().addShutdownHook(new Thread(client::close));
+        QuicChannel quic = null;
+        try {
+          quic = client.awaitConnection(FIRST_CONNECTION);
+        } catch (SessionException e) {
+          if (client.refused()) {
+            throw e; // the server said no: nothing will change by waiting
+          }
+        }
+        System.err.println("listening on " + text(listener.localAddress()));
+        System.err.flush();
+        // The client moves the listener to each new connection; this thread only waits for a refusal.
+        while (true) {
+          if (quic == null) {
+            quic = client.awaitConnection(Duration.ofDays(365));
+          }
+          quic.closeFuture().await();
+          quic = null;
+        }
+      }
+    }
+  }
+
+  static String text(InetSocketAddress a) {
+    String host = a.getAddress() != null ? a.getAddress().getHostAddress() : a.getHostString();
+    return (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
+  }
+}

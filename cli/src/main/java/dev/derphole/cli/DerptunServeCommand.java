@@ -1,0 +1,101 @@
+package dev.derphole.cli;
+
+import dev.derphole.session.Reporter;
+import dev.derphole.session.SessionException;
+import dev.derphole.session.share.ConnectionEvents;
+import dev.derphole.session.share.ShareServer;
+import dev.derphole.session.tunnel.ServerToken;
+import dev.derphole.session.tunnel.TunnelServer;
+import dev.derphole.session.tunnel.TunnelTokenException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+/** {@code derptun serve}: forwards every client's connections to a local TCP service, until stopped. */
+@Command(name = "serve", mixinStandardHelpOptions = true, versionProvider = Version.class, usageHelpWidth = 100, description = {
+    "Serve a local TCP service to derptun clients, until stopped or the token expires.",
+    "Stays up across relay restarts and network loss; any number of clients at once, each with any",
+    "number of connections; every connection is a new TCP connection to --tcp.",
+    "",
+    "  derptun serve --token-file server.dts --tcp 127.0.0.1:22",
+    ""})
+final class DerptunServeCommand implements Callable<Integer> {
+  @ParentCommand
+  DerptunCommand global;
+
+  @Mixin
+  TunnelTokenSource source;
+
+  @Option(names = "--tcp", required = true, paramLabel = "HOST:PORT", description = "The service to forward to, e.g. 127.0.0.1:22.")
+  String tcp;
+
+  @Option(names = "--force-relay", description = "Never send UDP to clients; the relay carries everything.")
+  boolean forceRelay;
+
+  @Override
+  public Integer call() throws Exception {
+    InetSocketAddress target;
+    try {
+      InetSocketAddress parsed = HostPort.parse(tcp, "127.0.0.1");
+      if (parsed.getPort() == 0) {
+        throw new IllegalArgumentException("--tcp needs a port, e.g. 127.0.0.1:22");
+      }
+      target = InetSocketAddress.createUnresolved(parsed.getHostString(), parsed.getPort());
+    } catch (IllegalArgumentException e) {
+      throw new Launcher.UsageException("--tcp: " + e.getMessage());
+    }
+    ServerToken token;
+    try {
+      token = source.server("derptun serve");
+    } catch (TunnelTokenException e) {
+      throw new SessionException(e.getMessage());
+    }
+    try (SessionSetup setup = new SessionSetup(global.verbose, global.derpMap, forceRelay)) {
+      Reporter r = setup.options.reporter();
+      ShareServer share = new ShareServer(target, events(r));
+      CountDownLatch stop = new CountDownLatch(1);
+      try (TunnelServer server = TunnelServer.start(token, setup.options, share.streamHandler())) {
+        System.err.println("serving " + tcp + " to derptun clients; the token expires " + token.expires());
+        System.err.flush();
+        Thread hook = new Thread(() -> {
+          stop.countDown();
+          server.close();
+        });
+        Runtime.getRuntime().addShutdownHook(hook);
+        long left = Duration.between(Instant.now(), token.expires()).toMillis();
+        if (stop.await(Math.max(0, left), TimeUnit.MILLISECONDS)) {
+          return Launcher.OK;
+        }
+        Runtime.getRuntime().removeShutdownHook(hook);
+        throw new SessionException("the server token expired; make a new one with `derptun token server`");
+      }
+    }
+  }
+
+  /** Connection events for --verbose. */
+  static ConnectionEvents events(Reporter r) {
+    return new ConnectionEvents() {
+      @Override
+      public void opened(int open) {
+        r.event("connection-opened", "(" + open + " open)");
+      }
+
+      @Override
+      public void closed(int open) {
+        r.event("connection-closed", "(" + open + " open)");
+      }
+
+      @Override
+      public void refused(String why) {
+        r.event("connection-refused", why);
+      }
+    };
+  }
+}

@@ -254,6 +254,56 @@ class ReadmeCommandsIT {
     shareAndOpen(true);
   }
 
+  /**
+   * The derptun lines with one shared token: {@code derptun token --days 7 > alpha.token}; {@code
+   * serve --token "$(cat alpha.token)" --tcp} a real sshd (the README's {@code 127.0.0.1:22});
+   * {@code open --token "$(cat alpha.token)" --listen} a free port (the README's 2222), then {@code
+   * ssh -p PORT user@127.0.0.1}; and an ssh config whose {@code ProxyCommand} is {@code derptun
+   * connect --token ~/.config/derptun/alpha.token --stdio} (a file path given to --token, with
+   * {@code ~} the test's HOME).
+   */
+  @Test
+  void derptunWithOneTokenThroughOpenAndProxyCommand() throws Exception {
+    Sshd sshd = Sshd.start(processes, dir.resolve("sshd"));
+    Derphole mint = run("mint", "derptun token --days 7 > alpha.token");
+    mint.assertExit(0, TRANSFER);
+    assertThat(mint.stderr()).isEmpty();
+    Derphole serve = run("serve", "derptun serve --token \"$(cat alpha.token)\" --tcp 127.0.0.1:" + sshd.port());
+    int port = freePort();
+    Derphole open = run("open", "derptun open --token \"$(cat alpha.token)\" --listen 127.0.0.1:" + port);
+    open.awaitStderr(Pattern.compile("(?m)^listening on 127\\.0\\.0\\.1:" + port + "$"));
+    Derphole viaOpen = run("ssh-open", String.join(" ", sshd.ssh(java.util.List.of("-p", Integer.toString(port)),
+        "echo", "via-open")));
+    viaOpen.assertExit(0, TRANSFER);
+    assertThat(Files.readString(viaOpen.stdout)).isEqualTo("via-open\n");
+
+    Files.createDirectories(dir.resolve(".config/derptun"));
+    Files.copy(dir.resolve("alpha.token"), dir.resolve(".config/derptun/alpha.token"));
+    Path config = Files.createDirectories(dir.resolve(".ssh")).resolve("config");
+    Files.writeString(config, String.join("\n",
+        "Host alpha",
+        "  HostName 127.0.0.1",
+        "  User " + Sshd.user(),
+        "  IdentityFile " + sshd.clientKey(),
+        "  IdentitiesOnly yes",
+        "  BatchMode yes",
+        "  StrictHostKeyChecking no",
+        "  UserKnownHostsFile /dev/null",
+        "  LogLevel ERROR",
+        "  ProxyCommand derptun connect --token ~/.config/derptun/alpha.token --stdio",
+        ""));
+    Derphole viaProxy = run("ssh-proxy", "ssh -F " + config + " alpha echo via-proxycommand");
+    viaProxy.assertExit(0, TRANSFER);
+    assertThat(Files.readString(viaProxy.stdout)).isEqualTo("via-proxycommand\n");
+    assertThat(serve.process.isAlive()).as("serve stays up").isTrue();
+    assertThat(serve.stdout).isEmptyFile();
+    assertThat(open.stdout).isEmptyFile();
+    String token = Files.readString(dir.resolve("alpha.token")).strip();
+    for (Derphole p : new Derphole[] {serve, open, viaProxy}) {
+      assertThat(p.stderr()).as("%s never shows the token", p.name).doesNotContain(token);
+    }
+  }
+
   @Test
   void version() throws Exception {
     Derphole v = run("version", "derphole version");

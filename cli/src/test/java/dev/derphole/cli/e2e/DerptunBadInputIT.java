@@ -10,11 +10,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.CRC32C;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -26,22 +23,16 @@ import org.junit.jupiter.api.io.TempDir;
  * tampered client token (the server's proof check), and each kind given where the other belongs.
  */
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
-class DerptunBadInputIT {
+class DerptunBadInputIT extends RelayedIT {
   static final Duration EXIT = Duration.ofSeconds(60);
 
-  private static final Processes shared = new Processes();
-  private static Relay relay;
   private static Derphole serve;
   private static String serverToken;
   private static Path serverFile;
   private static String clientToken;
 
-  private final Processes processes = new Processes();
-  @TempDir Path dir;
-
   @BeforeAll
-  static void startRelayAndServe(@TempDir Path shareDir) throws Exception {
-    relay = Relay.start(shared, shareDir.resolve("relay"), false);
+  static void startServe(@TempDir Path shareDir) throws Exception {
     serverToken = Derptun.token(shared, shareDir, "token-server", relay.mapFile(), "dts1_", "token", "server", "--days", "10");
     serverFile = Derptun.file(shareDir, "server.dts", serverToken);
     clientToken = Derptun.token(shared, shareDir, "token-client", relay.mapFile(), "dtc1_", "token", "client",
@@ -50,18 +41,6 @@ class DerptunBadInputIT {
     serve = Derptun.start(shared, shareDir, "serve", relay.mapFile(), "--verbose", "serve", "--token-file",
         serverFile.toString(), "--tcp", "127.0.0.1:9");
     serve.awaitEvent("relay-connected");
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    shared.close();
-    shared.assertNoneLeft(Set.of());
-  }
-
-  @AfterEach
-  void stopProcesses() throws Exception {
-    processes.close();
-    processes.assertNoneLeft(shared.pids());
   }
 
   /** Runs derptun ARGS to its exit: the exit code must be {@code code}, stderr one line; returns the message. */

@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -26,23 +25,17 @@ import org.junit.jupiter.api.io.TempDir;
  * open}.
  */
 @Timeout(value = 4, unit = TimeUnit.MINUTES)
-class DerptunIT {
+class DerptunIT extends RelayedIT {
   static final Duration SSH = Duration.ofSeconds(90);
 
-  private static final Processes shared = new Processes();
-  private static Relay relay;
   private static Sshd sshd;
   private static Derphole serve;
   private static Path serverFile;
   private static Path clientFile;
   private static Path otherClientFile;
 
-  private final Processes processes = new Processes();
-  @TempDir Path dir;
-
   @BeforeAll
-  static void startRelaySshdAndServe(@TempDir Path shareDir) throws Exception {
-    relay = Relay.start(shared, shareDir.resolve("relay"), false);
+  static void startSshdAndServe(@TempDir Path shareDir) throws Exception {
     sshd = Sshd.start(shared, shareDir.resolve("sshd"));
     serverFile = shareDir.resolve("server.dts");
     Derphole mint = Derptun.start(shared, shareDir, "token-server", relay.mapFile(), "token", "server", "--output",
@@ -60,12 +53,8 @@ class DerptunIT {
     serve.awaitEvent("relay-connected");
   }
 
-  @AfterAll
-  static void stopAll() throws Exception {
-    shared.close();
-    shared.assertNoneLeft(Set.of());
-  }
-
+  /** Replaces {@link RelayedIT#stopProcesses}: sshd's session children need a moment to go. */
+  @Override
   @AfterEach
   void stopProcesses() throws Exception {
     processes.close();

@@ -5,15 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Every command line of the Go original's README, typed verbatim into {@code bash} with our
@@ -25,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
  * (installed by {@code .ci/run}).
  */
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
-class ReadmeCommandsIT {
+class ReadmeCommandsIT extends RelayedIT {
   static final Duration TRANSFER = Duration.ofSeconds(150);
   /** The command the issuer prints after "On the other machine, run:". */
   static final Pattern PIPE_LINE = Pattern.compile("(?m)^On the other machine, run:\\R^derphole pipe (\\S+)\\R");
@@ -33,29 +28,6 @@ class ReadmeCommandsIT {
   static final Pattern OPEN_LINE = Pattern.compile("(?m)^On the other machine, run:\\R^derphole open (\\S+)\\R");
   static final Pattern LISTENING = Pattern.compile("(?m)^listening on (127\\.0\\.0\\.1:\\d+)$");
   static final Pattern ACCEPT_LINE = Pattern.compile("(?m)^On the other machine, run:\\R^derphole ssh accept (\\S+)\\R");
-
-  private static final Processes shared = new Processes();
-  private static Relay relay;
-
-  private final Processes processes = new Processes();
-  @TempDir Path dir;
-
-  @BeforeAll
-  static void startRelay(@TempDir Path relayDir) throws Exception {
-    relay = Relay.start(shared, relayDir, false);
-  }
-
-  @AfterAll
-  static void stopRelay() throws Exception {
-    shared.close();
-    shared.assertNoneLeft(Set.of());
-  }
-
-  @AfterEach
-  void stopProcesses() throws Exception {
-    processes.close();
-    processes.assertNoneLeft(shared.pids());
-  }
 
   private Derphole run(String name, String line) {
     return Shell.start(processes, dir, name, relay.mapFile(), line);

@@ -20,18 +20,13 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.apache.commons.compress.archivers.tar.TarConstants;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * What {@code derphole receive} does with an existing target, a hostile archive, a sender that
@@ -39,41 +34,19 @@ import org.junit.jupiter.api.io.TempDir;
  * name — never a half-written file, never a file outside the target.
  */
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
-class SendReceiveBadInputIT {
+class SendReceiveBadInputIT extends RelayedIT {
   static final Duration TRANSFER = SendReceiveIT.TRANSFER;
   /** A sender killed with SIGKILL says nothing: the receiver notices by QUIC's idle timeout (30 s). */
   static final Duration NOTICE = Duration.ofSeconds(60);
   static final Path NO_INPUT = Path.of("/dev/null");
 
-  private static final Processes shared = new Processes();
-  private static Relay relay;
-
-  private final Processes processes = new Processes();
-  @TempDir Path dir;
   Path from;
   Path to;
-
-  @BeforeAll
-  static void startRelay(@TempDir Path relayDir) throws Exception {
-    relay = Relay.start(shared, relayDir, false);
-  }
-
-  @AfterAll
-  static void stopRelay() throws Exception {
-    shared.close();
-    shared.assertNoneLeft(Set.of());
-  }
 
   @BeforeEach
   void dirs() throws Exception {
     from = Files.createDirectory(dir.resolve("from"));
     to = Files.createDirectory(dir.resolve("to"));
-  }
-
-  @AfterEach
-  void stopProcesses() throws Exception {
-    processes.close();
-    processes.assertNoneLeft(shared.pids());
   }
 
   /** The receiver's files, without its own stdout/stderr captures. */

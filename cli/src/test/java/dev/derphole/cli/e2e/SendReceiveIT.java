@@ -7,15 +7,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code derphole send} and {@code derphole receive} as two processes through a real relay: text,
@@ -23,38 +18,16 @@ import org.junit.jupiter.api.io.TempDir;
  * carries nothing but a text message.
  */
 @Timeout(value = 4, unit = TimeUnit.MINUTES)
-class SendReceiveIT {
+class SendReceiveIT extends RelayedIT {
   static final Duration TRANSFER = Duration.ofSeconds(180);
 
-  private static final Processes shared = new Processes();
-  private static Relay relay;
-
-  private final Processes processes = new Processes();
-  @TempDir Path dir;
   Path from;
   Path to;
-
-  @BeforeAll
-  static void startRelay(@TempDir Path relayDir) throws Exception {
-    relay = Relay.start(shared, relayDir, false);
-  }
-
-  @AfterAll
-  static void stopRelay() throws Exception {
-    shared.close();
-    shared.assertNoneLeft(Set.of());
-  }
 
   @BeforeEach
   void dirs() throws Exception {
     from = Files.createDirectory(dir.resolve("from"));
     to = Files.createDirectory(dir.resolve("to"));
-  }
-
-  @AfterEach
-  void stopProcesses() throws Exception {
-    processes.close();
-    processes.assertNoneLeft(shared.pids());
   }
 
   /** send ARGS in {@code from}, receive RECEIVE_ARGS in {@code to}; both must exit 0. */

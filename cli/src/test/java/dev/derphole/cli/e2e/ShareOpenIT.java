@@ -22,7 +22,6 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
@@ -31,12 +30,9 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code derphole share} and {@code derphole open} as real processes through a real relay: a
@@ -44,45 +40,27 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code open} prints, by {@code curl} and by plain sockets.
  */
 @Timeout(value = 4, unit = TimeUnit.MINUTES)
-class ShareOpenIT {
+class ShareOpenIT extends RelayedIT {
   static final Duration WAIT = Duration.ofSeconds(60);
   static final Path NO_INPUT = Path.of("/dev/null");
   static final Pattern OPEN_TOKEN = Pattern.compile("(?m)^On the other machine, run:\\R^derphole open (\\S+)\\R");
   static final Pattern LISTENING = Pattern.compile("(?m)^listening on 127\\.0\\.0\\.1:(\\d+)$");
   static final int SO_TIMEOUT = 60_000;
 
-  private static final Processes shared = new Processes();
-  private static Relay relay;
-
-  private final Processes processes = new Processes();
   private final List<AutoCloseable> services = new ArrayList<>();
   private final ExecutorService pool = Executors.newCachedThreadPool(r -> {
     Thread t = new Thread(r, "share-it");
     t.setDaemon(true);
     return t;
   });
-  @TempDir Path dir;
 
-  @BeforeAll
-  static void startRelay(@TempDir Path relayDir) throws Exception {
-    relay = Relay.start(shared, relayDir, false);
-  }
-
-  @AfterAll
-  static void stopRelay() throws Exception {
-    shared.close();
-    shared.assertNoneLeft(Set.of());
-  }
-
+  /** Runs before {@link RelayedIT#stopProcesses}. */
   @AfterEach
-  void stopProcesses() throws Exception {
-    processes.close();
+  void stopServices() throws Exception {
     for (AutoCloseable s : services) {
       s.close();
     }
     pool.shutdownNow();
-    processes.assertNoneLeft(shared.pids());
-    assertThat(relay.isAlive()).as("the relay survives every test; stderr:%n%s", relay.stderr()).isTrue();
   }
 
   /** A running share/open pair; {@link #port} is where clients connect. */

@@ -21,15 +21,10 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code derphole ssh invite} on the "host" and {@code ssh accept} on the "laptop", then a real
@@ -37,32 +32,9 @@ import org.junit.jupiter.api.io.TempDir;
  * directory ({@code DERPHOLE_SSH_HOME}), which the sshd reads its authorized keys from.
  */
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
-class SshInviteIT {
+class SshInviteIT extends RelayedIT {
   static final Duration DONE = Duration.ofSeconds(60);
   static final Pattern ACCEPT_LINE = Pattern.compile("(?m)^On the other machine, run:\\R^derphole ssh accept (\\S+)\\R");
-
-  private static final Processes shared = new Processes();
-  private static Relay relay;
-
-  private final Processes processes = new Processes();
-  @TempDir Path dir;
-
-  @BeforeAll
-  static void startRelay(@TempDir Path relayDir) throws Exception {
-    relay = Relay.start(shared, relayDir, false);
-  }
-
-  @AfterAll
-  static void stopRelay() throws Exception {
-    shared.close();
-    shared.assertNoneLeft(Set.of());
-  }
-
-  @AfterEach
-  void stopProcesses() throws Exception {
-    processes.close();
-    processes.assertNoneLeft(shared.pids());
-  }
 
   private Derphole invite(Path home, String... args) {
     List<String> all = new java.util.ArrayList<>(List.of("ssh", "invite"));

@@ -21,25 +21,21 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.Random;
-import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * What {@code derphole pipe} and {@code derphole listen} do with bad tokens, hostile claims and a
  * peer that goes away: one line for the user and exit 1, never a stack trace, never a hang.
  */
 @Timeout(value = 2, unit = TimeUnit.MINUTES)
-class StreamBadInputIT {
+class StreamBadInputIT extends RelayedIT {
   static final Path NO_INPUT = Path.of("/dev/null");
   static final Duration TRANSFER = StreamPipeIT.TRANSFER;
   /** The bound for noticing that the other side is gone. */
@@ -48,35 +44,17 @@ class StreamBadInputIT {
   static final Duration SILENCE = Duration.ofSeconds(3);
   static final Duration ANSWER = Duration.ofSeconds(15);
 
-  private static final Processes shared = new Processes();
-  private static Relay relay;
-
-  private final Processes processes = new Processes();
   private EventLoopGroup group;
-  @TempDir Path dir;
-
-  @BeforeAll
-  static void startRelay(@TempDir Path relayDir) throws Exception {
-    relay = Relay.start(shared, relayDir, false);
-  }
-
-  @AfterAll
-  static void stopRelay() throws Exception {
-    shared.close();
-    shared.assertNoneLeft(Set.of());
-  }
 
   @BeforeEach
   void eventLoop() {
     group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
   }
 
+  /** Runs before {@link RelayedIT#stopProcesses}. */
   @AfterEach
-  void stopProcesses() throws Exception {
+  void stopEventLoop() throws Exception {
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
-    processes.close();
-    processes.assertNoneLeft(shared.pids());
-    assertThat(relay.isAlive()).as("the relay survives every test; stderr:%n%s", relay.stderr()).isTrue();
   }
 
   // ---------------------------------------------------------------- tokens the decoder refuses

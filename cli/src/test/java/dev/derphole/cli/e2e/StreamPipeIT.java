@@ -10,16 +10,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code derphole listen} and {@code derphole pipe} as separate processes through a real
@@ -27,34 +23,14 @@ import org.junit.jupiter.api.io.TempDir;
  * stdin comes out of the listener's stdout, byte for byte, and both exit 0.
  */
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
-class StreamPipeIT {
+class StreamPipeIT extends RelayedIT {
   /** Generous bound for a transfer to finish on a loaded machine; never asserted as a duration. */
   static final Duration TRANSFER = Duration.ofSeconds(150);
   static final Path NO_INPUT = Path.of("/dev/null");
 
-  private static final Processes shared = new Processes();
-  private static Relay relay;
-
-  private final Processes processes = new Processes();
-  @TempDir Path dir;
-
   @BeforeAll
-  static void startRelay(@TempDir Path relayDir) throws Exception {
-    relay = Relay.start(shared, relayDir, false);
+  static void theRelayIsPinned() {
     assertThat(relay.node().certName()).startsWith("sha256-raw:");
-  }
-
-  @AfterAll
-  static void stopRelay() throws Exception {
-    shared.close();
-    shared.assertNoneLeft(Set.of());
-  }
-
-  @AfterEach
-  void stopProcesses() throws Exception {
-    processes.close();
-    processes.assertNoneLeft(shared.pids());
-    assertThat(relay.isAlive()).as("the relay survives every test; stderr:%n%s", relay.stderr()).isTrue();
   }
 
   /** listen, then pipe with {@code input} as stdin; both exit 0 and stdout is exactly the input. */

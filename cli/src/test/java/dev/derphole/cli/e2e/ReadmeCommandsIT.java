@@ -276,6 +276,44 @@ class ReadmeCommandsIT extends RelayedIT {
     }
   }
 
+  /**
+   * On a terminal ({@code script} gives each side a pty) send and receive draw a progress bar;
+   * with {@code --hide-progress} they print only the summary line. The terminal's transcript is
+   * the process's stdout here (the pty merges stdout and stderr).
+   */
+  @Test
+  void hideProgressQuietsSendAndReceive() throws Exception {
+    Files.createDirectories(dir.resolve("sender"));
+    Files.createDirectories(dir.resolve("receiver"));
+    Bytes.randomFile(dir.resolve("sender/photo.jpg"), 4 << 20, 5);
+    for (boolean hide : new boolean[] {false, true}) {
+      String flag = hide ? " --hide-progress" : "";
+      Files.deleteIfExists(dir.resolve("receiver/photo.jpg"));
+      Derphole send = onATerminal("send-tty" + hide, dir.resolve("sender"), "derphole send ./photo.jpg" + flag);
+      String token = send.awaitStderr(RECEIVE_LINE).group(1);
+      Derphole receive = onATerminal("receive-tty" + hide, dir.resolve("receiver"), "derphole receive " + token + flag);
+      receive.assertExit(0, TRANSFER);
+      send.assertExit(0, TRANSFER);
+      assertThat(Bytes.sha256(dir.resolve("receiver/photo.jpg"))).isEqualTo(Bytes.sha256(dir.resolve("sender/photo.jpg")));
+      for (Derphole side : new Derphole[] {send, receive}) {
+        String terminal = Relay.read(side.stdout);
+        assertThat(terminal).as("%s's terminal", side.name).contains("average)");
+        if (hide) {
+          assertThat(terminal).as("%s's terminal with --hide-progress", side.name).doesNotContain("%|");
+        } else {
+          assertThat(terminal).as("%s's terminal", side.name).contains("100%|####################|");
+        }
+      }
+    }
+  }
+
+  /** {@code line} run by {@code script} on a pseudo-terminal in {@code cwd}; its transcript is both stdout and "stderr". */
+  private Derphole onATerminal(String name, Path cwd, String line) {
+    Derphole d = Shell.start(processes, dir, cwd, name, relay.mapFile(),
+        "script -qec '" + line + "' /dev/null", java.util.Map.of());
+    return new Derphole(d.name, d.process, d.stdout, d.stdout);
+  }
+
   @Test
   void version() throws Exception {
     Derphole v = run("version", "derphole version");

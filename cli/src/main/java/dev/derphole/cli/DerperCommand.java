@@ -165,14 +165,17 @@ final class DerperCommand implements Callable<Integer> {
           literal(bind, Inet6Address.class), stunAt == -1 ? DerpNode.NO_STUN : stunAt, false, at.getPort(), false,
           false, plain);
       String mapJson = DerpMap.singleRegion(regionId, regionCode, node).toJson();
+      // One write (printf would write, and flush, piece by piece), and before the map file: whoever
+      // waits for the map finds the whole line already there.
+      PrintStream err = System.err;
+      err.print(String.format("derper %s: DERP on %s://%s:%d/derp (%s), STUN %s, node key %s%n", Version.get(),
+          plain ? "http" : "https", name, at.getPort(),
+          plain ? "plain HTTP" : (cert != null ? "TLS" : "TLS, self-signed, CertName " + certName),
+          stunAt == -1 ? "off" : "on udp port " + stunAt, nodeKey.publicKey()));
+      err.flush();
       if (derpMapOut != null) {
         writeAtomically(derpMapOut, mapJson);
       }
-      PrintStream err = System.err;
-      err.printf("derper %s: DERP on %s://%s:%d/derp (%s), STUN %s, node key %s%n", Version.get(),
-          plain ? "http" : "https", name, at.getPort(),
-          plain ? "plain HTTP" : (cert != null ? "TLS" : "TLS, self-signed, CertName " + certName),
-          stunAt == -1 ? "off" : "on udp port " + stunAt, nodeKey.publicKey());
       if (printDerpMap) {
         System.out.println(mapJson);
         System.out.flush();

@@ -12,6 +12,7 @@
 # share on host A, wrk, socat and open on host B (direct path between the two hosts).
 #
 #   bench/share.sh [--natlab] [DURATION_S] [CONNECTIONS]      (defaults 10 s, 32)
+#   WARMUP=S: seconds of the same load before each derphole measurement (default 20)
 #
 # Needs java 17, wrk, socat, python3; builds the jars when missing; installs nothing.
 set -euo pipefail
@@ -88,8 +89,9 @@ start_share() {
   await "$out/open.err" '^listening on '
   open_port=$(grep -o 'listening on [0-9.]*:[0-9]*' "$out/open.err" | awk -F: '{print $2}')
   share_pid=${pids[-2]}
-  # warm up the JIT and the path before measuring
-  on "$no" wrk -t2 -c"$conns" -d5s "http://127.0.0.1:$open_port/" > /dev/null 2>&1 || true
+  # Warm up the JIT and the path before measuring: a share serves for hours, so its steady state
+  # is what counts. 5 s was too short (C2 had not compiled the hot path yet: half the rate).
+  on "$no" wrk -t2 -c"$conns" -d"${WARMUP:-20}s" "http://127.0.0.1:$open_port/" > /dev/null 2>&1 || true
 }
 
 stop_share() {

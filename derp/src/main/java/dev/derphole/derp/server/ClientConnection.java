@@ -186,9 +186,13 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     // Note the pair before the packet can arrive, so a receiver that leaves at once still tells us.
     notePeer(dst.key);
     dst.notePeer(key);
-    if (dst.enqueue(new Frame.RecvPacket(key, p.packet()))) {
-      server.metrics.packetsForwarded.increment();
-      server.metrics.bytesForwarded.add(length);
+    // Counted before the hand-over, taken back if it is dropped: once queued, the packet can reach
+    // its receiver (on another thread) before this thread would get to count it.
+    server.metrics.packetsForwarded.increment();
+    server.metrics.bytesForwarded.add(length);
+    if (!dst.enqueue(new Frame.RecvPacket(key, p.packet()))) {
+      server.metrics.packetsForwarded.decrement();
+      server.metrics.bytesForwarded.add(-length);
     }
   }
 

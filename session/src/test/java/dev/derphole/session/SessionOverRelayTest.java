@@ -142,6 +142,28 @@ class SessionOverRelayTest {
         .hasMessageContaining("is not connected to the relay");
   }
 
+  /**
+   * A listener that is on the relay but never answers (here: the claim is sealed with another
+   * bearer secret, so the issuer cannot open it and stays silent, as it must) ends the claim after
+   * the claim timeout with a message that says what to check, not a hang.
+   */
+  @Test
+  void aListenerThatNeverAnswersEndsTheClaimAfterTheTimeoutWithAClearMessage() throws Exception {
+    try (IssuedSession listen = IssuedSession.open(Capability.STREAM, options(Reporter.SILENT),
+        firstStream(new StreamReceiver(new ByteArrayOutputStream())))) {
+      Token real = listen.token();
+      byte[] otherSecret = real.bearerSecret().clone();
+      otherSecret[0] ^= 1;
+      Token unanswerable = new Token(real.version(), real.capability(), real.sessionId(), real.expires(),
+          real.issuerDerpKey(), real.issuerTlsKey(), otherSecret, real.relay());
+      SessionOptions shortWait = new SessionOptions(group, Reporter.SILENT, options(Reporter.SILENT).maps(), true,
+          false, true, Duration.ofSeconds(2));
+      assertThatThrownBy(() -> ClaimedSession.claim(unanswerable, shortWait, null))
+          .isInstanceOf(SessionException.class)
+          .hasMessageMatching("no answer from .* after 2 s; is it still running\\?");
+    }
+  }
+
   @Test
   void theSenderFailsWhenTheListenerGoesAwayMidStream() throws Exception {
     java.util.concurrent.atomic.AtomicLong arrived = new java.util.concurrent.atomic.AtomicLong();

@@ -3,11 +3,14 @@
 # forwarder, in one run. wrk drives a small HTTP service (dev.derphole.bench.HttpResponder, one
 # thread, fixed 128-byte answers) three ways:
 #   - directly (the ceiling of this machine),
-#   - through `socat TCP-LISTEN:…,fork TCP:service` (the plain-TCP forwarder baseline),
+#   - through `socat TCP-LISTEN:…,fork TCP:service` (the plain-TCP forwarder baseline), and
+#     through two such socats in series (as many user-space hops as open → share),
 #   - through `derphole open` → QUIC → `derphole share`, on the relay path (--force-relay) and
 #     on the direct path (loopback UDP on one machine);
 # each with keep-alive connections and with a new connection per request (Connection: close),
-# printing requests/s and the p50/p99 latency wrk measured.
+# printing requests/s, the p50/p99 latency wrk measured, and the CPU the forwarder processes
+# (socat, or both derphole JVMs) spent per request ("fwd us/r"), which a noisy machine disturbs
+# less than the rates.
 # With --natlab (as root; test/natlab/lab.sh), also across the NAT lab's internet: service and
 # share on host A, wrk, socat and open on host B (direct path between the two hosts).
 #
@@ -60,19 +63,40 @@ errs = re.search(r"Socket errors: (.*)", t); non2xx = re.search(r"Non-2xx or 3xx
 note = (" errors: " + errs.group(1) if errs else "") + (f" non-2xx: {non2xx.group(1)}" if non2xx else "")
 if not rps:
     print("- - - wrk failed: " + t.strip().replace("\n", " ")[:200]); sys.exit()
-print(f"{float(rps.group(1)):.0f} {ms(p50.group(1)):.2f} {ms(p99.group(1)):.2f}{note}")
+n = re.search(r"(\d+) requests in", t)
+print(f"{float(rps.group(1)):.0f} {ms(p50.group(1)):.2f} {ms(p99.group(1)):.2f} {n.group(1) if n else 0}{note}")
 PY
 }
 
-row() { # label node url
+# CPU ticks (user + system, with reaped children: socat forks one per connection) of the PIDs in
+# $fwd, the forwarder(s) of the row being measured.
+fwd=""
+ticks() {
+  local sum=0 p
+  for p in $fwd; do
+    # a forked socat's CPU reaches its parent only once the child is reaped
+    for _ in $(seq 50); do pgrep -P "$p" >/dev/null || break; sleep 0.1; done
+    sum=$((sum + $(awk '{print $14 + $15 + $16 + $17}' "/proc/$p/stat")))
+  done
+  echo "$sum"
+}
+
+row() { # label node url; forwarder CPU per request from the PIDs in $fwd
+  local t0 t1 cpu
   for mode in keepalive close; do
-    read -r rps p50 p99 note < <(load "$2" "$3" "$mode")
-    printf '%-44s %-10s %9s %9s %9s %s\n' "$1" "$mode" "$rps" "$p50" "$p99" "${note:-}"
+    t0=$(ticks)
+    read -r rps p50 p99 n note < <(load "$2" "$3" "$mode")
+    t1=$(ticks)
+    cpu=-
+    if [ -n "$fwd" ] && [ "${n:-0}" -gt 0 ]; then
+      cpu=$(( (t1 - t0) * 1000000 / $(getconf CLK_TCK) / n ))
+    fi
+    printf '%-44s %-10s %9s %9s %9s %9s %s\n' "$1" "$mode" "$rps" "$p50" "$p99" "$cpu" "${note:-}"
   done
 }
 
 header() {
-  printf '%-44s %-10s %9s %9s %9s\n' "$1" "conn" "req/s" "p50 ms" "p99 ms"
+  printf '%-44s %-10s %9s %9s %9s %9s\n' "$1" "conn" "req/s" "p50 ms" "p99 ms" "fwd us/r"
 }
 
 # start_share NODE_SHARE NODE_OPEN TARGET MAP FLAGS → sets open_port (and starts both)
@@ -89,6 +113,7 @@ start_share() {
   await "$out/open.err" '^listening on '
   open_port=$(grep -o 'listening on [0-9.]*:[0-9]*' "$out/open.err" | awk -F: '{print $2}')
   share_pid=${pids[-2]}
+  fwd="$(pgrep -n -f -- '--verbose share ') $(pgrep -n -f -- '--verbose open ')"
   # Warm up the JIT and the path before measuring: a share serves for hours, so its steady state
   # is what counts. 5 s was too short (C2 had not compiled the hot path yet: half the rate).
   on "$no" wrk -t2 -c"$conns" -d"${WARMUP:-20}s" "http://127.0.0.1:$open_port/" > /dev/null 2>&1 || true
@@ -117,12 +142,20 @@ on local wrk -t1 -c4 -d2s "http://127.0.0.1:$http_port/" > /dev/null 2>&1 || tru
 
 echo
 header "one machine (127.0.0.1)"
+fwd=""
 row "direct to the service (ceiling)" local "http://127.0.0.1:$http_port/"
 socat_port=$((20000 + RANDOM % 20000))
 socat TCP-LISTEN:$socat_port,bind=127.0.0.1,reuseaddr,fork,backlog=1024 TCP:127.0.0.1:$http_port &
 pids+=($!)
+fwd=$!
 sleep 0.3
 row "socat forwarder (baseline)" local "http://127.0.0.1:$socat_port/"
+# Two forwarders in series: the same number of user-space hops as open → share.
+socat TCP-LISTEN:$((socat_port + 1)),bind=127.0.0.1,reuseaddr,fork,backlog=1024 TCP:127.0.0.1:$socat_port &
+pids+=($!)
+fwd="$fwd $!"
+sleep 0.3
+row "two socat forwarders in series (two hops)" local "http://127.0.0.1:$((socat_port + 1))/"
 start_share local local "127.0.0.1:$http_port" "$out/map.json" "--force-relay"
 row "derphole open→share, relay (--force-relay)" local "http://127.0.0.1:$open_port/"
 echo "  (path: $(stop_share))"
@@ -143,9 +176,11 @@ pids+=($!)
 await "$out/labhttp.out" '^listening '
 echo
 header "NAT lab: wrk on host B, service on host A"
+fwd=""
 row "host A's service across the lab (ceiling)" hB "http://198.51.100.10:8080/"
 on hB socat TCP-LISTEN:9090,bind=127.0.0.1,reuseaddr,fork,backlog=1024 TCP:198.51.100.10:8080 &
 pids+=($!)
+fwd=$(pgrep -n -f 'TCP-LISTEN:9090')
 sleep 0.5
 row "socat forwarder on B (baseline)" hB "http://127.0.0.1:9090/"
 start_share hA hB "127.0.0.1:8080" "$out/labmap.json" ""

@@ -49,7 +49,8 @@ def packet_socket(dev):
     # the namespace until bind() narrows it to one.
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
     s.setsockopt(SOL_PACKET, PACKET_VNET_HDR, 1)
-    # What we send is an outgoing frame on that device; skip it in the kernel already.
+    # Frames leaving the device (the kernel's, another socket's) are not arrivals: forwarded,
+    # they would go back where they came from.
     s.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
     s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 8 << 20)
     s.bind((dev, ETH_P_ALL))

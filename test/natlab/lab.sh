@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # NAT lab: an "internet" and two NATed sites in Linux network namespaces (docs/nat-lab.md).
 #
-#   lab.sh up <kindA> <kindB> [--upnp A|B]... [--netem "delay 50ms loss 2%"] [--loss PCT]
+#   lab.sh up <kindA> <kindB> [--upnp A|B]... [--delay MS] [--loss PCT]
 #   lab.sh down                     remove everything `up` made; safe to repeat
 #   lab.sh exec <node> <cmd...>     run cmd in inet, rA, hA, rB or hB
 #   lab.sh cut | restore            drop / allow UDP between the two sites' WAN addresses
 #   lab.sh isolate A|B | rejoin     drop / allow everything to and from a site's WAN address
 #                                   (relay and STUN too: the site's uplink is down)
 #   lab.sh status
-#   lab.sh check                    what this machine supports (lab, upnp, netem)
+#   lab.sh check                    what this machine supports (lab, upnp)
 #
 # kinds: eim-eif (full cone), eim-apdf (port-restricted cone), symmetric, udp-blocked, none.
 # NATLAB_ID=<a-z0-9, up to 12> suffixes every name so that several labs can coexist.
@@ -37,9 +37,12 @@ wan_ip() { case $1 in A) echo "$INET_NET.10" ;; B) echo "$INET_NET.20" ;; esac; 
 lan_net() { case $1 in A) echo 10.1.0 ;; B) echo 10.2.0 ;; esac; }
 
 # The device pair that carries a site's uplink: "<inner node> <inner dev>"; the outer end is
-# v<site> on br0 in inet.
+# v<site> in inet.
 uplink() { if [ "$(kind_of "$1")" = none ]; then echo "h$1 eth0"; else echo "r$1 wan"; fi; }
 kind_of() { sed -n "s/^KIND_$1=//p" "$STATE/lab.env"; }
+delay_ms() { sed -n "s/^DELAY=//p" "$STATE/lab.env"; }
+# The site's port on br0: v<site> itself, or with --delay the bridge end of the wire's veth pair.
+bridge_port() { if [ -n "$(delay_ms)" ]; then echo "b$1"; else echo "v$1"; fi; }
 
 mkns() {
   ip netns add "$(ns "$1")"
@@ -68,7 +71,7 @@ make_site() {
   mkns "h$s"
   if [ "$kind" = none ]; then
     ip link add name "v$s" netns "$(ns inet)" type veth peer name eth0 netns "$(ns "h$s")"
-    nsx inet ip link set "v$s" master br0 up
+    attach_uplink "$s"
     nsx "h$s" ip addr add "$wan/24" dev eth0
     nsx "h$s" ip link set eth0 up
     nsx "h$s" ip route add default via "$RELAY_IP"
@@ -78,7 +81,7 @@ make_site() {
   nsx "r$s" sysctl -qw net.ipv4.ip_forward=1
   ip link add name "v$s" netns "$(ns inet)" type veth peer name wan netns "$(ns "r$s")"
   ip link add name lan netns "$(ns "r$s")" type veth peer name eth0 netns "$(ns "h$s")"
-  nsx inet ip link set "v$s" master br0 up
+  attach_uplink "$s"
   nsx "r$s" ip addr add "$wan/24" dev wan
   nsx "r$s" ip addr add "$lan.1/24" dev lan
   nsx "r$s" ip link set wan up
@@ -88,6 +91,41 @@ make_site() {
   nsx "h$s" ip link set eth0 up
   nsx "h$s" ip route add default via "$lan.1"
   router_rules "$s" "$kind" "$(has_upnp "$s")" | nsx "r$s" nft -f -
+}
+
+# Puts the internet's end of a site's uplink on br0. With --delay, wire.py sits in between:
+#
+#   site ── v<site> ══ wire.py ══ w<site> ── b<site> on br0
+#
+# AF_PACKET sockets see a device's frames before its ingress hook, so dropping everything at
+# ingress of v<site> and w<site> leaves their frames to the wire alone. Without that, inet's own
+# stack answers the router's ARP for the relay's address on v<site> (Linux answers for any local
+# address on any interface) with v<site>'s MAC, then takes the site's packets for the relay
+# straight from v<site>: around the wire, half the delay, and a second copy through it.
+attach_uplink() {
+  local s=$1
+  if [ -z "$(delay_ms)" ]; then
+    nsx inet ip link set "v$s" master br0 up
+    return
+  fi
+  nsx inet ip link add "w$s" type veth peer name "b$s"
+  nsx inet ip link set "b$s" master br0 up
+  nsx inet ip link set "w$s" up
+  nsx inet ip link set "v$s" up
+  nsx inet nft -f - <<EOF
+table netdev dhl_wire_$s {
+  chain site { type filter hook ingress device "v$s" priority filter; policy drop; }
+  chain wire { type filter hook ingress device "w$s" priority filter; policy drop; }
+}
+EOF
+}
+
+# Both uplinks' wire: one process for the lab, in inet, so `down` stops it with the rest.
+start_wire() {
+  local python
+  python=$(system_python) || die "--delay needs python3 (test/natlab/wire.py)"
+  start_daemon wire inet "$python" "$HERE/wire.py" "$(delay_ms)" vA:wA vB:wB
+  wait_log wire "wire ready"
 }
 
 has_upnp() { grep -qx "UPNP_$1=1" "$STATE/lab.env" && echo 1 || echo 0; }
@@ -162,14 +200,27 @@ wait_udp() {
   die "$name did not start listening on UDP $port in $node; its log: $(tail -n 20 "$STATE/$name.log")"
 }
 
+# wait_log NAME TEXT: until NAME's log has a line starting with TEXT (5 s at most).
+wait_log() {
+  local name=$1 text=$2 pid
+  pid=$(cat "$STATE/$name.pid")
+  for _ in $(seq 50); do
+    if grep -q "^$text" "$STATE/$name.log"; then return; fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  die "$name did not say '$text'; its log: $(tail -n 20 "$STATE/$name.log")"
+}
+
+# The system's python3 first: it starts in 30 ms where a version manager's shim takes 300.
+system_python() { command -v /usr/bin/python3 python3 | head -n 1 | grep .; }
+
 # miniupnpd 2.3.1 refuses to map ports when its WAN address is reserved (198.51.100.0/24 is
 # TEST-NET-2) unless STUN shows the WAN unfiltered, so the lab runs a STUN server that honours
 # CHANGE-REQUEST on two addresses of its own, and routers with UPnP accept its answers.
 start_upnp_stun() {
   local python
-  # The system's python3 first: it starts in 30 ms where a version manager's shim takes 300.
-  python=$(command -v /usr/bin/python3 python3 | head -n 1)
-  [ -n "$python" ] || die "--upnp needs python3 (the lab's STUN server for miniupnpd)"
+  python=$(system_python) || die "--upnp needs python3 (the lab's STUN server for miniupnpd)"
   start_daemon upnp-stun inet "$python" "$HERE/probe.py" stun "${UPNP_STUN_IPS[@]}" 3478 3479
   wait_udp upnp-stun inet 3479
 }
@@ -204,12 +255,13 @@ EOF
   wait_udp "miniupnpd-$s" "r$s" 5351
 }
 
-# Loss both ways on a site's uplink: netdev ingress on each end of its veth pair.
+# Loss both ways on a site's uplink: netdev ingress on the site's inner device and on its port on
+# br0 (not on v<site> under --delay: the wire reads frames there before any ingress hook).
 add_loss() {
   local s=$1 pct=$2 inner dev thr
   read -r inner dev <<<"$(uplink "$s")"
   thr=$(awk -v p="$pct" 'BEGIN { printf "%d", p * 100 + 0.5 }')
-  loss_table "v$s" "$thr" | nsx inet nft -f -
+  loss_table "$(bridge_port "$s")" "$thr" | nsx inet nft -f -
   loss_table "$dev" "$thr" | nsx "$inner" nft -f -
 }
 loss_table() {
@@ -218,19 +270,9 @@ loss_table() {
   printf '    meta protocol ip numgen random mod 10000 < %s drop\n  }\n}\n' "$2"
 }
 
-add_netem() {
-  local s=$1 spec=$2 inner dev
-  read -r inner dev <<<"$(uplink "$s")"
-  # shellcheck disable=SC2086 # the spec is tc's own argument list
-  if ! nsx inet tc qdisc replace dev "v$s" root netem $spec ||
-    ! nsx "$inner" tc qdisc replace dev "$dev" root netem $spec; then
-    die "tc netem failed (a kernel without CONFIG_NET_SCH_NETEM says 'Specified qdisc kind is unknown'); --loss works without it"
-  fi
-}
-
 cmd_up() {
   [ $# -ge 2 ] || usage
-  local ka=$1 kb=$2 netem="" loss="" upnp_a=0 upnp_b=0
+  local ka=$1 kb=$2 delay="" loss="" upnp_a=0 upnp_b=0
   shift 2
   for k in "$ka" "$kb"; do
     [[ " $KINDS " == *" $k "* ]] || die "unknown NAT kind '$k' (one of: $KINDS)"
@@ -238,7 +280,8 @@ cmd_up() {
   while [ $# -gt 0 ]; do
     case $1 in
       --upnp) case ${2:-} in A) upnp_a=1 ;; B) upnp_b=1 ;; *) die "--upnp takes A or B" ;; esac; shift 2 ;;
-      --netem) [ -n "${2:-}" ] || die "--netem takes a tc netem spec"; netem=$2; shift 2 ;;
+      --delay) [[ ${2:-} =~ ^[1-9][0-9]{0,3}$ ]] || die "--delay takes whole milliseconds 1-9999, got '${2:-}'"
+        delay=$2; shift 2 ;;
       --loss) [[ ${2:-} =~ ^[0-9]{1,2}(\.[0-9]{1,2})?$ ]] || die "--loss takes a percentage 0-99.99, got '${2:-}'"
         loss=$2; shift 2 ;;
       *) die "unknown option '$1'" ;;
@@ -252,17 +295,16 @@ cmd_up() {
   # shellcheck disable=SC2154 # status is assigned inside the trap
   trap 'status=$?; [ $status = 0 ] || cmd_down; exit $status' EXIT
   mkdir -p "$STATE"
-  printf 'KIND_A=%s\nKIND_B=%s\nUPNP_A=%s\nUPNP_B=%s\n' "$ka" "$kb" "$upnp_a" "$upnp_b" >"$STATE/lab.env"
+  printf 'KIND_A=%s\nKIND_B=%s\nUPNP_A=%s\nUPNP_B=%s\nDELAY=%s\n' "$ka" "$kb" "$upnp_a" "$upnp_b" "$delay" \
+    >"$STATE/lab.env"
   make_inet
   make_site A "$ka"
   make_site B "$kb"
+  [ -z "$delay" ] || start_wire
   [ "$upnp_a$upnp_b" = 00 ] || start_upnp_stun
   [ "$upnp_a" = 0 ] || start_upnp A
   [ "$upnp_b" = 0 ] || start_upnp B
-  for s in A B; do
-    [ -z "$netem" ] || add_netem "$s" "$netem"
-    [ -z "$loss" ] || add_loss "$s" "$loss"
-  done
+  if [ -n "$loss" ]; then for s in A B; do add_loss "$s" "$loss"; done; fi
 }
 
 # Every process living in one of the lab's namespaces belongs to the lab: stop them, then delete
@@ -362,9 +404,9 @@ cmd_status() {
 }
 
 # What this machine can do, one "name: ok" or "name: missing ..." line each; exit 0 when the lab
-# itself can run. upnp and netem are optional extras.
+# itself can run. upnp is an optional extra.
 cmd_check() {
-  local missing=() c probe netem_missing=""
+  local missing=() c probe
   [ "$(id -u)" = 0 ] || missing+=("root")
   for c in ip nft ss python3; do command -v "$c" >/dev/null || missing+=("$c"); done
   if [ ${#missing[@]} = 0 ]; then
@@ -372,7 +414,6 @@ cmd_check() {
     ip netns del "$probe" 2>/dev/null || true
     if ip netns add "$probe" 2>/dev/null; then
       ip netns exec "$probe" nft add table inet dhl 2>/dev/null || missing+=("nf_tables in the kernel")
-      ip netns exec "$probe" tc qdisc add dev lo root netem delay 1ms 2>/dev/null || netem_missing=yes
       ip netns del "$probe"
     else
       missing+=("permission to create network namespaces")
@@ -380,9 +421,6 @@ cmd_check() {
   fi
   if [ ${#missing[@]} = 0 ]; then echo "lab: ok"; else echo "lab: missing ${missing[*]}"; fi
   if command -v miniupnpd >/dev/null; then echo "upnp: ok"; else echo "upnp: missing miniupnpd"; fi
-  if [ ${#missing[@]} != 0 ]; then echo "netem: unknown"
-  elif [ -z "$netem_missing" ]; then echo "netem: ok"
-  else echo "netem: missing sch_netem in the kernel"; fi
   [ ${#missing[@]} = 0 ]
 }
 

@@ -5,6 +5,7 @@
   probe.py map [--port P] SERVER...    from one UDP socket, ask each server what it sees
   probe.py poke [--port P] SERVER      ask SERVER to answer from every server socket at once
   probe.py tcp SERVER                  the same question over TCP
+  probe.py rtt [--udp] COUNT SERVER    COUNT UDP echoes 5 ms apart, then one TCP connect: times
   probe.py listen PORT MS              wait up to MS milliseconds for one datagram on UDP PORT
   probe.py send FROM TO                send one datagram from FROM (ip:port, port 0 = any) to TO
   probe.py punch PORT PEER SECONDS     send to PEER from UDP PORT every 100 ms; print who answers
@@ -17,8 +18,9 @@ The servers' protocol is one line of text, in one datagram (or on one TCP connec
   "map"  -> "seen IP:PORT" from the socket asked: the address the NAT mapped the client to.
   "poke" -> that reply, then "poke" from every other server socket to the same client address,
             so the client learns which of them its NAT lets in (RFC 4787 filtering).
+  "echo N" -> the same datagram back.
 Output lines: "mapped SERVER IP:PORT", "timeout SERVER", "received SOURCE", "nothing",
-"external [IP:]PORT".
+"external [IP:]PORT", "udp-rtt SERVER MIN_MS ANSWERED/SENT", "tcp-connect SERVER MS".
 """
 import http.client
 import re
@@ -64,6 +66,9 @@ def cmd_serve(addrs):
                     c.sendall(f"seen {fmt(peer)}\n".encode())
                 continue
             data, peer = s.recvfrom(2048)
+            if data.startswith(b"echo "):
+                s.sendto(data, peer)
+                continue
             word = data.strip()
             if word not in (b"map", b"poke"):
                 continue
@@ -182,6 +187,46 @@ def cmd_tcp(args):
     with socket.create_connection(addr(args[0]), timeout=3) as c:
         line = c.makefile().readline().split()
         print(f"mapped {args[0]} {line[1]}", flush=True)
+
+
+def cmd_rtt(args):
+    """Round trips to SERVER: the shortest of COUNT UDP echoes and how many came back (loss shows
+    in the count), then, unless --udp, the time a TCP connect takes (SYN to SYN-ACK: one round
+    trip). Echoes get 2 s after the last one left. One echo first, not counted: it also waits
+    for ARP on every hop, which crosses the same (delayed) uplinks."""
+    udp_only = args[:1] == ["--udp"]
+    args = args[1:] if udp_only else args
+    count, server, gap = int(args[0]), addr(args[1]), 0.005
+    s = client_socket(0)
+    for _ in range(TRIES):
+        s.sendto(b"echo -1", server)
+        if any(src == server for _, src in datagrams(s, 1)):
+            break
+    sent_at = {}            # echo number -> when it left, until it comes back
+    rtts = []
+    start = time.monotonic()
+    deadline = start + count * gap + 2
+    while len(rtts) < count and (now := time.monotonic()) < deadline:
+        sent = len(sent_at) + len(rtts)
+        if sent < count and now >= start + sent * gap:
+            sent_at[sent] = now
+            s.sendto(b"echo %d" % sent, server)
+            continue
+        s.settimeout(min(gap, deadline - now))
+        try:
+            data, src = s.recvfrom(2048)
+        except socket.timeout:
+            continue
+        n = int(data.split()[1])
+        if src == server and n in sent_at:
+            rtts.append(time.monotonic() - sent_at.pop(n))
+    best = f"{min(rtts) * 1000:.1f}" if rtts else "-"
+    print(f"udp-rtt {args[1]} {best} {len(rtts)}/{count}", flush=True)
+    if udp_only:
+        return
+    start = time.monotonic()
+    with socket.create_connection(server, timeout=5):
+        print(f"tcp-connect {args[1]} {(time.monotonic() - start) * 1000:.1f}", flush=True)
 
 
 def cmd_listen(args):
@@ -328,7 +373,7 @@ def cmd_punch(args):
 
 
 COMMANDS = {"serve": cmd_serve, "stun": cmd_stun, "map": cmd_map, "poke": cmd_poke, "tcp": cmd_tcp,
-            "listen": cmd_listen, "send": cmd_send, "punch": cmd_punch, "natpmp": cmd_natpmp,
+            "rtt": cmd_rtt, "listen": cmd_listen, "send": cmd_send, "punch": cmd_punch, "natpmp": cmd_natpmp,
             "pcp": cmd_pcp, "upnp": cmd_upnp}
 
 if __name__ == "__main__":

@@ -90,6 +90,15 @@ final class LabSession implements AutoCloseable {
         read("listen.err").lines().filter(l -> l.startsWith(event + " ") || l.equals(event)).count() >= count);
   }
 
+  /** The round trip the listen side measured when it went direct: "connected-direct ADDR rtt=12.3ms ...". */
+  double directRttMillis() throws IOException {
+    Matcher m = Pattern.compile("(?m)^connected-direct \\S+ rtt=(\\d+\\.\\d+)ms").matcher(read("listen.err"));
+    if (!m.find()) {
+      throw new AssertionError("no connected-direct with an rtt in listen's stderr:\n" + read("listen.err"));
+    }
+    return Double.parseDouble(m.group(1));
+  }
+
   /** Seconds from "claimed" to the first "connected-direct" on the listen side, from --verbose's times. */
   double promotionSeconds() throws IOException {
     return at("connected-direct") - at("claimed");

@@ -98,12 +98,13 @@ public final class NatLab implements AutoCloseable {
   }
 
   /**
-   * What else {@code up} sets up: miniupnpd (UPnP IGD, NAT-PMP, PCP) on a site's router, tc
-   * netem on both sites' uplinks (needs sch_netem in the kernel), random loss on them (nftables,
-   * works everywhere).
+   * What else {@code up} sets up: miniupnpd (UPnP IGD, NAT-PMP, PCP) on a site's router, delay on
+   * both sites' uplinks (test/natlab/wire.py), random loss on them (nftables).
    */
-  public record Options(Set<Site> upnp, String netem, String lossPercent) {
+  public record Options(Set<Site> upnp, Duration delay, String lossPercent) {
     public static final Options NONE = new Options(Set.of(), null, null);
+    /** lab.sh's range for {@code --delay}, in whole milliseconds. */
+    static final long MAX_DELAY_MILLIS = 9999;
 
     public Options {
       upnp = Set.copyOf(upnp);
@@ -112,17 +113,26 @@ public final class NatLab implements AutoCloseable {
     public Options withUpnp(Site site) {
       EnumSet<Site> sites = EnumSet.of(site);
       sites.addAll(upnp);
-      return new Options(sites, netem, lossPercent);
+      return new Options(sites, delay, lossPercent);
     }
 
-    /** A tc netem spec such as {@code "delay 50ms loss 2%"}, applied both ways on each uplink. */
-    public Options withNetem(String spec) {
-      return new Options(upnp, spec, lossPercent);
+    /**
+     * Holds every frame this long, each way, on each site's uplink: a site's round trip to the
+     * internet grows by twice the delay, one from site to site by four times.
+     */
+    public Options withDelay(Duration delay) {
+      if (delay.compareTo(Duration.ofMillis(1)) < 0
+          || delay.compareTo(Duration.ofMillis(MAX_DELAY_MILLIS)) > 0
+          || delay.toNanos() % 1_000_000 != 0) {
+        throw new IllegalArgumentException(
+            "delay must be whole milliseconds from 1 to " + MAX_DELAY_MILLIS + ", got " + delay);
+      }
+      return new Options(upnp, delay, lossPercent);
     }
 
     /** Drop this percentage of IPv4 packets each way on each uplink, e.g. {@code "2.5"}. */
     public Options withLoss(String percent) {
-      return new Options(upnp, netem, percent);
+      return new Options(upnp, delay, percent);
     }
 
     List<String> arguments() {
@@ -132,8 +142,8 @@ public final class NatLab implements AutoCloseable {
           args.addAll(List.of("--upnp", site.name()));
         }
       }
-      if (netem != null) {
-        args.addAll(List.of("--netem", netem));
+      if (delay != null) {
+        args.addAll(List.of("--delay", String.valueOf(delay.toMillis())));
       }
       if (lossPercent != null) {
         args.addAll(List.of("--loss", lossPercent));
@@ -143,17 +153,13 @@ public final class NatLab implements AutoCloseable {
   }
 
   /** What this machine supports, as {@code lab.sh check} found it. */
-  public record Support(String lab, String upnp, String netem) {
+  public record Support(String lab, String upnp) {
     public boolean labOk() {
       return lab.equals("ok");
     }
 
     public boolean upnpOk() {
       return labOk() && upnp.equals("ok");
-    }
-
-    public boolean netemOk() {
-      return labOk() && netem.equals("ok");
     }
   }
 
@@ -249,15 +255,6 @@ public final class NatLab implements AutoCloseable {
     require(support().upnpOk(), "the NAT lab has no UPnP here: " + support().upnp());
   }
 
-  /**
-   * Skips the calling test, even under CI, when the kernel lacks sch_netem: no package can add
-   * it. {@link Options#withLoss} works without it.
-   */
-  public static void assumeNetem() {
-    assumeAvailable();
-    Assumptions.assumeTrue(support().netemOk(), () -> "tc netem unavailable: " + support().netem());
-  }
-
   private static void require(boolean ok, String why) {
     if (ok) {
       return;
@@ -272,7 +269,6 @@ public final class NatLab implements AutoCloseable {
   private static Support check() {
     String lab = "missing lab.sh";
     String upnp = "unknown";
-    String netem = "unknown";
     try {
       // Exit 1 only says the lab cannot run; the lines say why.
       for (String line : runScript(null, List.of("check"), false).split("\n")) {
@@ -281,7 +277,6 @@ public final class NatLab implements AutoCloseable {
           switch (kv[0]) {
             case "lab" -> lab = kv[1];
             case "upnp" -> upnp = kv[1];
-            case "netem" -> netem = kv[1];
             default -> { }
           }
         }
@@ -289,7 +284,7 @@ public final class NatLab implements AutoCloseable {
     } catch (IOException | RuntimeException e) {
       lab = "lab.sh check failed: " + e.getMessage();
     }
-    return new Support(lab, upnp, netem);
+    return new Support(lab, upnp);
   }
 
   public Kind kind(Site site) {

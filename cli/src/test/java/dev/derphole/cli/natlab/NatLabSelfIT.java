@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -24,11 +25,13 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The NAT lab does what its labels say, shown with real packets: each kind maps and filters as
  * RFC 4787 names it, two port-restricted NATs can punch through until the direct path is cut,
- * miniupnpd's mappings let the internet in, and {@code close()} leaves nothing behind.
+ * miniupnpd's mappings let the internet in, delay and loss are where they are said to be, and
+ * {@code close()} leaves nothing behind.
  */
 class NatLabSelfIT {
   /** Echo servers on the internet: the one asked first, another port, another address. */
@@ -130,11 +133,86 @@ class NatLabSelfIT {
     }
   }
 
+  /**
+   * wire.py holds every frame for the delay, each way, on each uplink: host A's round trip to the
+   * relay crosses site A's uplink twice, one to host B crosses both uplinks twice. Lower bounds
+   * only: a loaded machine may add time, never take it away.
+   */
+  @Test
+  void delayHoldsEveryFrameEachWayOnEachUplink() throws Exception {
+    long delay = 50;
+    int echoes = 20;
+    try (NatLab lab = NatLab.up(Kind.EIM_APDF, Kind.NONE, Options.NONE.withDelay(Duration.ofMillis(delay)))) {
+      startServers(lab);
+      String hostB = Site.B.wan + ":3478";  // site B has no router: host B serves on its WAN address
+      assertThat(firstLine(lab.exec(Node.HOST_B, NatLab.probe("serve", hostB)))).startsWith("serving");
+
+      RoundTrips toRelay = roundTrips(lab, Node.HOST_A, FIRST, echoes);
+      RoundTrips toHostB = roundTrips(lab, Node.HOST_A, hostB, echoes);
+      System.out.printf("delay %d ms: A-relay %s, A-B %s%n", delay, toRelay, toHostB);
+      // Every echo comes back: the wire loses nothing of its own.
+      assertThat(toRelay.answered).isEqualTo(echoes);
+      assertThat(toHostB.answered).isEqualTo(echoes);
+      assertThat(toRelay.udpMillis).isGreaterThanOrEqualTo(2 * delay);
+      assertThat(toRelay.tcpConnectMillis).isGreaterThanOrEqualTo(2 * delay);
+      assertThat(toHostB.udpMillis).isGreaterThanOrEqualTo(4 * delay);
+      assertThat(toHostB.tcpConnectMillis).isGreaterThanOrEqualTo(4 * delay);
+    }
+  }
+
+  /**
+   * {@code --loss} drops at ingress on both ends of each uplink, with or without the wire (which
+   * reads frames before the ingress hook of its own devices, so the loss sits on the bridge port
+   * there). An echo crosses site A's uplink out and back: with 30 % per crossing 49 % return,
+   * 196 of 400 on average (sd 10). One lossy crossing would return 280, three 137, none 400.
+   */
+  @ParameterizedTest(name = "delay {0} ms")
+  @ValueSource(ints = {0, 20})
+  void lossDropsItsShareOnEachCrossingOfAnUplink(int delayMillis) throws Exception {
+    Options options = Options.NONE.withLoss("30");
+    if (delayMillis > 0) {
+      options = options.withDelay(Duration.ofMillis(delayMillis));
+    }
+    try (NatLab lab = NatLab.up(Kind.EIM_APDF, Kind.EIM_APDF, options)) {
+      startServers(lab);
+      RoundTrips r = RoundTrips.parse(lab.run(Node.HOST_A, NatLab.probe("rtt", "--udp", "400", FIRST),
+          PROBE_TIMEOUT));
+      System.out.printf("loss 30 %%, delay %d ms: %d of 400 echoes back%n", delayMillis, r.answered);
+      assertThat(r.answered).as("echoes back of 400 with 30 %% loss on each crossing").isBetween(150, 240);
+    }
+  }
+
+  /** A delay lab.sh cannot make is one line on stderr and exit 1, and nothing is made. */
+  @ParameterizedTest(name = "--delay ''{0}''")
+  @ValueSource(strings = {"0", "50ms", "10000", "-5", "1.5", ""})
+  void badDelayIsOneLineAndMakesNothing(String delay) throws Exception {
+    // An id of its own: were the check broken, `up` would first take down the lab it names.
+    String id = "jbad" + Long.toString(ProcessHandle.current().pid(), 36);
+    ProcessBuilder up = new ProcessBuilder("bash", NatLab.directory() + "/lab.sh", "up",
+        "eim-apdf", "eim-apdf", "--delay", delay).redirectErrorStream(true);
+    up.environment().put("NATLAB_ID", id);
+    try {
+      Process p = up.start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+
+      assertThat(p.exitValue()).isEqualTo(1);
+      assertThat(out).isEqualTo(
+          "lab.sh: --delay takes whole milliseconds 1-9999, got '" + delay + "'\n");
+      assertThat(namespaceNames()).noneMatch(n -> n.endsWith("-" + id));
+      assertThat(Path.of("/run/dhl-natlab-" + id)).doesNotExist();
+    } finally {
+      up.command("bash", NatLab.directory() + "/lab.sh", "down").start().waitFor();
+    }
+  }
+
   @Test
   void closeLeavesNoNamespaceLinkOrProcessBehind() throws Exception {
     Set<String> linksBefore = rootLinks();
+    // With the delay wire: its process, veths and tables must go too.
+    Options delayed = Options.NONE.withDelay(Duration.ofMillis(5));
     NatLab lab = NatLab.up(Kind.EIM_EIF, Kind.SYMMETRIC,
-        NatLab.support().upnpOk() ? Options.NONE.withUpnp(Site.A) : Options.NONE);
+        NatLab.support().upnpOk() ? delayed.withUpnp(Site.A) : delayed);
     List<String> namespaces = new ArrayList<>();
     List<ProcessHandle> processes = new ArrayList<>();
     try {
@@ -146,7 +224,9 @@ class NatLabSelfIT {
       assertThat(namespaceNames()).containsAll(namespaces);
       assertThat(rootLinks()).isEqualTo(linksBefore);  // nothing is made outside the namespaces
       processes.addAll(processesIn(namespaces));
-      assertThat(processes).hasSizeGreaterThanOrEqualTo(2);
+      assertThat(processes).hasSizeGreaterThanOrEqualTo(3);
+      assertThat(processes).anyMatch(p -> p.info().arguments().stream().flatMap(Arrays::stream)
+          .anyMatch(a -> a.endsWith("/wire.py")));
     } finally {
       lab.close();
     }
@@ -178,6 +258,39 @@ class NatLabSelfIT {
       }
       return p;
     }
+  }
+
+  /** probe.py rtt: "udp-rtt SERVER MIN_MS ANSWERED/SENT", "tcp-connect SERVER MS". */
+  private record RoundTrips(double udpMillis, int answered, double tcpConnectMillis) {
+    static RoundTrips parse(String output) {
+      double udp = Double.NaN;
+      int answered = 0;
+      double tcp = Double.NaN;
+      for (String line : output.split("\n")) {
+        String[] w = line.strip().split(" ");
+        switch (w[0]) {
+          case "udp-rtt" -> {
+            udp = w[2].equals("-") ? Double.NaN : Double.parseDouble(w[2]);
+            answered = Integer.parseInt(w[3].split("/")[0]);
+          }
+          case "tcp-connect" -> tcp = Double.parseDouble(w[2]);
+          default -> { }
+        }
+      }
+      return new RoundTrips(udp, answered, tcp);
+    }
+
+    @Override
+    public String toString() {
+      return String.format("UDP %.1f ms (%d answered), TCP connect %.1f ms", udpMillis, answered,
+          tcpConnectMillis);
+    }
+  }
+
+  private static RoundTrips roundTrips(NatLab lab, Node node, String server, int echoes)
+      throws IOException {
+    return RoundTrips.parse(lab.run(node, NatLab.probe("rtt", String.valueOf(echoes), server),
+        PROBE_TIMEOUT));
   }
 
   private static Probe probe(NatLab lab, Node node, String... args) throws IOException {

@@ -27,6 +27,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 class NatMatrixIT {
   /** How long a relay-only pair gets to prove it does not go direct: 5 probe rounds and more. */
   static final Duration NO_DIRECT_WINDOW = Duration.ofSeconds(6);
+  /** Issue #4's impaired uplinks: 50 ms delay and 2 % loss. */
+  static final NatLab.Options IMPAIRED = NatLab.Options.NONE.withDelay(Duration.ofMillis(50)).withLoss("2");
 
   @TempDir Path dir;
 
@@ -121,6 +123,39 @@ class NatMatrixIT {
       s.awaitListenEvent("connected-direct", 1);
       s.send(8 << 20);
       s.finish();
+    }
+  }
+
+  /**
+   * Issue #4's fault case: 50 ms each way on each uplink (so 200 ms host to host, 100 ms to the
+   * relay) and 2 % loss at each end of each uplink. The session starts on the relay, goes direct
+   * over the long path, and delivers everything.
+   */
+  @Test
+  void delayAndLossOnBothUplinksStillDeliversEverything() throws Exception {
+    try (NatLab lab = NatLab.up(EIM_APDF, EIM_APDF, IMPAIRED); LabSession s = new LabSession(lab, dir)) {
+      s.send(1 << 20);
+      s.awaitListenEvent("connected-relay", 1);
+      s.awaitListenEvent("connected-direct", 1);
+      // The direct path's own measure crosses both delayed uplinks there and back.
+      assertThat(s.directRttMillis()).isGreaterThanOrEqualTo(4 * IMPAIRED.delay().toMillis());
+      s.send(8 << 20);
+      s.finish();
+      System.out.printf("delay and loss: direct (rtt %.1f ms), promoted %.3f s after the claim%n",
+          s.directRttMillis(), s.promotionSeconds());
+    }
+  }
+
+  /** The same impairments with the whole transfer on the relay: TCP through both delayed uplinks. */
+  @Test
+  void delayAndLossOnBothUplinksStillDeliversEverythingOverTheRelay() throws Exception {
+    try (NatLab lab = NatLab.up(EIM_APDF, EIM_APDF, IMPAIRED);
+         LabSession s = new LabSession(lab, dir, "--force-relay")) {
+      s.send(1 << 20);
+      s.awaitListenEvent("connected-relay", 1);
+      s.send(1 << 20);
+      s.finish();
+      assertThat(s.direct()).isFalse();
     }
   }
 

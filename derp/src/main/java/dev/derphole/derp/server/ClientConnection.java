@@ -4,10 +4,13 @@ import dev.derphole.derp.frame.ClientInfoMessage;
 import dev.derphole.derp.frame.DerpProtocol;
 import dev.derphole.derp.frame.Frame;
 import dev.derphole.derp.frame.FrameDecoder;
+import dev.derphole.derp.frame.FrameType;
 import dev.derphole.derp.frame.PeerGoneReason;
+import dev.derphole.derp.frame.RawSendPacket;
 import dev.derphole.derp.frame.ServerInfoMessage;
 import dev.derphole.derp.key.BoxException;
 import dev.derphole.derp.key.NodePublicKey;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -33,17 +36,23 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * Packets for this client arrive from other connections' event loops through a bounded
  * multi-producer queue; a full queue drops the new packet rather than slowing the sender, so one
- * client that stops reading cannot stall anybody else.
+ * client that stops reading cannot stall anybody else. A packet is forwarded in the buffer it was
+ * read into: its SendPacket frame becomes the RecvPacket in place ({@link RawSendPacket}).
  */
 final class ClientConnection extends ChannelInboundHandlerAdapter {
   private static final System.Logger LOG = System.getLogger(ClientConnection.class.getName());
 
   enum State { AWAITING_CLIENT_INFO, ACTIVE, CLOSED }
 
+  /** What a SendPacket costs the token bucket beyond its packet: header and destination key. */
+  private static final int SEND_PACKET_OVERHEAD = DerpProtocol.HEADER_LENGTH + DerpProtocol.KEY_LENGTH;
+
   private final DerpServer server;
   private final FrameDecoder decoder;
-  private final Queue<Frame> outbound;
+  /** RecvPacket frames ready to write ({@link ByteBuf}) and other frames ({@link Frame}). */
+  private final Queue<Object> outbound;
   private final AtomicBoolean drainScheduled = new AtomicBoolean();
+  private final Runnable drainTask = this::drain;
   /** Bytes waiting in {@link #outbound}: with the packet cap, bounds memory per client. */
   private final java.util.concurrent.atomic.AtomicLong queuedBytes = new java.util.concurrent.atomic.AtomicLong();
   /**
@@ -57,6 +66,11 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   private ChannelHandlerContext ctx;
   private State state = State.AWAITING_CLIENT_INFO;
   private NodePublicKey key;
+  /** {@link #key}'s 32 bytes, written into every packet this client sends. */
+  private byte[] keyBytes;
+  /** Where this client's last packet went, while the registry's version is {@link #lastDestinationVersion}. */
+  private ClientConnection lastDestination;
+  private int lastDestinationVersion;
   private TokenBucket bucket;
   private ScheduledFuture<?> keepAliveTask;
   private double notHereTokens = 3;
@@ -83,19 +97,25 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (!ctx.channel().isActive()) {
-      // Frames decoded from the same read as one that closed the connection are not acted on.
-      ReferenceCountUtil.release(msg);
+    // Frames decoded from the same read as one that closed the connection are not acted on.
+    if (msg instanceof RawSendPacket p && state == State.ACTIVE && ctx.channel().isActive()) {
+      pace(SEND_PACKET_OVERHEAD + p.packetLength());
+      route(p);
       return;
     }
     try {
+      if (!ctx.channel().isActive()) {
+        return;
+      }
       if (state == State.AWAITING_CLIENT_INFO) {
         onClientInfo(msg);
       } else if (state == State.ACTIVE) {
         onFrame((Frame) msg);
       }
     } finally {
-      if (!(msg instanceof Frame.SendPacket) || state != State.ACTIVE) {
+      if (msg instanceof RawSendPacket p) {
+        p.release();
+      } else {
         ReferenceCountUtil.release(msg);
       }
     }
@@ -126,6 +146,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
       return;
     }
     key = info.clientKey();
+    keyBytes = key.raw();
     state = State.ACTIVE;
     server.verified(ctx.channel());
     decoder.setMaxFrameLength(DerpProtocol.MAX_SERVER_FRAME_LENGTH);
@@ -148,18 +169,21 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     scheduleKeepAlive();
   }
 
-  private void onFrame(Frame frame) {
+  /** Charges {@code frameBytes} to the token bucket, if any, and pauses reading while it is empty. */
+  private void pace(int frameBytes) {
     if (bucket != null) {
-      long pause = bucket.take(frame.encodedLength(), System.nanoTime());
+      long pause = bucket.take(frameBytes, System.nanoTime());
       if (pause > 0) {
         server.metrics.rateLimitPauses.increment();
         ctx.channel().config().setAutoRead(false);
         ctx.executor().schedule(() -> ctx.channel().config().setAutoRead(true), pause, TimeUnit.NANOSECONDS);
       }
     }
-    if (frame instanceof Frame.SendPacket p) {
-      route(p);
-    } else if (frame instanceof Frame.Ping ping) {
+  }
+
+  private void onFrame(Frame frame) {
+    pace(frame.encodedLength());
+    if (frame instanceof Frame.Ping ping) {
       server.metrics.pingsAnswered.increment();
       ctx.write(new Frame.Pong(ping.data()));
     } else if (frame instanceof Frame.NotePreferred || frame instanceof Frame.Unknown
@@ -171,29 +195,50 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     }
   }
 
-  private void route(Frame.SendPacket p) {
-    ClientConnection dst = server.registry.get(p.destination());
+  /** Takes ownership of {@code p}. */
+  private void route(RawSendPacket p) {
+    ClientConnection dst = destinationOf(p);
     if (dst == null) {
       server.metrics.droppedUnknownDestination.increment();
+      NodePublicKey destination = p.destination();
       p.release();
-      tellNotHere(p.destination());
+      tellNotHere(destination);
       return;
     }
-    int length = p.packet().readableBytes();
+    int length = p.packetLength();
     if (server.config.tap != null) {
-      server.config.tap.forwarded(key, dst.key, p.packet().duplicate());
+      server.config.tap.forwarded(key, dst.key, p.packet());
     }
-    // Note the pair before the packet can arrive, so a receiver that leaves at once still tells us.
-    notePeer(dst.key);
-    dst.notePeer(key);
     // Counted before the hand-over, taken back if it is dropped: once queued, the packet can reach
     // its receiver (on another thread) before this thread would get to count it.
     server.metrics.packetsForwarded.increment();
     server.metrics.bytesForwarded.add(length);
-    if (!dst.enqueue(new Frame.RecvPacket(key, p.packet()))) {
+    if (!dst.enqueue(p.toRecvPacket(keyBytes))) {
       server.metrics.packetsForwarded.decrement();
       server.metrics.bytesForwarded.add(-length);
     }
+  }
+
+  /**
+   * The connection {@code p} goes to, or null. A sender mostly talks to one peer: while the
+   * registry is unchanged, that answer is kept and checked against the frame's key bytes, so the
+   * common case allocates no key and does no map lookup.
+   */
+  private ClientConnection destinationOf(RawSendPacket p) {
+    int version = server.registry.version(); // before the lookup: a change after it invalidates
+    ClientConnection dst = lastDestination;
+    if (dst != null && version == lastDestinationVersion && p.destinationIs(dst.keyBytes)) {
+      return dst;
+    }
+    dst = server.registry.get(p.destination());
+    if (dst != null) {
+      // Note the pair before the packet can arrive, so a receiver that leaves at once still tells us.
+      notePeer(dst.key);
+      dst.notePeer(key);
+      lastDestination = dst;
+      lastDestinationVersion = version;
+    }
+    return dst;
   }
 
   private void notePeer(NodePublicKey peer) {
@@ -214,9 +259,12 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     }
   }
 
-  /** Queues a frame for this client from any thread. False (and the frame released) when the queue is full or closed. */
-  boolean enqueue(Frame frame) {
-    int size = frame.payloadLength();
+  /**
+   * Queues a frame for this client from any thread: a {@link Frame}, or a ready RecvPacket frame's
+   * bytes. False (and the frame released) when the queue is full or closed.
+   */
+  boolean enqueue(Object frame) {
+    int size = queuedSize(frame);
     if (state != State.CLOSED && queuedBytes.addAndGet(size) > server.config.queueBytes) {
       queuedBytes.addAndGet(-size);
       server.metrics.droppedQueueFull.increment();
@@ -234,9 +282,14 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
       return false;
     }
     if (drainScheduled.compareAndSet(false, true)) {
-      ctx.executor().execute(this::drain);
+      ctx.executor().execute(drainTask);
     }
     return true;
+  }
+
+  /** What a queued frame counts against {@code queueBytes}: its payload, as for any frame. */
+  private static int queuedSize(Object frame) {
+    return frame instanceof ByteBuf b ? b.readableBytes() - DerpProtocol.HEADER_LENGTH : ((Frame) frame).payloadLength();
   }
 
   private void drain() {
@@ -244,11 +297,11 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     Channel ch = ctx.channel();
     int written = 0;
     while (ch.isWritable()) {
-      Frame f = outbound.poll();
+      Object f = outbound.poll();
       if (f == null) {
         break;
       }
-      queuedBytes.addAndGet(-f.payloadLength());
+      queuedBytes.addAndGet(-queuedSize(f));
       ctx.write(f, ctx.voidPromise());
       written++;
     }
@@ -306,9 +359,9 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   }
 
   private void releaseQueued() {
-    Frame f;
+    Object f;
     while ((f = outbound.poll()) != null) {
-      queuedBytes.addAndGet(-f.payloadLength());
+      queuedBytes.addAndGet(-queuedSize(f));
       ReferenceCountUtil.release(f);
     }
   }
@@ -332,6 +385,9 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   }
 
   private static String describe(Object msg) {
+    if (msg instanceof RawSendPacket) {
+      return FrameType.SEND_PACKET.toString();
+    }
     return msg instanceof Frame f && f.type() != null ? f.type().toString() : msg.getClass().getSimpleName();
   }
 }

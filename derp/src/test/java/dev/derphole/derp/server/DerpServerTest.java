@@ -234,6 +234,24 @@ class DerpServerTest {
   }
 
   @Test
+  void aSenderFollowsItsPeerToTheConnectionThatReplacedTheOldOne() throws Exception {
+    // The server remembers where alice's last packet went; bob's new connection must win anyway.
+    start(DerpServerConfig.builder());
+    NodePrivateKey alice = NodePrivateKey.generate();
+    NodePrivateKey bob = NodePrivateKey.generate();
+    Inbox first = new Inbox();
+    Inbox second = new Inbox();
+    DerpClient a = connect(plain(), alice, new Inbox());
+    connect(plain(), bob, first);
+    a.send(bob.publicKey(), "one".getBytes(StandardCharsets.UTF_8));
+    assertThat(first.next(first.packets)).endsWith(":one");
+    connect(plain(), bob, second);
+    assertThat(first.next(first.closed)).isNotEmpty();
+    a.send(bob.publicKey(), "two".getBytes(StandardCharsets.UTF_8));
+    assertThat(second.next(second.packets)).endsWith(":two");
+  }
+
+  @Test
   void pingsAreAnswered() throws Exception {
     start(DerpServerConfig.builder());
     DerpClient a = connect(plain(), NodePrivateKey.generate(), new Inbox());

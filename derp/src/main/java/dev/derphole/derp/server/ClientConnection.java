@@ -21,6 +21,7 @@ import java.lang.System.Logger.Level;
 import java.util.Queue;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -35,9 +36,20 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * </pre>
  *
  * Packets for this client arrive from other connections' event loops through a bounded
- * multi-producer queue; a full queue drops the new packet rather than slowing the sender, so one
- * client that stops reading cannot stall anybody else. A packet is forwarded in the buffer it was
- * read into: its SendPacket frame becomes the RecvPacket in place ({@link RawSendPacket}).
+ * multi-producer queue. A packet is forwarded in the buffer it was read into: its SendPacket frame
+ * becomes the RecvPacket in place ({@link RawSendPacket}).
+ *
+ * <p>Backpressure, bounded: once a destination's queue is half full, the sender that filled it
+ * stops being read (its TCP window closes, so it slows down instead of having its packets read,
+ * decoded and dropped) until the queue is down to a quarter. A destination that keeps a sender
+ * waiting longer than {@code senderPauseLimit} is marked stalled: its senders are read again and
+ * its packets dropped once the queue is full, as before, until it drains. So one client that stops
+ * reading holds up anybody else for at most that long.
+ *
+ * <pre>
+ *   sender reads ──▶ route ──▶ dst queue ≥ ½ ──▶ sender paused ──▶ dst queue ≤ ¼ ──▶ sender read again
+ *                                                      └──── pause limit ──▶ dst stalled: drop when full
+ * </pre>
  */
 final class ClientConnection extends ChannelInboundHandlerAdapter {
   private static final System.Logger LOG = System.getLogger(ClientConnection.class.getName());
@@ -75,11 +87,25 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   private ScheduledFuture<?> keepAliveTask;
   private double notHereTokens = 3;
   private long notHereLast = System.nanoTime();
+  /** Reading is off while the token bucket is empty. */
+  private boolean rateLimited;
+  /** The destination this client, as a sender, waits for; null while it is read. */
+  private ClientConnection pausedOn;
+  private ScheduledFuture<?> pauseLimitTask;
+
+  /** Senders paused on this client's queue, woken when it drains (may hold stale entries). */
+  private final Queue<ClientConnection> waiters = new ConcurrentLinkedQueue<>();
+  /** Kept a sender waiting past the limit: its senders are not paused until it drains. */
+  private volatile boolean stalled;
+  private final int pausePackets;
+  private final long pauseBytes;
 
   ClientConnection(DerpServer server, FrameDecoder decoder) {
     this.server = server;
     this.decoder = decoder;
     this.outbound = PlatformDependent.newFixedMpscQueue(server.config.queuePackets);
+    this.pausePackets = Math.max(1, server.config.queuePackets / 2);
+    this.pauseBytes = server.config.queueBytes / 2;
   }
 
   NodePublicKey key() {
@@ -175,8 +201,12 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
       long pause = bucket.take(frameBytes, System.nanoTime());
       if (pause > 0) {
         server.metrics.rateLimitPauses.increment();
-        ctx.channel().config().setAutoRead(false);
-        ctx.executor().schedule(() -> ctx.channel().config().setAutoRead(true), pause, TimeUnit.NANOSECONDS);
+        rateLimited = true;
+        updateAutoRead();
+        ctx.executor().schedule(() -> {
+          rateLimited = false;
+          updateAutoRead();
+        }, pause, TimeUnit.NANOSECONDS);
       }
     }
   }
@@ -217,6 +247,66 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
       server.metrics.packetsForwarded.decrement();
       server.metrics.bytesForwarded.add(-length);
     }
+    if (pausedOn == null && dst.backedUp() && !dst.stalled && !server.config.senderPauseLimit.isZero()) {
+      pauseOn(dst);
+    }
+  }
+
+  /** Whether senders should wait for this client's queue. */
+  private boolean backedUp() {
+    return outbound.size() >= pausePackets || queuedBytes.get() >= pauseBytes;
+  }
+
+  private boolean drainedEnough() {
+    return outbound.size() <= pausePackets / 2 && queuedBytes.get() <= pauseBytes / 2;
+  }
+
+  /** On this (the sender's) loop: stop reading until {@code dst} drains, or the pause limit. */
+  private void pauseOn(ClientConnection dst) {
+    server.metrics.senderPauses.increment();
+    pausedOn = dst;
+    updateAutoRead();
+    pauseLimitTask = ctx.executor().schedule(() -> {
+      if (pausedOn == dst) {
+        server.metrics.senderPauseLimits.increment();
+        dst.stalled = true;
+        dst.wakeWaiters();
+        resume(dst);
+      }
+    }, server.config.senderPauseLimit.toNanos(), TimeUnit.NANOSECONDS);
+    dst.waiters.add(this);
+    if (dst.drainedEnough() || dst.state == State.CLOSED) {
+      resume(dst); // it drained, or left, before it could see us waiting
+    }
+  }
+
+  /** From any thread: {@code dst}, which this client waited for, has drained or gone. */
+  private void wake(ClientConnection dst) {
+    if (ctx.executor().inEventLoop()) {
+      resume(dst);
+    } else {
+      ctx.executor().execute(() -> resume(dst));
+    }
+  }
+
+  private void resume(ClientConnection dst) {
+    if (pausedOn != dst) {
+      return; // a stale wake-up: that pause has already ended
+    }
+    pausedOn = null;
+    pauseLimitTask.cancel(false);
+    updateAutoRead();
+  }
+
+  private void wakeWaiters() {
+    ClientConnection w;
+    while ((w = waiters.poll()) != null) {
+      w.wake(this);
+    }
+  }
+
+  private void updateAutoRead() {
+    ctx.channel().config().setAutoRead(!rateLimited && pausedOn == null);
   }
 
   /**
@@ -311,6 +401,10 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     if (state == State.CLOSED) {
       releaseQueued();
     }
+    if ((stalled || !waiters.isEmpty()) && drainedEnough()) {
+      stalled = false;
+      wakeWaiters();
+    }
   }
 
   @Override
@@ -342,7 +436,11 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     if (keepAliveTask != null) {
       keepAliveTask.cancel(false);
     }
+    if (pauseLimitTask != null) {
+      pauseLimitTask.cancel(false);
+    }
     releaseQueued();
+    wakeWaiters(); // nothing more is queued for a closed client: its senders go on
     if (wasActive) {
       server.metrics.clients.decrementAndGet();
       if (server.registry.unregister(this)) {

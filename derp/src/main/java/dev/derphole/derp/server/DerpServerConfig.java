@@ -23,7 +23,16 @@ public final class DerpServerConfig {
   final long rateBytesPerSecond;
   final long rateBurstBytes;
   final int maxConnections;
+  final Duration senderPauseLimit;
   final PacketTap tap;
+
+  /**
+   * Tailscale's derper gives a write to a client 2 s before it gives up on that client; we give a
+   * destination as long to drain before we stop holding its senders back. Shorter limits were
+   * reached by receivers that were only slow (a CPU-starved benchmark client; 200 ms and 1 s both
+   * were), and every time they are, the sender floods and the relay drops again.
+   */
+  public static final Duration DEFAULT_SENDER_PAUSE_LIMIT = Duration.ofSeconds(2);
 
   /** Sees every packet the server forwards (tests use it to check what a relay operator can see). */
   @FunctionalInterface
@@ -45,6 +54,7 @@ public final class DerpServerConfig {
     this.rateBytesPerSecond = b.rateBytesPerSecond;
     this.rateBurstBytes = b.rateBurstBytes;
     this.maxConnections = b.maxConnections;
+    this.senderPauseLimit = b.senderPauseLimit;
     this.tap = b.tap;
   }
 
@@ -73,6 +83,7 @@ public final class DerpServerConfig {
     private long rateBytesPerSecond;
     private long rateBurstBytes;
     private int maxConnections = 10_000;
+    private Duration senderPauseLimit = DEFAULT_SENDER_PAUSE_LIMIT;
     private PacketTap tap;
 
     /** Mirrors every forwarded packet to {@code tap}; null for none. */
@@ -145,6 +156,20 @@ public final class DerpServerConfig {
       }
       this.rateBytesPerSecond = bytesPerSecond;
       this.rateBurstBytes = bytesPerSecond > 0 ? burstBytes : 0;
+      return this;
+    }
+
+    /**
+     * How long a sender may go unread while a destination's queue drains (backpressure) before that
+     * destination is treated as stalled and packets for it are dropped instead. Also the longest
+     * that one client which stops reading can hold up its senders' packets to anybody else.
+     * {@link Duration#ZERO} turns backpressure off: a full queue always drops.
+     */
+    public Builder senderPauseLimit(Duration limit) {
+      if (limit == null || limit.isNegative()) {
+        throw new IllegalArgumentException("senderPauseLimit must be >= 0, got " + limit);
+      }
+      this.senderPauseLimit = limit;
       return this;
     }
 

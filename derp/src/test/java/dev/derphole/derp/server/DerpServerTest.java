@@ -180,13 +180,58 @@ class DerpServerTest {
     a.send(cathy.publicKey(), "still here".getBytes(StandardCharsets.UTF_8));
     assertThat(cathyInbox.next(cathyInbox.packets)).endsWith(":still here");
     awaitTrue(() -> server.metrics().droppedQueueFull() > 0, "packets for bob dropped");
+    // Alice was held back while bob's queue was full, but only until the pause limit.
+    assertThat(server.metrics().senderPauseLimits()).isPositive();
+  }
+
+  @Test
+  void aSenderThatOutrunsItsReceiverIsHeldBackInsteadOfDropped() throws Exception {
+    // No pause limit within the test: bob's queue can only drain by bob reading.
+    start(DerpServerConfig.builder().queuePackets(16).senderPauseLimit(Duration.ofMinutes(5)));
+    NodePrivateKey alice = NodePrivateKey.generate();
+    NodePrivateKey bob = NodePrivateKey.generate();
+    Counter bobCounts = new Counter();
+    DerpClient a = connect(plain(), alice, new Inbox());
+    DerpClient b = DerpClient.connect(plain(), bob, bobCounts, group, DerpClient.Options.defaults());
+    closeMe.add(b);
+    stopReading(b);
+    // 128 MiB: more than the socket buffers between the server and bob (tens of MiB on loopback)
+    // and 16 packets of queue could hold; without backpressure the server would drop the rest.
+    int packets = 2048;
+    byte[] filler = new byte[64 * 1024 - 4];
+    for (int i = 0; i < packets; i++) {
+      a.send(bob.publicKey(), io.netty.buffer.Unpooled.wrappedBuffer(
+          io.netty.buffer.Unpooled.buffer(4).writeInt(i), io.netty.buffer.Unpooled.wrappedBuffer(filler)));
+    }
+    awaitTrue(() -> server.metrics().senderPauses() > 0, "alice held back");
+    channelOf(b).config().setAutoRead(true);
+    awaitTrue(() -> bobCounts.received.get() == packets, "all " + packets + " packets at bob");
+    assertThat(bobCounts.outOfOrder.get()).isZero();
+    assertThat(server.metrics().droppedQueueFull()).isZero();
+    assertThat(server.metrics().senderPauseLimits()).isZero();
+  }
+
+  /** Counts packets numbered by their first four bytes, and any that come out of order. */
+  static final class Counter implements DerpClientListener {
+    final java.util.concurrent.atomic.AtomicInteger received = new java.util.concurrent.atomic.AtomicInteger();
+    final java.util.concurrent.atomic.AtomicInteger outOfOrder = new java.util.concurrent.atomic.AtomicInteger();
+
+    @Override
+    public void onPacket(NodePublicKey source, ByteBuf packet) {
+      if (packet.getInt(packet.readerIndex()) != received.getAndIncrement()) {
+        outOfOrder.incrementAndGet();
+      }
+    }
   }
 
   private static void stopReading(DerpClient c) throws Exception {
+    channelOf(c).config().setAutoRead(false);
+  }
+
+  private static io.netty.channel.Channel channelOf(DerpClient c) throws Exception {
     java.lang.reflect.Field f = DerpClient.class.getDeclaredField("channel");
     f.setAccessible(true);
-    io.netty.channel.Channel ch = (io.netty.channel.Channel) f.get(c);
-    ch.config().setAutoRead(false);
+    return (io.netty.channel.Channel) f.get(c);
   }
 
   @Test

@@ -186,8 +186,10 @@ class DerpServerTest {
 
   @Test
   void aSenderThatOutrunsItsReceiverIsHeldBackInsteadOfDropped() throws Exception {
-    // No pause limit within the test: bob's queue can only drain by bob reading.
-    start(DerpServerConfig.builder().queuePackets(16).senderPauseLimit(Duration.ofMinutes(5)));
+    // No pause limit within the test: bob's queue can only drain by bob reading. A pause takes
+    // effect after the read in progress, whose frames are still queued: 64 packets (4 MiB) leave
+    // 32 packets of room above the pause mark for them (16 were not always enough).
+    start(DerpServerConfig.builder().queuePackets(64).senderPauseLimit(Duration.ofMinutes(5)));
     NodePrivateKey alice = NodePrivateKey.generate();
     NodePrivateKey bob = NodePrivateKey.generate();
     Counter bobCounts = new Counter();
@@ -196,7 +198,7 @@ class DerpServerTest {
     closeMe.add(b);
     stopReading(b);
     // 128 MiB: more than the socket buffers between the server and bob (tens of MiB on loopback)
-    // and 16 packets of queue could hold; without backpressure the server would drop the rest.
+    // and 64 packets of queue could hold; without backpressure the server would drop the rest.
     int packets = 2048;
     byte[] filler = new byte[64 * 1024 - 4];
     for (int i = 0; i < packets; i++) {
@@ -205,7 +207,8 @@ class DerpServerTest {
     }
     awaitTrue(() -> server.metrics().senderPauses() > 0, "alice held back");
     channelOf(b).config().setAutoRead(true);
-    awaitTrue(() -> bobCounts.received.get() == packets, "all " + packets + " packets at bob");
+    awaitTrue(() -> bobCounts.received.get() == packets,
+        () -> "all " + packets + " packets at bob; got " + bobCounts.received.get() + ", " + server.metrics().prometheus());
     assertThat(bobCounts.outOfOrder.get()).isZero();
     assertThat(server.metrics().droppedQueueFull()).isZero();
     assertThat(server.metrics().senderPauseLimits()).isZero();
@@ -411,10 +414,15 @@ class DerpServerTest {
   }
 
   static void awaitTrue(java.util.function.BooleanSupplier cond, String what) throws InterruptedException {
+    awaitTrue(cond, () -> what);
+  }
+
+  static void awaitTrue(java.util.function.BooleanSupplier cond, java.util.function.Supplier<String> what)
+      throws InterruptedException {
     long deadline = System.nanoTime() + WAIT.toNanos();
     while (!cond.getAsBoolean()) {
       if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting for: " + what);
+        throw new AssertionError("timed out waiting for: " + what.get());
       }
       Thread.sleep(10);
     }

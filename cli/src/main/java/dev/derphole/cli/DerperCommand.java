@@ -81,7 +81,7 @@ final class DerperCommand implements Callable<Integer> {
   @Option(names = "--rate-burst", paramLabel = "BYTES", description = "Burst for --rate-limit (at least 65568; default: one second's worth, at least 65568).")
   long rateBurst;
 
-  @Option(names = "--sender-pause-limit-ms", paramLabel = "MS", description = "Backpressure: how long a sender may go unread while its destination's queue drains; after that the destination's packets are dropped when its queue is full (0 = always drop; default ${DEFAULT-VALUE}).")
+  @Option(names = "--sender-pause-limit-ms", paramLabel = "MS", description = "Backpressure for senders without congestion control: how long a sender may go unread while its destination's queue drains; after that the destination's packets are dropped when its queue is full. 0 (the default) always drops, which is what QUIC over the relay needs; 2000 is a reasonable limit otherwise.")
   long senderPauseLimitMs = DerpServerConfig.DEFAULT_SENDER_PAUSE_LIMIT.toMillis();
 
   @Option(names = "--region-id", paramLabel = "ID", description = "Region ID in the printed DERP map (default ${DEFAULT-VALUE}).")

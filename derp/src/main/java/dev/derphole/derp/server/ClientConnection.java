@@ -39,7 +39,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * multi-producer queue. A packet is forwarded in the buffer it was read into: its SendPacket frame
  * becomes the RecvPacket in place ({@link RawSendPacket}).
  *
- * <p>Backpressure, bounded: once a destination's queue is half full, the sender that filled it
+ * <p>Backpressure, bounded and off by default (see {@link DerpServerConfig#DEFAULT_SENDER_PAUSE_LIMIT}
+ * for why): once a destination's queue is half full, the sender that filled it
  * stops being read (its TCP window closes, so it slows down instead of having its packets read,
  * decoded and dropped) until the queue is down to a quarter. A destination that keeps a sender
  * waiting longer than {@code senderPauseLimit} is marked stalled: its senders are read again and

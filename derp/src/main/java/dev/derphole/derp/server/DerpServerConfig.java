@@ -27,12 +27,14 @@ public final class DerpServerConfig {
   final PacketTap tap;
 
   /**
-   * Tailscale's derper gives a write to a client 2 s before it gives up on that client; we give a
-   * destination as long to drain before we stop holding its senders back. Shorter limits were
-   * reached by receivers that were only slow (a CPU-starved benchmark client; 200 ms and 1 s both
-   * were), and every time they are, the sender floods and the relay drops again.
+   * Off: a full queue drops, as Tailscale's derper does. Holding a sender back turns the relay's
+   * drops into queueing in the TCP buffers on both sides of it (tens of MiB on a fast path), and a
+   * QUIC connection over the relay then sees seconds of delay instead of the loss its congestion
+   * control reacts to: with backpressure on, ShareBridgeTest's QUIC-over-relay exchanges stalled
+   * past their 30 s timeouts. For senders without congestion control, see the limit's Javadoc.
    */
-  public static final Duration DEFAULT_SENDER_PAUSE_LIMIT = Duration.ofSeconds(2);
+  public static final Duration DEFAULT_SENDER_PAUSE_LIMIT = Duration.ZERO;
+
 
   /** Sees every packet the server forwards (tests use it to check what a relay operator can see). */
   @FunctionalInterface
@@ -163,7 +165,10 @@ public final class DerpServerConfig {
      * How long a sender may go unread while a destination's queue drains (backpressure) before that
      * destination is treated as stalled and packets for it are dropped instead. Also the longest
      * that one client which stops reading can hold up its senders' packets to anybody else.
-     * {@link Duration#ZERO} turns backpressure off: a full queue always drops.
+     * {@link Duration#ZERO} (the default) turns backpressure off: a full queue always drops. 2 s is
+     * a reasonable limit when it is on (Tailscale's derper gives a write to a client that long);
+     * 200 ms and 1 s were reached by receivers that were only slow (CPU-starved benchmark clients),
+     * after which the sender floods and the relay drops again.
      */
     public Builder senderPauseLimit(Duration limit) {
       if (limit == null || limit.isNegative()) {

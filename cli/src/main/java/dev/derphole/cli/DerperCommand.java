@@ -81,6 +81,9 @@ final class DerperCommand implements Callable<Integer> {
   @Option(names = "--rate-burst", paramLabel = "BYTES", description = "Burst for --rate-limit (at least 65568; default: one second's worth, at least 65568).")
   long rateBurst;
 
+  @Option(names = "--sender-pause-limit-ms", paramLabel = "MS", description = "Backpressure for senders without congestion control: how long a sender may go unread while its destination's queue drains; after that the destination's packets are dropped when its queue is full. 0 (the default) always drops, which is what QUIC over the relay needs; 2000 is a reasonable limit otherwise.")
+  long senderPauseLimitMs = DerpServerConfig.DEFAULT_SENDER_PAUSE_LIMIT.toMillis();
+
   @Option(names = "--region-id", paramLabel = "ID", description = "Region ID in the printed DERP map (default ${DEFAULT-VALUE}).")
   int regionId = 900;
 
@@ -139,6 +142,10 @@ final class DerperCommand implements Callable<Integer> {
         .listen(bind)
         .tls(ssl)
         .handshakeTimeout(java.time.Duration.ofMillis(handshakeTimeoutMs));
+    if (senderPauseLimitMs < 0) {
+      throw new Launcher.UsageException("--sender-pause-limit-ms must be >= 0, got " + senderPauseLimitMs);
+    }
+    config.senderPauseLimit(java.time.Duration.ofMillis(senderPauseLimitMs));
     if (rateLimit > 0) {
       config.rateLimit(rateLimit, rateBurst > 0 ? rateBurst : Math.max(rateLimit, 65_568));
     }

@@ -11,12 +11,26 @@ import java.util.List;
  * Splits a DERP byte stream into {@link Frame}s. A header announcing more than the current limit is
  * refused at once with a {@link FrameException}, before any of its payload is buffered, so a peer
  * cannot make us hold more than one frame's worth of memory.
+ *
+ * <p>A relay's decoder ({@link #forRelay}) hands on SendPacket frames whole, as
+ * {@link RawSendPacket}s, so they can be forwarded without a copy.
  */
 public final class FrameDecoder extends ByteToMessageDecoder {
+  private final boolean rawSendPackets;
   private volatile int maxFrameLength;
 
   public FrameDecoder(int maxFrameLength) {
+    this(maxFrameLength, false);
+  }
+
+  private FrameDecoder(int maxFrameLength, boolean rawSendPackets) {
+    this.rawSendPackets = rawSendPackets;
     setMaxFrameLength(maxFrameLength);
+  }
+
+  /** A decoder that emits {@link RawSendPacket} for SendPacket frames and {@link Frame}s for the rest. */
+  public static FrameDecoder forRelay(int maxFrameLength) {
+    return new FrameDecoder(maxFrameLength, true);
   }
 
   /** Changes the limit, e.g. once a server has verified its client. */
@@ -41,6 +55,12 @@ public final class FrameDecoder extends ByteToMessageDecoder {
       }
       if (in.readableBytes() < HEADER_LENGTH + length) {
         return;
+      }
+      if (rawSendPackets && type == FrameType.SEND_PACKET.code()) {
+        RawSendPacket.checkPayloadLength(length);
+        out.add(RawSendPacket.of(in.retainedSlice(start, HEADER_LENGTH + (int) length)));
+        in.skipBytes(HEADER_LENGTH + (int) length);
+        continue;
       }
       ByteBuf payload = in.slice(start + HEADER_LENGTH, (int) length);
       in.skipBytes(HEADER_LENGTH + (int) length);

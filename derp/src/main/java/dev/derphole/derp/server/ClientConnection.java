@@ -4,10 +4,13 @@ import dev.derphole.derp.frame.ClientInfoMessage;
 import dev.derphole.derp.frame.DerpProtocol;
 import dev.derphole.derp.frame.Frame;
 import dev.derphole.derp.frame.FrameDecoder;
+import dev.derphole.derp.frame.FrameType;
 import dev.derphole.derp.frame.PeerGoneReason;
+import dev.derphole.derp.frame.RawSendPacket;
 import dev.derphole.derp.frame.ServerInfoMessage;
 import dev.derphole.derp.key.BoxException;
 import dev.derphole.derp.key.NodePublicKey;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -18,6 +21,7 @@ import java.lang.System.Logger.Level;
 import java.util.Queue;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -32,18 +36,36 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * </pre>
  *
  * Packets for this client arrive from other connections' event loops through a bounded
- * multi-producer queue; a full queue drops the new packet rather than slowing the sender, so one
- * client that stops reading cannot stall anybody else.
+ * multi-producer queue. A packet is forwarded in the buffer it was read into: its SendPacket frame
+ * becomes the RecvPacket in place ({@link RawSendPacket}).
+ *
+ * <p>Backpressure, bounded and off by default (see {@link DerpServerConfig#DEFAULT_SENDER_PAUSE_LIMIT}
+ * for why): once a destination's queue is half full, the sender that filled it
+ * stops being read (its TCP window closes, so it slows down instead of having its packets read,
+ * decoded and dropped) until the queue is down to a quarter. A destination that keeps a sender
+ * waiting longer than {@code senderPauseLimit} is marked stalled: its senders are read again and
+ * its packets dropped once the queue is full, as before, until it drains. So one client that stops
+ * reading holds up anybody else for at most that long.
+ *
+ * <pre>
+ *   sender reads ──▶ route ──▶ dst queue ≥ ½ ──▶ sender paused ──▶ dst queue ≤ ¼ ──▶ sender read again
+ *                                                      └──── pause limit ──▶ dst stalled: drop when full
+ * </pre>
  */
 final class ClientConnection extends ChannelInboundHandlerAdapter {
   private static final System.Logger LOG = System.getLogger(ClientConnection.class.getName());
 
   enum State { AWAITING_CLIENT_INFO, ACTIVE, CLOSED }
 
+  /** What a SendPacket costs the token bucket beyond its packet: header and destination key. */
+  private static final int SEND_PACKET_OVERHEAD = DerpProtocol.HEADER_LENGTH + DerpProtocol.KEY_LENGTH;
+
   private final DerpServer server;
   private final FrameDecoder decoder;
-  private final Queue<Frame> outbound;
+  /** RecvPacket frames ready to write ({@link ByteBuf}) and other frames ({@link Frame}). */
+  private final Queue<Object> outbound;
   private final AtomicBoolean drainScheduled = new AtomicBoolean();
+  private final Runnable drainTask = this::drain;
   /** Bytes waiting in {@link #outbound}: with the packet cap, bounds memory per client. */
   private final java.util.concurrent.atomic.AtomicLong queuedBytes = new java.util.concurrent.atomic.AtomicLong();
   /**
@@ -57,15 +79,34 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   private ChannelHandlerContext ctx;
   private State state = State.AWAITING_CLIENT_INFO;
   private NodePublicKey key;
+  /** {@link #key}'s 32 bytes, written into every packet this client sends. */
+  private byte[] keyBytes;
+  /** Where this client's last packet went, while the registry's version is {@link #lastDestinationVersion}. */
+  private ClientConnection lastDestination;
+  private int lastDestinationVersion;
   private TokenBucket bucket;
   private ScheduledFuture<?> keepAliveTask;
   private double notHereTokens = 3;
   private long notHereLast = System.nanoTime();
+  /** Reading is off while the token bucket is empty. */
+  private boolean rateLimited;
+  /** The destination this client, as a sender, waits for; null while it is read. */
+  private ClientConnection pausedOn;
+  private ScheduledFuture<?> pauseLimitTask;
+
+  /** Senders paused on this client's queue, woken when it drains (may hold stale entries). */
+  private final Queue<ClientConnection> waiters = new ConcurrentLinkedQueue<>();
+  /** Kept a sender waiting past the limit: its senders are not paused until it drains. */
+  private volatile boolean stalled;
+  private final int pausePackets;
+  private final long pauseBytes;
 
   ClientConnection(DerpServer server, FrameDecoder decoder) {
     this.server = server;
     this.decoder = decoder;
     this.outbound = PlatformDependent.newFixedMpscQueue(server.config.queuePackets);
+    this.pausePackets = Math.max(1, server.config.queuePackets / 2);
+    this.pauseBytes = server.config.queueBytes / 2;
   }
 
   NodePublicKey key() {
@@ -83,19 +124,25 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (!ctx.channel().isActive()) {
-      // Frames decoded from the same read as one that closed the connection are not acted on.
-      ReferenceCountUtil.release(msg);
+    // Frames decoded from the same read as one that closed the connection are not acted on.
+    if (msg instanceof RawSendPacket p && state == State.ACTIVE && ctx.channel().isActive()) {
+      pace(SEND_PACKET_OVERHEAD + p.packetLength());
+      route(p);
       return;
     }
     try {
+      if (!ctx.channel().isActive()) {
+        return;
+      }
       if (state == State.AWAITING_CLIENT_INFO) {
         onClientInfo(msg);
       } else if (state == State.ACTIVE) {
         onFrame((Frame) msg);
       }
     } finally {
-      if (!(msg instanceof Frame.SendPacket) || state != State.ACTIVE) {
+      if (msg instanceof RawSendPacket p) {
+        p.release();
+      } else {
         ReferenceCountUtil.release(msg);
       }
     }
@@ -126,6 +173,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
       return;
     }
     key = info.clientKey();
+    keyBytes = key.raw();
     state = State.ACTIVE;
     server.verified(ctx.channel());
     decoder.setMaxFrameLength(DerpProtocol.MAX_SERVER_FRAME_LENGTH);
@@ -148,18 +196,25 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     scheduleKeepAlive();
   }
 
-  private void onFrame(Frame frame) {
+  /** Charges {@code frameBytes} to the token bucket, if any, and pauses reading while it is empty. */
+  private void pace(int frameBytes) {
     if (bucket != null) {
-      long pause = bucket.take(frame.encodedLength(), System.nanoTime());
+      long pause = bucket.take(frameBytes, System.nanoTime());
       if (pause > 0) {
         server.metrics.rateLimitPauses.increment();
-        ctx.channel().config().setAutoRead(false);
-        ctx.executor().schedule(() -> ctx.channel().config().setAutoRead(true), pause, TimeUnit.NANOSECONDS);
+        rateLimited = true;
+        updateAutoRead();
+        ctx.executor().schedule(() -> {
+          rateLimited = false;
+          updateAutoRead();
+        }, pause, TimeUnit.NANOSECONDS);
       }
     }
-    if (frame instanceof Frame.SendPacket p) {
-      route(p);
-    } else if (frame instanceof Frame.Ping ping) {
+  }
+
+  private void onFrame(Frame frame) {
+    pace(frame.encodedLength());
+    if (frame instanceof Frame.Ping ping) {
       server.metrics.pingsAnswered.increment();
       ctx.write(new Frame.Pong(ping.data()));
     } else if (frame instanceof Frame.NotePreferred || frame instanceof Frame.Unknown
@@ -171,29 +226,110 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     }
   }
 
-  private void route(Frame.SendPacket p) {
-    ClientConnection dst = server.registry.get(p.destination());
+  /** Takes ownership of {@code p}. */
+  private void route(RawSendPacket p) {
+    ClientConnection dst = destinationOf(p);
     if (dst == null) {
       server.metrics.droppedUnknownDestination.increment();
+      NodePublicKey destination = p.destination();
       p.release();
-      tellNotHere(p.destination());
+      tellNotHere(destination);
       return;
     }
-    int length = p.packet().readableBytes();
+    int length = p.packetLength();
     if (server.config.tap != null) {
-      server.config.tap.forwarded(key, dst.key, p.packet().duplicate());
+      server.config.tap.forwarded(key, dst.key, p.packet());
     }
-    // Note the pair before the packet can arrive, so a receiver that leaves at once still tells us.
-    notePeer(dst.key);
-    dst.notePeer(key);
     // Counted before the hand-over, taken back if it is dropped: once queued, the packet can reach
     // its receiver (on another thread) before this thread would get to count it.
     server.metrics.packetsForwarded.increment();
     server.metrics.bytesForwarded.add(length);
-    if (!dst.enqueue(new Frame.RecvPacket(key, p.packet()))) {
+    if (!dst.enqueue(p.toRecvPacket(keyBytes))) {
       server.metrics.packetsForwarded.decrement();
       server.metrics.bytesForwarded.add(-length);
     }
+    if (pausedOn == null && dst.backedUp() && !dst.stalled && !server.config.senderPauseLimit.isZero()) {
+      pauseOn(dst);
+    }
+  }
+
+  /** Whether senders should wait for this client's queue. */
+  private boolean backedUp() {
+    return outbound.size() >= pausePackets || queuedBytes.get() >= pauseBytes;
+  }
+
+  private boolean drainedEnough() {
+    return outbound.size() <= pausePackets / 2 && queuedBytes.get() <= pauseBytes / 2;
+  }
+
+  /** On this (the sender's) loop: stop reading until {@code dst} drains, or the pause limit. */
+  private void pauseOn(ClientConnection dst) {
+    server.metrics.senderPauses.increment();
+    pausedOn = dst;
+    updateAutoRead();
+    pauseLimitTask = ctx.executor().schedule(() -> {
+      if (pausedOn == dst) {
+        server.metrics.senderPauseLimits.increment();
+        dst.stalled = true;
+        dst.wakeWaiters();
+        resume(dst);
+      }
+    }, server.config.senderPauseLimit.toNanos(), TimeUnit.NANOSECONDS);
+    dst.waiters.add(this);
+    if (dst.drainedEnough() || dst.state == State.CLOSED) {
+      resume(dst); // it drained, or left, before it could see us waiting
+    }
+  }
+
+  /** From any thread: {@code dst}, which this client waited for, has drained or gone. */
+  private void wake(ClientConnection dst) {
+    if (ctx.executor().inEventLoop()) {
+      resume(dst);
+    } else {
+      ctx.executor().execute(() -> resume(dst));
+    }
+  }
+
+  private void resume(ClientConnection dst) {
+    if (pausedOn != dst) {
+      return; // a stale wake-up: that pause has already ended
+    }
+    pausedOn = null;
+    pauseLimitTask.cancel(false);
+    updateAutoRead();
+  }
+
+  private void wakeWaiters() {
+    ClientConnection w;
+    while ((w = waiters.poll()) != null) {
+      w.wake(this);
+    }
+  }
+
+  private void updateAutoRead() {
+    ctx.channel().config().setAutoRead(!rateLimited && pausedOn == null);
+  }
+
+  /**
+   * The connection {@code p} goes to, or null. A sender mostly talks to one peer: while the
+   * registry is unchanged, that answer is kept and checked against the frame's key bytes, so the
+   * common case allocates no key and does no map lookup.
+   */
+  private ClientConnection destinationOf(RawSendPacket p) {
+    int version = server.registry.version(); // before the lookup: a change after it invalidates
+    ClientConnection dst = lastDestination;
+    if (dst != null && version == lastDestinationVersion && p.destinationIs(dst.keyBytes)) {
+      return dst;
+    }
+    dst = server.registry.get(p.destination());
+    if (dst != null) {
+      // Note the pair before the packet can arrive, so a receiver that leaves at once still tells us.
+      notePeer(dst.key);
+      dst.notePeer(key);
+      lastDestination = dst;
+      lastDestinationVersion = version;
+    }
+    return dst;
   }
 
   private void notePeer(NodePublicKey peer) {
@@ -214,9 +350,12 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     }
   }
 
-  /** Queues a frame for this client from any thread. False (and the frame released) when the queue is full or closed. */
-  boolean enqueue(Frame frame) {
-    int size = frame.payloadLength();
+  /**
+   * Queues a frame for this client from any thread: a {@link Frame}, or a ready RecvPacket frame's
+   * bytes. False (and the frame released) when the queue is full or closed.
+   */
+  boolean enqueue(Object frame) {
+    int size = queuedSize(frame);
     if (state != State.CLOSED && queuedBytes.addAndGet(size) > server.config.queueBytes) {
       queuedBytes.addAndGet(-size);
       server.metrics.droppedQueueFull.increment();
@@ -234,9 +373,14 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
       return false;
     }
     if (drainScheduled.compareAndSet(false, true)) {
-      ctx.executor().execute(this::drain);
+      ctx.executor().execute(drainTask);
     }
     return true;
+  }
+
+  /** What a queued frame counts against {@code queueBytes}: its payload, as for any frame. */
+  private static int queuedSize(Object frame) {
+    return frame instanceof ByteBuf b ? b.readableBytes() - DerpProtocol.HEADER_LENGTH : ((Frame) frame).payloadLength();
   }
 
   private void drain() {
@@ -244,11 +388,11 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     Channel ch = ctx.channel();
     int written = 0;
     while (ch.isWritable()) {
-      Frame f = outbound.poll();
+      Object f = outbound.poll();
       if (f == null) {
         break;
       }
-      queuedBytes.addAndGet(-f.payloadLength());
+      queuedBytes.addAndGet(-queuedSize(f));
       ctx.write(f, ctx.voidPromise());
       written++;
     }
@@ -257,6 +401,10 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     }
     if (state == State.CLOSED) {
       releaseQueued();
+    }
+    if ((stalled || !waiters.isEmpty()) && drainedEnough()) {
+      stalled = false;
+      wakeWaiters();
     }
   }
 
@@ -289,7 +437,11 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     if (keepAliveTask != null) {
       keepAliveTask.cancel(false);
     }
+    if (pauseLimitTask != null) {
+      pauseLimitTask.cancel(false);
+    }
     releaseQueued();
+    wakeWaiters(); // nothing more is queued for a closed client: its senders go on
     if (wasActive) {
       server.metrics.clients.decrementAndGet();
       if (server.registry.unregister(this)) {
@@ -306,9 +458,9 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   }
 
   private void releaseQueued() {
-    Frame f;
+    Object f;
     while ((f = outbound.poll()) != null) {
-      queuedBytes.addAndGet(-f.payloadLength());
+      queuedBytes.addAndGet(-queuedSize(f));
       ReferenceCountUtil.release(f);
     }
   }
@@ -332,6 +484,9 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   }
 
   private static String describe(Object msg) {
+    if (msg instanceof RawSendPacket) {
+      return FrameType.SEND_PACKET.toString();
+    }
     return msg instanceof Frame f && f.type() != null ? f.type().toString() : msg.getClass().getSimpleName();
   }
 }

@@ -2,6 +2,7 @@ package dev.derphole.derp.server;
 
 import dev.derphole.derp.key.NodePublicKey;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Which connection currently speaks for each client key. A newer connection with the same key
@@ -10,15 +11,26 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class ClientRegistry {
   private final ConcurrentHashMap<NodePublicKey, ClientConnection> byKey = new ConcurrentHashMap<>();
+  /** Moves after every change, so a sender may cache what {@link #get} said until it moves. */
+  private final AtomicInteger version = new AtomicInteger();
 
   /** Registers {@code conn}; returns the connection it replaced, or null. */
   ClientConnection register(ClientConnection conn) {
-    return byKey.put(conn.key(), conn);
+    ClientConnection replaced = byKey.put(conn.key(), conn);
+    version.incrementAndGet();
+    return replaced;
   }
 
   /** Removes {@code conn} if it is still the registered one; true when it was. */
   boolean unregister(ClientConnection conn) {
-    return byKey.remove(conn.key(), conn);
+    boolean removed = byKey.remove(conn.key(), conn);
+    version.incrementAndGet();
+    return removed;
+  }
+
+  /** Read it before a {@link #get}: an answer stays current while the version is unchanged. */
+  int version() {
+    return version.get();
   }
 
   ClientConnection get(NodePublicKey key) {

@@ -1,17 +1,15 @@
 package dev.derphole.derp.server;
 
 import dev.derphole.derp.http.HttpHeadDecoder;
+import dev.derphole.derp.io.EventLoops;
 import dev.derphole.derp.key.NodePublicKey;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.DecoderException;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -49,11 +47,13 @@ public final class DerpServer implements AutoCloseable {
   private DerpServer(DerpServerConfig config) throws IOException {
     this.config = config;
     this.publicKey = config.privateKey().publicKey();
-    this.bossGroup = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-    this.workerGroup = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
+    this.bossGroup = EventLoops.newGroup(1, "derp-accept");
+    // One loop per core: a relay's loops are busy, and more loops than cores only add hand-overs
+    // between threads that then take turns on the same core.
+    this.workerGroup = EventLoops.newGroup(Runtime.getRuntime().availableProcessors(), "derp-io");
     ServerBootstrap b = new ServerBootstrap()
         .group(bossGroup, workerGroup)
-        .channel(NioServerSocketChannel.class)
+        .channel(EventLoops.serverSocket(bossGroup))
         .option(ChannelOption.SO_BACKLOG, 1024)
         .option(ChannelOption.SO_REUSEADDR, true)
         .childOption(ChannelOption.TCP_NODELAY, true)

@@ -23,7 +23,18 @@ public final class DerpServerConfig {
   final long rateBytesPerSecond;
   final long rateBurstBytes;
   final int maxConnections;
+  final Duration senderPauseLimit;
   final PacketTap tap;
+
+  /**
+   * Off: a full queue drops, as Tailscale's derper does. Holding a sender back turns the relay's
+   * drops into queueing in the TCP buffers on both sides of it (tens of MiB on a fast path), and a
+   * QUIC connection over the relay then sees seconds of delay instead of the loss its congestion
+   * control reacts to: with backpressure on, ShareBridgeTest's QUIC-over-relay exchanges stalled
+   * past their 30 s timeouts. For senders without congestion control, see the limit's Javadoc.
+   */
+  public static final Duration DEFAULT_SENDER_PAUSE_LIMIT = Duration.ZERO;
+
 
   /** Sees every packet the server forwards (tests use it to check what a relay operator can see). */
   @FunctionalInterface
@@ -45,6 +56,7 @@ public final class DerpServerConfig {
     this.rateBytesPerSecond = b.rateBytesPerSecond;
     this.rateBurstBytes = b.rateBurstBytes;
     this.maxConnections = b.maxConnections;
+    this.senderPauseLimit = b.senderPauseLimit;
     this.tap = b.tap;
   }
 
@@ -73,6 +85,7 @@ public final class DerpServerConfig {
     private long rateBytesPerSecond;
     private long rateBurstBytes;
     private int maxConnections = 10_000;
+    private Duration senderPauseLimit = DEFAULT_SENDER_PAUSE_LIMIT;
     private PacketTap tap;
 
     /** Mirrors every forwarded packet to {@code tap}; null for none. */
@@ -145,6 +158,23 @@ public final class DerpServerConfig {
       }
       this.rateBytesPerSecond = bytesPerSecond;
       this.rateBurstBytes = bytesPerSecond > 0 ? burstBytes : 0;
+      return this;
+    }
+
+    /**
+     * How long a sender may go unread while a destination's queue drains (backpressure) before that
+     * destination is treated as stalled and packets for it are dropped instead. Also the longest
+     * that one client which stops reading can hold up its senders' packets to anybody else.
+     * {@link Duration#ZERO} (the default) turns backpressure off: a full queue always drops. 2 s is
+     * a reasonable limit when it is on (Tailscale's derper gives a write to a client that long);
+     * 200 ms and 1 s were reached by receivers that were only slow (CPU-starved benchmark clients),
+     * after which the sender floods and the relay drops again.
+     */
+    public Builder senderPauseLimit(Duration limit) {
+      if (limit == null || limit.isNegative()) {
+        throw new IllegalArgumentException("senderPauseLimit must be >= 0, got " + limit);
+      }
+      this.senderPauseLimit = limit;
       return this;
     }
 

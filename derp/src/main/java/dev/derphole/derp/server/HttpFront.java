@@ -103,7 +103,7 @@ final class HttpFront extends ChannelInboundHandlerAdapter {
           + "Derp-Public-Key: " + server.publicKey().untypedHex() + "\r\n\r\n";
       ctx.write(Unpooled.copiedBuffer(response, StandardCharsets.US_ASCII));
     }
-    FrameDecoder decoder = new FrameDecoder(DerpProtocol.MAX_CLIENT_INFO_LENGTH);
+    FrameDecoder decoder = FrameDecoder.forRelay(DerpProtocol.MAX_CLIENT_INFO_LENGTH);
     ctx.pipeline().addAfter(ctx.name(), "derp-frame-decoder", decoder);
     ctx.pipeline().addAfter("derp-frame-decoder", "derp-frame-encoder", FrameEncoder.INSTANCE);
     ctx.pipeline().addAfter("derp-frame-encoder", "derp-client", new ClientConnection(server, decoder));

@@ -21,6 +21,8 @@ public final class ServerMetrics {
   final LongAdder pingsAnswered = new LongAdder();
   final LongAdder keepAlivesSent = new LongAdder();
   final LongAdder rateLimitPauses = new LongAdder();
+  final LongAdder senderPauses = new LongAdder();
+  final LongAdder senderPauseLimits = new LongAdder();
   final LongAdder httpRequests = new LongAdder();
 
   public int connections() {
@@ -75,6 +77,14 @@ public final class ServerMetrics {
     return rateLimitPauses.sum();
   }
 
+  public long senderPauses() {
+    return senderPauses.sum();
+  }
+
+  public long senderPauseLimits() {
+    return senderPauseLimits.sum();
+  }
+
   /** Prometheus text exposition format, version 0.0.4. */
   public String prometheus() {
     StringBuilder sb = new StringBuilder(2048);
@@ -95,6 +105,8 @@ public final class ServerMetrics {
     counter(sb, "derp_pings_answered_total", "client pings answered with a pong", pingsAnswered.sum());
     counter(sb, "derp_keepalives_sent_total", "keep-alive frames sent", keepAlivesSent.sum());
     counter(sb, "derp_rate_limit_pauses_total", "times a client's reads were paused by its token bucket", rateLimitPauses.sum());
+    counter(sb, "derp_sender_pauses_total", "times a sender stopped being read while its destination's queue drained", senderPauses.sum());
+    counter(sb, "derp_sender_pause_limits_total", "sender pauses ended by the limit: the destination was marked stalled", senderPauseLimits.sum());
     counter(sb, "derp_http_requests_total", "plain HTTP requests answered", httpRequests.sum());
     return sb.toString();
   }

@@ -162,7 +162,20 @@ class DerpServerTest {
 
   @Test
   void aClientThatStopsReadingDoesNotStallTheOthers() throws Exception {
-    start(DerpServerConfig.builder().queuePackets(16));
+    aClientThatStopsReadingDoesNotStallTheOthers(DerpServerConfig.builder().queuePackets(16));
+    assertThat(server.metrics().senderPauses()).as("backpressure is off by default").isZero();
+  }
+
+  @Test
+  void withBackpressureAClientThatStopsReadingHoldsUpItsSendersOnlyUntilThePauseLimit() throws Exception {
+    aClientThatStopsReadingDoesNotStallTheOthers(
+        DerpServerConfig.builder().queuePackets(16).senderPauseLimit(Duration.ofMillis(200)));
+    // Alice was held back while bob's queue was full, but only until the pause limit.
+    assertThat(server.metrics().senderPauseLimits()).isPositive();
+  }
+
+  private void aClientThatStopsReadingDoesNotStallTheOthers(DerpServerConfig.Builder config) throws Exception {
+    start(config);
     NodePrivateKey alice = NodePrivateKey.generate();
     NodePrivateKey bob = NodePrivateKey.generate();
     NodePrivateKey cathy = NodePrivateKey.generate();
@@ -182,11 +195,57 @@ class DerpServerTest {
     awaitTrue(() -> server.metrics().droppedQueueFull() > 0, "packets for bob dropped");
   }
 
+  @Test
+  void aSenderThatOutrunsItsReceiverIsHeldBackInsteadOfDropped() throws Exception {
+    // No pause limit within the test: bob's queue can only drain by bob reading. A pause takes
+    // effect after the read in progress, whose frames are still queued: 64 packets (4 MiB) leave
+    // 32 packets of room above the pause mark for them (16 were not always enough).
+    start(DerpServerConfig.builder().queuePackets(64).senderPauseLimit(Duration.ofMinutes(5)));
+    NodePrivateKey alice = NodePrivateKey.generate();
+    NodePrivateKey bob = NodePrivateKey.generate();
+    Counter bobCounts = new Counter();
+    DerpClient a = connect(plain(), alice, new Inbox());
+    DerpClient b = DerpClient.connect(plain(), bob, bobCounts, group, DerpClient.Options.defaults());
+    closeMe.add(b);
+    stopReading(b);
+    // 128 MiB: more than the socket buffers between the server and bob (tens of MiB on loopback)
+    // and 64 packets of queue could hold; without backpressure the server would drop the rest.
+    int packets = 2048;
+    byte[] filler = new byte[64 * 1024 - 4];
+    for (int i = 0; i < packets; i++) {
+      a.send(bob.publicKey(), io.netty.buffer.Unpooled.wrappedBuffer(
+          io.netty.buffer.Unpooled.buffer(4).writeInt(i), io.netty.buffer.Unpooled.wrappedBuffer(filler)));
+    }
+    awaitTrue(() -> server.metrics().senderPauses() > 0, "alice held back");
+    channelOf(b).config().setAutoRead(true);
+    awaitTrue(() -> bobCounts.received.get() == packets,
+        () -> "all " + packets + " packets at bob; got " + bobCounts.received.get() + ", " + server.metrics().prometheus());
+    assertThat(bobCounts.outOfOrder.get()).isZero();
+    assertThat(server.metrics().droppedQueueFull()).isZero();
+    assertThat(server.metrics().senderPauseLimits()).isZero();
+  }
+
+  /** Counts packets numbered by their first four bytes, and any that come out of order. */
+  static final class Counter implements DerpClientListener {
+    final java.util.concurrent.atomic.AtomicInteger received = new java.util.concurrent.atomic.AtomicInteger();
+    final java.util.concurrent.atomic.AtomicInteger outOfOrder = new java.util.concurrent.atomic.AtomicInteger();
+
+    @Override
+    public void onPacket(NodePublicKey source, ByteBuf packet) {
+      if (packet.getInt(packet.readerIndex()) != received.getAndIncrement()) {
+        outOfOrder.incrementAndGet();
+      }
+    }
+  }
+
   private static void stopReading(DerpClient c) throws Exception {
+    channelOf(c).config().setAutoRead(false);
+  }
+
+  private static io.netty.channel.Channel channelOf(DerpClient c) throws Exception {
     java.lang.reflect.Field f = DerpClient.class.getDeclaredField("channel");
     f.setAccessible(true);
-    io.netty.channel.Channel ch = (io.netty.channel.Channel) f.get(c);
-    ch.config().setAutoRead(false);
+    return (io.netty.channel.Channel) f.get(c);
   }
 
   @Test
@@ -231,6 +290,24 @@ class DerpServerTest {
     assertThat(second.next(second.packets)).endsWith(":to the new one");
     assertThat(server.metrics().replacedConnections()).isEqualTo(1);
     assertThat(server.isConnected(bob.publicKey())).isTrue();
+  }
+
+  @Test
+  void aSenderFollowsItsPeerToTheConnectionThatReplacedTheOldOne() throws Exception {
+    // The server remembers where alice's last packet went; bob's new connection must win anyway.
+    start(DerpServerConfig.builder());
+    NodePrivateKey alice = NodePrivateKey.generate();
+    NodePrivateKey bob = NodePrivateKey.generate();
+    Inbox first = new Inbox();
+    Inbox second = new Inbox();
+    DerpClient a = connect(plain(), alice, new Inbox());
+    connect(plain(), bob, first);
+    a.send(bob.publicKey(), "one".getBytes(StandardCharsets.UTF_8));
+    assertThat(first.next(first.packets)).endsWith(":one");
+    connect(plain(), bob, second);
+    assertThat(first.next(first.closed)).isNotEmpty();
+    a.send(bob.publicKey(), "two".getBytes(StandardCharsets.UTF_8));
+    assertThat(second.next(second.packets)).endsWith(":two");
   }
 
   @Test
@@ -348,10 +425,15 @@ class DerpServerTest {
   }
 
   static void awaitTrue(java.util.function.BooleanSupplier cond, String what) throws InterruptedException {
+    awaitTrue(cond, () -> what);
+  }
+
+  static void awaitTrue(java.util.function.BooleanSupplier cond, java.util.function.Supplier<String> what)
+      throws InterruptedException {
     long deadline = System.nanoTime() + WAIT.toNanos();
     while (!cond.getAsBoolean()) {
       if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting for: " + what);
+        throw new AssertionError("timed out waiting for: " + what.get());
       }
       Thread.sleep(10);
     }

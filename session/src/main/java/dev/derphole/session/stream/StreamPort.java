@@ -25,7 +25,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Backpressure both ways: reading asks QUIC for more only while fewer than {@link #HIGH_WATER}
  * bytes wait to be read, and writing blocks while {@link PendingWrites#LIMIT} bytes wait for QUIC
- * to take them. Neither blocks the event loop. Add it to the stream's pipeline (as the stream handler) before the stream is active.
+ * to take them. Neither blocks the event loop. Add it to the stream's pipeline (as the stream
+ * handler) before the stream is active.
  */
 public final class StreamPort extends ChannelInboundHandlerAdapter {
   /** How long {@code close()} of the output waits for its FIN to reach QUIC. */

@@ -53,6 +53,10 @@ final class BenchArgs {
     return (int) wholeNumber(name, 1, Integer.MAX_VALUE, otherwise);
   }
 
+  long nonNegativeLong(String name, long otherwise) {
+    return wholeNumber(name, 0, Long.MAX_VALUE, otherwise);
+  }
+
   int nonNegativeInt(String name, int otherwise) {
     return (int) wholeNumber(name, 0, Integer.MAX_VALUE, otherwise);
   }

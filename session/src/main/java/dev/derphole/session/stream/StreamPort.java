@@ -5,7 +5,6 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import java.io.IOException;
@@ -17,8 +16,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * One QUIC stream as a blocking {@link InputStream} and {@link OutputStream}, for protocols that
@@ -27,8 +24,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * over this in production.
  *
  * <p>Backpressure both ways: reading asks QUIC for more only while fewer than {@link #HIGH_WATER}
- * bytes wait to be read, and writing blocks while the stream is not writable. Neither blocks the
- * event loop. Add it to the stream's pipeline (as the stream handler) before the stream is active.
+ * bytes wait to be read, and writing blocks while {@link PendingWrites#LIMIT} bytes wait for QUIC
+ * to take them. Neither blocks the event loop. Add it to the stream's pipeline (as the stream
+ * handler) before the stream is active.
  */
 public final class StreamPort extends ChannelInboundHandlerAdapter {
   /** How long {@code close()} of the output waits for its FIN to reach QUIC. */
@@ -41,8 +39,7 @@ public final class StreamPort extends ChannelInboundHandlerAdapter {
   private final BlockingQueue<ByteBuf> queue = new LinkedBlockingQueue<>();
   private final AtomicLong queued = new AtomicLong();
   private final CompletableFuture<QuicStreamChannel> active = new CompletableFuture<>();
-  private final ReentrantLock lock = new ReentrantLock();
-  private final Condition writable = lock.newCondition();
+  private final PendingWrites pending = new PendingWrites();
   private final Input input = new Input();
   private final Output output = new Output();
   private volatile boolean paused;
@@ -82,7 +79,6 @@ public final class StreamPort extends ChannelInboundHandlerAdapter {
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
     ctx.channel().config().setAutoRead(false);
-    ctx.channel().config().setWriteBufferWaterMark(new WriteBufferWaterMark(2 << 20, 8 << 20));
     if (ctx.channel().isActive()) {
       activate(ctx);
     }
@@ -134,12 +130,6 @@ public final class StreamPort extends ChannelInboundHandlerAdapter {
   }
 
   @Override
-  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-    signal();
-    ctx.fireChannelWritabilityChanged();
-  }
-
-  @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     if (failure == null) {
       failure = "the stream closed";
@@ -147,7 +137,7 @@ public final class StreamPort extends ChannelInboundHandlerAdapter {
     closed = true;
     queue.add(EOF);
     active.completeExceptionally(new IOException(failure));
-    signal();
+    pending.close();
     ctx.fireChannelInactive();
   }
 
@@ -155,15 +145,6 @@ public final class StreamPort extends ChannelInboundHandlerAdapter {
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     failure = "stream failed: " + cause.getMessage();
     ctx.close();
-  }
-
-  private void signal() {
-    lock.lock();
-    try {
-      writable.signalAll();
-    } finally {
-      lock.unlock();
-    }
   }
 
   /** Reads ByteBufs off the queue; the EOF marker stays at the head so later reads see it too. */
@@ -228,7 +209,7 @@ public final class StreamPort extends ChannelInboundHandlerAdapter {
     }
   }
 
-  /** Copies each write into a buffer and hands it to QUIC, blocking while the stream is not writable. */
+  /** Copies each write into a buffer and hands it to QUIC, blocking while too much waits for QUIC. */
   private final class Output extends OutputStream {
     private ChannelFuture last;
     private volatile Throwable writeFailure;
@@ -244,20 +225,16 @@ public final class StreamPort extends ChannelInboundHandlerAdapter {
         return;
       }
       QuicStreamChannel ch = channel();
-      lock.lock();
       try {
-        while (ch.isActive() && !ch.isWritable()) {
-          writable.await(1, TimeUnit.SECONDS);
-        }
+        pending.acquire(len);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new InterruptedIOException("interrupted");
-      } finally {
-        lock.unlock();
       }
       check(ch);
-      last = ch.writeAndFlush(Unpooled.copiedBuffer(b, off, len));
+      last = ch.writeAndFlush(ch.alloc().directBuffer(len).writeBytes(b, off, len));
       last.addListener(f -> {
+        pending.release(len);
         if (!f.isSuccess() && writeFailure == null) {
           writeFailure = f.cause();
         }

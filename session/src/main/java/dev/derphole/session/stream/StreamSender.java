@@ -16,14 +16,13 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongConsumer;
 
 /**
  * The sending end of a byte stream: copies an {@link InputStream} (stdin) into one QUIC stream,
- * waiting whenever QUIC's flow control says so, then half-closes and waits for the receiver's
- * byte count. It returns only when the receiver has confirmed it has everything.
+ * keeping up to {@link PendingWrites#LIMIT} bytes queued for QUIC to take (so memory is flat and
+ * QUIC never waits for this thread), then half-closes and waits for the receiver's byte count. It
+ * returns only when the receiver has confirmed it has everything.
  */
 public final class StreamSender {
   static final int CHUNK = 64 << 10;
@@ -38,9 +37,6 @@ public final class StreamSender {
     } catch (ExecutionException | TimeoutException e) {
       throw new SessionException("could not open a stream to the other side: " + e.getMessage(), e);
     }
-    // Let several chunks queue behind QUIC's flow control: the default 64 KiB high-water mark makes
-    // the writer stop after every chunk and wait for an event-loop round trip.
-    stream.config().setWriteBufferWaterMark(new io.netty.channel.WriteBufferWaterMark(2 << 20, 8 << 20));
     long sent = 0;
     ChannelFuture last = null;
     byte[] buf = new byte[CHUNK];
@@ -61,13 +57,15 @@ public final class StreamSender {
       if (n == 0) {
         continue;
       }
-      ack.awaitWritable(stream);
+      ack.pending.acquire(n);
       if (!stream.isActive()) {
         throw ack.failure(sent);
       }
       int size = n;
-      last = stream.writeAndFlush(Unpooled.copiedBuffer(buf, 0, n));
+      // Direct, as QUIC wants it (a heap buffer would be copied once more on the event loop).
+      last = stream.writeAndFlush(stream.alloc().directBuffer(n).writeBytes(buf, 0, n));
       last.addListener(f -> {
+        ack.pending.release(size);
         if (!f.isSuccess()) {
           failedBytes.addAndGet(size);
           failure.compareAndSet(null, f.cause());
@@ -106,43 +104,16 @@ public final class StreamSender {
     return sent;
   }
 
-  /** Reads the receiver's 8-byte count and tracks writability. */
+  /** Reads the receiver's 8-byte count; bounds what waits for QUIC to take it. */
   private static final class AckReader extends ChannelInboundHandlerAdapter {
     final CompletableFuture<Long> count = new CompletableFuture<>();
+    final PendingWrites pending = new PendingWrites();
     private final ByteBuf answer = Unpooled.buffer(8);
-    private final ReentrantLock lock = new ReentrantLock();
-    private final Condition writable = lock.newCondition();
     private volatile String closeReason;
-
-    void awaitWritable(QuicStreamChannel stream) throws InterruptedException {
-      lock.lock();
-      try {
-        while (stream.isActive() && !stream.isWritable()) {
-          writable.await(1, TimeUnit.SECONDS);
-        }
-      } finally {
-        lock.unlock();
-      }
-    }
 
     SessionException failure(long sent) {
       String why = closeReason != null ? closeReason : "the stream closed";
       return new SessionException("the transfer failed after " + sent + " bytes: " + why);
-    }
-
-    private void signal() {
-      lock.lock();
-      try {
-        writable.signalAll();
-      } finally {
-        lock.unlock();
-      }
-    }
-
-    @Override
-    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-      signal();
-      ctx.fireChannelWritabilityChanged();
     }
 
     @Override
@@ -174,7 +145,7 @@ public final class StreamSender {
         closeReason = "the connection to the other side closed";
       }
       count.completeExceptionally(new IllegalStateException(closeReason));
-      signal();
+      pending.close();
       answer.release();
       ctx.fireChannelInactive();
     }

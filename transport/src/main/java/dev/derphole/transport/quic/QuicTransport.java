@@ -93,6 +93,15 @@ public final class QuicTransport {
   /** Adds the client side and dials the peer, accepting only the server key {@code serverPin}. */
   public static Future<QuicChannel> connect(Channel udp, PeerPath path, TlsIdentity me, byte[] serverPin,
                                             ChannelHandler connectionHandler, ChannelHandler streamHandler) {
+    return connect(udp, path.virtualLocal(), path.virtualPeer(), me, serverPin, connectionHandler, streamHandler);
+  }
+
+  /**
+   * Adds the client side and dials {@code peer} from {@code local}: a path's virtual addresses, or
+   * real socket addresses where nothing sits in front of the codec (the QUIC ceiling benchmark).
+   */
+  public static Future<QuicChannel> connect(Channel udp, InetSocketAddress local, InetSocketAddress peer, TlsIdentity me,
+                                            byte[] serverPin, ChannelHandler connectionHandler, ChannelHandler streamHandler) {
     QuicSslContext ssl = QuicSslContextBuilder.forClient()
         .keyManager(me.privateKey(), null, me.certificate())
         .trustManager(new PinnedKeyTrustManager(serverPin))
@@ -104,8 +113,8 @@ public final class QuicTransport {
     return QuicChannel.newBootstrap(udp)
         .handler(connectionHandler)
         .streamHandler(streamHandler)
-        .localAddress(path.virtualLocal())
-        .remoteAddress(path.virtualPeer())
+        .localAddress(local)
+        .remoteAddress(peer)
         .connect();
   }
 

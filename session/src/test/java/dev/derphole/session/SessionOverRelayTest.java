@@ -3,17 +3,10 @@ package dev.derphole.session;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.derphole.derp.map.DerpMap;
-import dev.derphole.derp.map.DerpNode;
-import dev.derphole.derp.server.DerpServer;
-import dev.derphole.derp.server.DerpServerConfig;
 import dev.derphole.session.stream.StreamReceiver;
 import dev.derphole.session.stream.StreamSender;
 import dev.derphole.session.token.Capability;
 import dev.derphole.session.token.Token;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
@@ -31,29 +24,23 @@ import org.junit.jupiter.api.Test;
 
 /** An issuer and a claimant in one JVM, through a real DERP server on loopback. */
 class SessionOverRelayTest {
-  private EventLoopGroup group;
-  private DerpServer relay;
+  private LoopbackRelay relay;
   private final List<String> listenEvents = new CopyOnWriteArrayList<>();
 
   @BeforeEach
   void start() throws Exception {
-    group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
-    relay = DerpServer.start(DerpServerConfig.builder().build());
+    relay = LoopbackRelay.start();
   }
 
   @AfterEach
   void stop() {
     relay.close();
-    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
   }
 
   private boolean forceRelay;
 
   private SessionOptions options(Reporter reporter) {
-    DerpNode node = new DerpNode("900a", 900, "127.0.0.1", "", "127.0.0.1", "", -1, false,
-        relay.localAddress().getPort(), false, false, true);
-    DerpMap map = DerpMap.singleRegion(900, "test", node);
-    return new SessionOptions(group, reporter, () -> map, true, forceRelay, true, Duration.ofSeconds(5));
+    return relay.options(reporter, forceRelay, Duration.ofSeconds(5));
   }
 
   private byte[] pipe(byte[] data) throws Exception {
@@ -156,8 +143,7 @@ class SessionOverRelayTest {
       otherSecret[0] ^= 1;
       Token unanswerable = new Token(real.version(), real.capability(), real.sessionId(), real.expires(),
           real.issuerDerpKey(), real.issuerTlsKey(), otherSecret, real.relay());
-      SessionOptions shortWait = new SessionOptions(group, Reporter.SILENT, options(Reporter.SILENT).maps(), true,
-          false, true, Duration.ofSeconds(2));
+      SessionOptions shortWait = relay.options(Reporter.SILENT, false, Duration.ofSeconds(2));
       assertThatThrownBy(() -> ClaimedSession.claim(unanswerable, shortWait, null))
           .isInstanceOf(SessionException.class)
           .hasMessageMatching("no answer from .* after 2 s; is it still running\\?");

@@ -2,18 +2,12 @@ package dev.derphole.session.share;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.derphole.derp.map.DerpMap;
-import dev.derphole.derp.map.DerpNode;
-import dev.derphole.derp.server.DerpServer;
-import dev.derphole.derp.server.DerpServerConfig;
 import dev.derphole.session.ClaimedSession;
 import dev.derphole.session.IssuedSession;
+import dev.derphole.session.LoopbackRelay;
 import dev.derphole.session.Reporter;
 import dev.derphole.session.SessionOptions;
 import dev.derphole.session.token.Capability;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -53,8 +47,7 @@ import org.junit.jupiter.api.Timeout;
 class ShareBridgeTest {
   static final int SECONDS = 30;
 
-  private EventLoopGroup group;
-  private DerpServer relay;
+  private LoopbackRelay relay;
   private IssuedSession share;
   private ClaimedSession open;
   private OpenListener listener;
@@ -70,8 +63,8 @@ class ShareBridgeTest {
 
   @BeforeEach
   void start() throws Exception {
-    group = dev.derphole.derp.io.EventLoops.newGroup(2, "share-test-io"); // epoll where available, as in the commands
-    relay = DerpServer.start(DerpServerConfig.builder().build());
+    // epoll where available, as in the commands
+    relay = LoopbackRelay.start(dev.derphole.derp.io.EventLoops.newGroup(2, "share-test-io"));
   }
 
   @AfterEach
@@ -90,14 +83,10 @@ class ShareBridgeTest {
     }
     pool.shutdownNow();
     relay.close();
-    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
   }
 
   private SessionOptions options() {
-    DerpNode node = new DerpNode("900a", 900, "127.0.0.1", "", "127.0.0.1", "", -1, false,
-        relay.localAddress().getPort(), false, false, true);
-    DerpMap map = DerpMap.singleRegion(900, "test", node);
-    return new SessionOptions(group, Reporter.SILENT, () -> map, true, false, true, Duration.ofSeconds(10));
+    return relay.options(Reporter.SILENT, false, Duration.ofSeconds(10));
   }
 
   private final ConnectionEvents events = new ConnectionEvents() {
@@ -132,7 +121,7 @@ class ShareBridgeTest {
       }
     });
     share = IssuedSession.open(Capability.SHARE, options(), server.streamHandler());
-    listener = OpenListener.bind(group, new InetSocketAddress("127.0.0.1", 0), max, events);
+    listener = OpenListener.bind(relay.group(), new InetSocketAddress("127.0.0.1", 0), max, events);
     open = ClaimedSession.claim(share.token(), options(), null);
     listener.start(open.connection());
     share.awaitConnection();

@@ -3,12 +3,9 @@ package dev.derphole.session.stream;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.derphole.derp.map.DerpMap;
-import dev.derphole.derp.map.DerpNode;
-import dev.derphole.derp.server.DerpServer;
-import dev.derphole.derp.server.DerpServerConfig;
 import dev.derphole.session.ClaimedSession;
 import dev.derphole.session.IssuedSession;
+import dev.derphole.session.LoopbackRelay;
 import dev.derphole.session.Reporter;
 import dev.derphole.session.SessionOptions;
 import dev.derphole.session.offer.DirectoryTar;
@@ -21,9 +18,6 @@ import dev.derphole.session.offer.Verdict;
 import dev.derphole.session.token.Capability;
 import dev.derphole.session.token.Token;
 import io.netty.channel.ChannelInitializer;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.codec.quic.QuicStreamType;
 import java.io.IOException;
@@ -47,27 +41,21 @@ import org.junit.jupiter.api.io.TempDir;
  * quiet end of data.
  */
 class StreamPortOverRelayTest {
-  private EventLoopGroup group;
-  private DerpServer relay;
+  private LoopbackRelay relay;
   @TempDir Path dir;
 
   @BeforeEach
   void start() throws Exception {
-    group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
-    relay = DerpServer.start(DerpServerConfig.builder().build());
+    relay = LoopbackRelay.start();
   }
 
   @AfterEach
   void stop() {
     relay.close();
-    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
   }
 
   private SessionOptions options() {
-    DerpNode node = new DerpNode("900a", 900, "127.0.0.1", "", "127.0.0.1", "", -1, false,
-        relay.localAddress().getPort(), false, false, true);
-    DerpMap map = DerpMap.singleRegion(900, "test", node);
-    return new SessionOptions(group, Reporter.SILENT, () -> map, true, true, true, Duration.ofSeconds(5));
+    return relay.options(Reporter.SILENT, true, Duration.ofSeconds(5));
   }
 
   private static ChannelInitializer<QuicStreamChannel> first(StreamPort port) {

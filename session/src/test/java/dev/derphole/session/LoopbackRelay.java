@@ -1,0 +1,54 @@
+package dev.derphole.session;
+
+import dev.derphole.derp.map.DerpMap;
+import dev.derphole.derp.map.DerpNode;
+import dev.derphole.derp.server.DerpServer;
+import dev.derphole.derp.server.DerpServerConfig;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The setting of the in-process session tests: a real DERP server on loopback, a one-region map
+ * that points at it, and the event loops both sides run on. Closing it stops both.
+ */
+public final class LoopbackRelay implements AutoCloseable {
+  private final EventLoopGroup group;
+  private final DerpServer server;
+  private final DerpMap map;
+
+  private LoopbackRelay(EventLoopGroup group) throws Exception {
+    this.group = group;
+    this.server = DerpServer.start(DerpServerConfig.builder().build());
+    DerpNode node = new DerpNode("900a", 900, "127.0.0.1", "", "127.0.0.1", "", -1, false,
+        server.localAddress().getPort(), false, false, true);
+    this.map = DerpMap.singleRegion(900, "test", node);
+  }
+
+  /** A relay with two NIO event loops for the sessions. */
+  public static LoopbackRelay start() throws Exception {
+    return new LoopbackRelay(new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory()));
+  }
+
+  /** A relay whose sessions run on {@code group}, which it shuts down on close. */
+  public static LoopbackRelay start(EventLoopGroup group) throws Exception {
+    return new LoopbackRelay(group);
+  }
+
+  public EventLoopGroup group() {
+    return group;
+  }
+
+  /** Options for a session on this relay, loopback candidates allowed (everything is on one host). */
+  public SessionOptions options(Reporter reporter, boolean forceRelay, Duration claimTimeout) {
+    return new SessionOptions(group, reporter, () -> map, true, forceRelay, true, claimTimeout);
+  }
+
+  @Override
+  public void close() {
+    server.close();
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+  }
+}

@@ -131,36 +131,13 @@ public final class QuicCeilingBench {
       QuicChannel quic = QuicTransport.connect(client.udp, local, peer, client.tls, server.tls.publicKey(), noop(), noop())
           .get(10, TimeUnit.SECONDS);
 
-      ThreadCpu cpuBefore = ThreadCpu.now();
-      UdpCounters udpBefore = UdpCounters.now();
-      AtomicLong moved = new AtomicLong();
-      long start = System.nanoTime();
-      // Off the event loops: collecting stats waits for the client's loop.
-      ScheduledFuture<?> watch = WATCH.scheduleWithFixedDelay(
-          () -> System.err.println(rung + ": " + (System.nanoTime() - start) / 1_000_000 + " ms, " + moved.get() + " bytes, "
-              + stats(quic)), 2, 2, TimeUnit.SECONDS);
-      long got;
-      try {
+      ResultLine line = measure(rung, bytes, quic, serverQuic, moved -> {
         if (receiver != null) {
-          got = StreamSender.send(quic, new GeneratedInput(bytes), moved::set);
-        } else {
-          quic.createStream(QuicStreamType.BIDIRECTIONAL, new EventLoopWriter(bytes, moved)).get(10, TimeUnit.SECONDS);
-          got = received.get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+          return StreamSender.send(quic, new GeneratedInput(bytes), moved::set);
         }
-      } finally {
-        watch.cancel(false);
-      }
-      double seconds = (System.nanoTime() - start) / 1e9;
-      if (got != bytes) {
-        throw new IllegalStateException(rung + ": received " + got + " of " + bytes + " bytes");
-      }
-      ResultLine line = new ResultLine().put("rung", rung).put("bytes", bytes)
-          .put("seconds", seconds, 3).put("mbit_s", ResultLine.gbitPerSecond(bytes, seconds) * 1000, 0);
-      ThreadCpu.between(cpuBefore, ThreadCpu.now(), seconds).forEach((name, cores) -> line.put(name, cores, 2));
-      line.put("udp_rcvbuf_errors", UdpCounters.now().rcvbufErrors() - udpBefore.rcvbufErrors());
-      QuicConnectionStats st = quic.collectStats().get(1, TimeUnit.SECONDS);
-      QuicConnectionStats back = serverQuic.get(1, TimeUnit.SECONDS).collectStats().get(1, TimeUnit.SECONDS);
-      line.put("sent_pkts", st.sent()).put("lost_pkts", st.lost()).put("receiver_sent_pkts", back.sent());
+        quic.createStream(QuicStreamType.BIDIRECTIONAL, new EventLoopWriter(bytes, moved)).get(10, TimeUnit.SECONDS);
+        return received.get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+      });
       quic.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
       return line;
     }
@@ -190,37 +167,56 @@ public final class QuicCeilingBench {
                pipeOptions, null)) {
         QuicChannel server = listen.awaitConnection();
         QuicChannel quic = pipe.connection();
-        ThreadCpu cpuBefore = ThreadCpu.now();
-        UdpCounters udpBefore = UdpCounters.now();
-        AtomicLong moved = new AtomicLong();
-        long start = System.nanoTime();
-        ScheduledFuture<?> watch = WATCH.scheduleWithFixedDelay(
-            () -> System.err.println(rung + ": " + (System.nanoTime() - start) / 1_000_000 + " ms, " + moved.get() + " bytes, "
-                + stats(quic)), 2, 2, TimeUnit.SECONDS);
-        long got;
-        try {
-          got = StreamSender.send(quic, new GeneratedInput(bytes), moved::set);
-        } finally {
-          watch.cancel(false);
-        }
-        double seconds = (System.nanoTime() - start) / 1e9;
-        if (got != bytes || receiver.done().get(10, TimeUnit.SECONDS) != bytes) {
-          throw new IllegalStateException(rung + ": received " + got + " of " + bytes + " bytes");
-        }
-        ResultLine line = new ResultLine().put("rung", rung).put("bytes", bytes).put("path", direct.get() ? "direct" : "relay")
-            .put("seconds", seconds, 3).put("mbit_s", ResultLine.gbitPerSecond(bytes, seconds) * 1000, 0);
-        ThreadCpu.between(cpuBefore, ThreadCpu.now(), seconds).forEach((name, cores) -> line.put(name, cores, 2));
-        line.put("udp_rcvbuf_errors", UdpCounters.now().rcvbufErrors() - udpBefore.rcvbufErrors());
-        QuicConnectionStats st = quic.collectStats().get(1, TimeUnit.SECONDS);
-        QuicConnectionStats back = server.collectStats().get(1, TimeUnit.SECONDS);
-        line.put("sent_pkts", st.sent()).put("lost_pkts", st.lost()).put("receiver_sent_pkts", back.sent());
-        return line;
+        ResultLine line = measure(rung, bytes, quic, CompletableFuture.completedFuture(server), moved -> {
+          long sent = StreamSender.send(quic, new GeneratedInput(bytes), moved::set);
+          // the sender's count first; the receiver's must agree with it too
+          return sent != bytes ? sent : receiver.done().get(10, TimeUnit.SECONDS);
+        });
+        return line.put("path", direct.get() ? "direct" : "relay");
       }
     } finally {
       listenGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(2, TimeUnit.SECONDS);
       pipeGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(2, TimeUnit.SECONDS);
       relay.close();
     }
+  }
+
+  /** One rung's transfer: moves the bytes, counting progress in {@code moved}; returns what arrived. */
+  private interface Transfer {
+    long run(AtomicLong moved) throws Exception;
+  }
+
+  /**
+   * Runs {@code transfer} with a progress line on stderr every 2 s and measures it: the rate, each
+   * thread's CPU, UDP receive-buffer drops, and both ends' packet counts.
+   */
+  private static ResultLine measure(String rung, long bytes, QuicChannel quic, CompletableFuture<QuicChannel> receiverSide,
+                                    Transfer transfer) throws Exception {
+    ThreadCpu cpuBefore = ThreadCpu.now();
+    UdpCounters udpBefore = UdpCounters.now();
+    AtomicLong moved = new AtomicLong();
+    long start = System.nanoTime();
+    // Off the event loops: collecting stats waits for the client's loop.
+    ScheduledFuture<?> watch = WATCH.scheduleWithFixedDelay(
+        () -> System.err.println(rung + ": " + (System.nanoTime() - start) / 1_000_000 + " ms, " + moved.get() + " bytes, "
+            + stats(quic)), 2, 2, TimeUnit.SECONDS);
+    long got;
+    try {
+      got = transfer.run(moved);
+    } finally {
+      watch.cancel(false);
+    }
+    double seconds = (System.nanoTime() - start) / 1e9;
+    if (got != bytes) {
+      throw new IllegalStateException(rung + ": received " + got + " of " + bytes + " bytes");
+    }
+    ResultLine line = new ResultLine().put("rung", rung).put("bytes", bytes)
+        .put("seconds", seconds, 3).put("mbit_s", ResultLine.gbitPerSecond(bytes, seconds) * 1000, 0);
+    ThreadCpu.between(cpuBefore, ThreadCpu.now(), seconds).forEach((name, cores) -> line.put(name, cores, 2));
+    line.put("udp_rcvbuf_errors", UdpCounters.now().rcvbufErrors() - udpBefore.rcvbufErrors());
+    QuicConnectionStats st = quic.collectStats().get(1, TimeUnit.SECONDS);
+    QuicConnectionStats back = receiverSide.get(1, TimeUnit.SECONDS).collectStats().get(1, TimeUnit.SECONDS);
+    return line.put("sent_pkts", st.sent()).put("lost_pkts", st.lost()).put("receiver_sent_pkts", back.sent());
   }
 
   /** The sender's view of its connection, for the progress lines on stderr. */

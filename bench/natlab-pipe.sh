@@ -9,6 +9,10 @@
 # and wormhole baselines can reach each other without port forwards; the promotion runs use real
 # NATs.
 #   sudo bench/natlab-pipe.sh [SIZE_MIB] [PROMOTIONS]
+# Needs socat; openbsd nc (Debian netcat-openbsd) for the issue's `nc` baseline, which uses small
+# buffers, so socat with 1 MiB buffers stays beside it as the plain-TCP ceiling; wormhole-william
+# and magic-wormhole's servers are optional. BASE_JAR=path/to/derphole.jar adds a derphole pipe run
+# with that build (e.g. main's) right after this build's, for a before/after in the same run.
 set -euo pipefail
 size_mib=${1:-1024}; promotions=${2:-5}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,14 +34,14 @@ start_relay() {
 
 # One session: listen on hA, pipe on hB. Prints "<seconds> <promotion seconds or -> <path>".
 session() {
-  local input=$1
+  local input=$1 jar=${2:-$root/cli/target/derphole.jar}
   rm -f "$out/listen.err" "$out/got"
-  ex hA env DERPHOLE_DERP_MAP="$out/map.json" "$root/bin/derphole" --verbose listen > "$out/got" 2> "$out/listen.err" &
+  ex hA env DERPHOLE_DERP_MAP="$out/map.json" DERPHOLE_JAR="$jar" "$root/bin/derphole" --verbose listen > "$out/got" 2> "$out/listen.err" &
   local lp=$!
   for _ in $(seq 400); do grep -q '^derphole pipe ' "$out/listen.err" 2>/dev/null && break; sleep 0.05; done
   local token; token=$(grep '^derphole pipe ' "$out/listen.err" | awk '{print $3}')
   local s; s=$(date +%s.%N)
-  ex hB env DERPHOLE_DERP_MAP="$out/map.json" "$root/bin/derphole" pipe "$token" < "$input"
+  ex hB env DERPHOLE_DERP_MAP="$out/map.json" DERPHOLE_JAR="$jar" "$root/bin/derphole" pipe "$token" < "$input"
   local e; e=$(date +%s.%N)
   wait $lp
   [ "$(sha256sum < "$out/got" | cut -d' ' -f1)" = "$(sha256sum < "$input" | cut -d' ' -f1)" ] || { echo "DIGEST MISMATCH" >&2; exit 1; }
@@ -60,6 +64,10 @@ echo "derphole across the NAT lab: ${size_mib} MiB, $(nproc) cores, $(grep -m1 '
 start_relay
 printf '%-52s %s\n' "transfer (host A <- host B, lab internet)" "throughput / time"
 read -r t prom path < <(session "$out/in.bin"); printf '%-52s %s  (path: %s)\n' "derphole pipe" "$(rate $size_mib $t)" "$path"
+if [ -n "${BASE_JAR:-}" ]; then
+  read -r t prom path < <(session "$out/in.bin" "$BASE_JAR")
+  printf '%-52s %s  (path: %s)\n' "base: derphole pipe ($(basename "$BASE_JAR"))" "$(rate $size_mib $t)" "$path"
+fi
 
 ex hA socat -b 1048576 -u TCP-LISTEN:9000,reuseaddr CREATE:"$out/socat.out" & sp=$!
 sleep 0.3; s=$(date +%s.%N)
@@ -67,6 +75,19 @@ ex hB socat -b 1048576 -u OPEN:"$out/in.bin" TCP:198.51.100.10:9000,retry=20,int
 wait $sp; e=$(date +%s.%N)
 [ "$(sha256sum < "$out/socat.out" | cut -d' ' -f1)" = "$want" ] || { echo "socat digest mismatch" >&2; exit 1; }
 printf '%-52s %s\n' "socat TCP, same path (baseline ceiling)" "$(rate $size_mib "$(python3 -c "print($e-$s)")")"
+
+if command -v nc >/dev/null && nc -h 2>&1 | grep -qi openbsd; then
+  # -N: shut the socket down at end of input, so the listener sees EOF and exits.
+  ex hA sh -c "exec nc -l 9001 > '$out/nc.out'" & np=$!
+  sleep 0.3; s=$(date +%s.%N)
+  ex hB nc -N 198.51.100.10 9001 < "$out/in.bin"
+  wait $np; e=$(date +%s.%N)
+  [ "$(sha256sum < "$out/nc.out" | cut -d' ' -f1)" = "$want" ] || { echo "nc digest mismatch" >&2; exit 1; }
+  rm -f "$out/nc.out"
+  printf '%-52s %s\n' "nc (openbsd) TCP, same path (the issue's baseline)" "$(rate $size_mib "$(python3 -c "print($e-$s)")")"
+else
+  printf '%-52s %s\n' "nc (openbsd)" "skipped: not installed (apt-get install netcat-openbsd)"
+fi
 
 if command -v wormhole-william >/dev/null && [ -x /usr/bin/twist3 ]; then
   (cd "$out" && ex inet /usr/bin/twist3 wormhole-mailbox --port=tcp:4000:interface=198.51.100.1 >/dev/null 2>&1) &

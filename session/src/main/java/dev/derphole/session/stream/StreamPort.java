@@ -1,5 +1,6 @@
 package dev.derphole.session.stream;
 
+import dev.derphole.transport.quic.StreamFin;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
@@ -277,7 +278,7 @@ public final class StreamPort extends ChannelInboundHandlerAdapter {
       // would otherwise end the connection before it, and the peer would read "closed without FIN"
       // instead of the last words written (a failure verdict, seen once in CI).
       io.netty.channel.ChannelPromise fin = ch.newPromise();
-      ch.eventLoop().execute(() -> ch.shutdownOutput(fin));
+      StreamFin.shutdown(ch, fin);
       if (!ch.eventLoop().inEventLoop()) {
         fin.awaitUninterruptibly(FIN_WAIT_MILLIS);
       }

@@ -6,7 +6,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownReadComplete;
-import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.netty.handler.codec.quic.DefaultQuicStreamFrame;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.ArrayList;
@@ -169,9 +169,10 @@ public final class StreamReceiver extends ChannelInboundHandlerAdapter {
       long total = written;
       ByteBuf ack = Unpooled.buffer(8).writeLong(total);
       // Deferred onto the event loop, never written from inside the input-shutdown event.
-      ctx.executor().execute(() -> ctx.writeAndFlush(ack).addListener(f -> {
+      // The FIN rides on the acknowledgement: a FIN on its own, after the sender's FIN was read,
+      // can be dropped by quiche (see StreamFin).
+      ctx.executor().execute(() -> ctx.writeAndFlush(new DefaultQuicStreamFrame(ack, true)).addListener(f -> {
         if (f.isSuccess()) {
-          ((QuicStreamChannel) ctx.channel()).shutdownOutput();
           done.complete(total);
         } else {
           done.completeExceptionally(new SessionException("could not confirm the end of the stream to the sender"));

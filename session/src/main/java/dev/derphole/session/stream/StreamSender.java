@@ -1,6 +1,7 @@
 package dev.derphole.session.stream;
 
 import dev.derphole.session.SessionException;
+import dev.derphole.transport.quic.StreamFin;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
@@ -91,7 +92,7 @@ public final class StreamSender {
       throw new SessionException("the transfer failed: " + failedBytes.get() + " bytes could not be written to the stream ("
           + (c == null ? "unknown" : c.getClass().getSimpleName() + ": " + c.getMessage()) + ")");
     }
-    stream.eventLoop().execute(() -> stream.shutdownOutput());
+    StreamFin.shutdown(stream);
     long confirmed;
     try {
       confirmed = ack.count.get();

@@ -2,6 +2,7 @@ package dev.derphole.session.tunnel;
 
 import dev.derphole.session.SessionException;
 import dev.derphole.session.share.StreamHeader;
+import dev.derphole.transport.quic.StreamFin;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
@@ -80,8 +81,7 @@ public final class StdioStream {
     if (last != null) {
       last.awaitUninterruptibly();
     }
-    // A task of its own, after the last write: a FIN from inside a write's completion can cut data.
-    stream.eventLoop().execute(() -> stream.shutdownOutput());
+    StreamFin.shutdown(stream);
   }
 
   /** stream → stdout; completes {@link #done} at the far side's FIN, fails it if the stream dies first. */

@@ -1,0 +1,71 @@
+package dev.derphole.transport.quic;
+
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.netty.handler.codec.quic.QuicStreamPriority;
+import io.netty.handler.codec.quic.QuicheSendRoom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Ends our half of a QUIC stream with a FIN on its own, as safely as quiche allows. Every such FIN
+ * in this project goes through here; where the last bytes are at hand, send the FIN on them
+ * instead ({@code new DefaultQuicStreamFrame(data, true)}), which is always safe.
+ *
+ * <p>Why not just {@code shutdownOutput()}: quiche can drop a zero-length FIN (cloudflare/quiche
+ * issue 2525). Once the peer's FIN has been read, a FIN queued after our last data, which is sent
+ * but not yet acknowledged, marks the stream complete; when the ACK for that data is processed
+ * before the FIN goes out, quiche forgets the stream and the FIN is never sent. The peer then waits
+ * for an end that never comes (seen as a hung shared TCP connection). That window is open only
+ * while the FIN waits behind a full congestion window or pacing, so we queue it only when quiche
+ * would send at least a packet at once ({@link QuicheSendRoom}): the write then emits it in the same
+ * call, before any ACK is read. An ACK that arrives while we wait is harmless: the FIN is not
+ * queued yet. The stream is made urgent first so no other stream takes that packet.
+ *
+ * <pre>
+ *   shutdown(stream) ── task ──▶ room ≥ 1 packet? ── yes ──▶ shutdownOutput (FIN leaves now)
+ *                                      │ no
+ *                                      └── retry every 1 ms, at most {@value #MAX_WAIT_MILLIS} ms, then write anyway
+ * </pre>
+ *
+ * What remains: a FIN-only packet that is lost while our data is acknowledged is not resent by
+ * quiche either; only a fix upstream, or a FIN on data, closes that (docs/architecture.md).
+ */
+public final class StreamFin {
+  /** One full QUIC packet on our paths. */
+  static final long ENOUGH = QuicTransport.MAX_UDP_PAYLOAD;
+  static final long RETRY_MICROS = 1_000;
+  /** Longer than our data takes to be acknowledged on any sane path, so waiting this long closes the window. */
+  static final long MAX_WAIT_MILLIS = 500;
+  private static final QuicStreamPriority URGENT = new QuicStreamPriority(0, false);
+
+  private StreamFin() {}
+
+  /** Sends our FIN; the future completes like {@code shutdownOutput()}'s. Safe from any thread. */
+  public static ChannelFuture shutdown(QuicStreamChannel stream) {
+    return shutdown(stream, stream.newPromise());
+  }
+
+  /** As {@link #shutdown(QuicStreamChannel)}, completing {@code promise}. */
+  public static ChannelFuture shutdown(QuicStreamChannel stream, ChannelPromise promise) {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(MAX_WAIT_MILLIS);
+    // Always a task of its own: inside a read or writability callback Netty defers the send that
+    // would carry the FIN, and a FIN written from inside a write completion can cut data.
+    stream.eventLoop().execute(() -> {
+      if (stream.isActive() && !stream.isOutputShutdown()) {
+        stream.updatePriority(URGENT);
+      }
+      attempt(stream, promise, deadline);
+    });
+    return promise;
+  }
+
+  private static void attempt(QuicStreamChannel stream, ChannelPromise promise, long deadline) {
+    long room = stream.isActive() ? QuicheSendRoom.of(stream) : -1;
+    if (room >= 0 && room < ENOUGH && System.nanoTime() - deadline < 0) {
+      stream.eventLoop().schedule(() -> attempt(stream, promise, deadline), RETRY_MICROS, TimeUnit.MICROSECONDS);
+      return;
+    }
+    stream.shutdownOutput(promise);
+  }
+}

@@ -2,6 +2,7 @@ package dev.derphole.transport.quic;
 
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.quic.QuicConnectionPathStats;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.codec.quic.QuicStreamPriority;
 import io.netty.handler.codec.quic.QuicheSendRoom;
@@ -20,16 +21,22 @@ import java.util.concurrent.TimeUnit;
  * while the FIN waits behind a full congestion window or pacing, so we queue it only when quiche
  * would send at least a packet at once ({@link QuicheSendRoom}): the write then emits it in the same
  * call, before any ACK is read. An ACK that arrives while we wait is harmless: the FIN is not
- * queued yet. The stream is made urgent first so no other stream takes that packet.
+ * queued yet. The stream is made urgent first so no other stream takes that packet. And when the
+ * peer's FIN was read already, we first wait two round trips plus the ACK delay, so that the ACK
+ * for our data has usually been processed: then no ACK is left that could make quiche forget the
+ * stream before the FIN goes out.
  *
  * <pre>
- *   shutdown(stream) ── task ──▶ room ≥ 1 packet? ── yes ──▶ shutdownOutput (FIN leaves now)
+ *   shutdown(stream) ── task ──▶ [peer's FIN read: wait 2 RTT + 25 ms]
+ *                                      │
+ *                                room ≥ 1 packet? ── yes ──▶ shutdownOutput (FIN leaves now)
  *                                      │ no
  *                                      └── retry every 1 ms, at most {@value #MAX_WAIT_MILLIS} ms, then write anyway
  * </pre>
  *
- * What remains: a FIN-only packet that is lost while our data is acknowledged is not resent by
- * quiche either; only a fix upstream, or a FIN on data, closes that (docs/architecture.md).
+ * What remains: an ACK slower than that wait, together with a lost FIN-only packet, can still
+ * cost the FIN (whether quiche resends a lost FIN-only frame is not tested here); only a fix
+ * upstream, or a FIN on data, closes that (docs/architecture.md).
  */
 public final class StreamFin {
   /** One full QUIC packet on our paths. */
@@ -37,6 +44,9 @@ public final class StreamFin {
   static final long RETRY_MICROS = 1_000;
   /** Longer than our data takes to be acknowledged on any sane path, so waiting this long closes the window. */
   static final long MAX_WAIT_MILLIS = 500;
+  /** The peer's ACK delay (QUIC's default max_ack_delay), the least we wait for the ACK of our data. */
+  static final long ACK_WAIT_MIN_NANOS = TimeUnit.MILLISECONDS.toNanos(25);
+  static final long ACK_WAIT_MAX_NANOS = TimeUnit.SECONDS.toNanos(1);
   private static final QuicStreamPriority URGENT = new QuicStreamPriority(0, false);
 
   private StreamFin() {}
@@ -48,16 +58,30 @@ public final class StreamFin {
 
   /** As {@link #shutdown(QuicStreamChannel)}, completing {@code promise}. */
   public static ChannelFuture shutdown(QuicStreamChannel stream, ChannelPromise promise) {
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(MAX_WAIT_MILLIS);
     // Always a task of its own: inside a read or writability callback Netty defers the send that
     // would carry the FIN, and a FIN written from inside a write completion can cut data.
     stream.eventLoop().execute(() -> {
-      if (stream.isActive() && !stream.isOutputShutdown()) {
-        stream.updatePriority(URGENT);
+      if (!stream.isActive() || stream.isOutputShutdown()) {
+        stream.shutdownOutput(promise); // completes or fails as Netty decides
+        return;
       }
-      attempt(stream, promise, deadline);
+      stream.updatePriority(URGENT);
+      if (!stream.isInputShutdown()) {
+        attempt(stream, promise, deadline());
+        return;
+      }
+      // The peer's FIN was read: give the ACK for our data time to arrive first.
+      stream.parent().collectPathStats(0).addListener(f -> {
+        long rtt = f.isSuccess() ? ((QuicConnectionPathStats) f.getNow()).rtt() : 0;
+        long wait = Math.max(ACK_WAIT_MIN_NANOS, Math.min(ACK_WAIT_MAX_NANOS, 2 * rtt + ACK_WAIT_MIN_NANOS));
+        stream.eventLoop().schedule(() -> attempt(stream, promise, deadline()), wait, TimeUnit.NANOSECONDS);
+      });
     });
     return promise;
+  }
+
+  private static long deadline() {
+    return System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(MAX_WAIT_MILLIS);
   }
 
   private static void attempt(QuicStreamChannel stream, ChannelPromise promise, long deadline) {

@@ -198,7 +198,7 @@ public final class OpenListener implements AutoCloseable {
           QuicStreamChannel stream = (QuicStreamChannel) s.getNow();
           stream.writeAndFlush(StreamHeader.encode(stream.alloc().directBuffer(StreamHeader.LENGTH)));
           if (!child.isActive()) {
-            stream.close();
+            TcpStreamBridge.reset(stream);
             return;
           }
           bridged[0] = true;

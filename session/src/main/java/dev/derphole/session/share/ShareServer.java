@@ -138,7 +138,7 @@ public final class ShareServer {
           done = true;
           events.refused("cannot connect to " + targetText() + ": " + describe(f.cause()));
           release();
-          stream.close();
+          TcpStreamBridge.reset(stream);
         }
       });
       stream.closeFuture().addListener(f -> {
@@ -173,7 +173,7 @@ public final class ShareServer {
         done = true;
         events.refused("refused a stream from the other side: " + e.getMessage());
         release();
-        stream.close();
+        TcpStreamBridge.reset(stream);
         if (tcp != null) {
           tcp.close();
         }
@@ -202,7 +202,7 @@ public final class ShareServer {
         if (!headerOk && !done) { // a FIN before a whole header: nothing to forward
           done = true;
           release();
-          stream.close();
+          TcpStreamBridge.reset(stream);
           if (tcp != null) {
             tcp.close();
           }
@@ -247,7 +247,7 @@ public final class ShareServer {
       if (!done) {
         done = true;
         release();
-        stream.close();
+        TcpStreamBridge.reset(stream);
         if (tcp != null) {
           tcp.close();
         }

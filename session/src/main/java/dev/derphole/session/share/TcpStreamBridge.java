@@ -1,5 +1,7 @@
 package dev.derphole.session.share;
 
+import dev.derphole.transport.quic.StreamFin;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -9,9 +11,13 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.codec.quic.DefaultQuicStreamFrame;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.nio.channels.NotYetConnectedException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -37,6 +43,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * the other side once every byte before it was written, never earlier (a QUIC FIN written while
  * data waits would cut the stream short). The other direction keeps flowing: a client that shuts
  * its write side still gets the whole reply. The pair closes when both directions have ended.
+ * Once the stream's far end has finished, the last byte read from TCP is kept back until more
+ * bytes or the end of input come, so that our FIN rides on it: quiche can drop a FIN sent on its
+ * own in that state ({@link StreamFin}). After {@link #HOLD_BACK_MILLIS} of silence the byte goes
+ * out alone.
  *
  * <p><b>Failure.</b> A reset, an exception, or either channel closing while a direction is still
  * open aborts the pair: both channels close, the TCP side with a reset (SO_LINGER 0) so that its
@@ -58,6 +68,15 @@ public final class TcpStreamBridge {
   static final int HIGH_WATER = 512 << 10;
   /** … and read again once no more than this waits. */
   static final int LOW_WATER = 128 << 10;
+  /**
+   * How long the last byte read from TCP may wait for more, once the stream's far end has
+   * finished. A service that answers and closes within this time (the usual shape after a client
+   * half-closes) has its last byte and our FIN sent in one QUIC frame; one that pauses longer
+   * gets the byte after this delay, and its FIN later goes alone through {@link StreamFin}.
+   */
+  static final long HOLD_BACK_MILLIS = 200;
+  /** The application error code of the RESET_STREAM and STOP_SENDING an aborted pair sends. */
+  static final int ABORTED = 1;
   static final String HANDLER = "tcp-stream-bridge";
   static final String EARLY = "tcp-stream-bridge-early";
 
@@ -175,6 +194,11 @@ public final class TcpStreamBridge {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      if (cause instanceof NotYetConnectedException && !ctx.channel().isActive()) {
+        // Epoll can report a registered socket readable before connect() was even issued (the
+        // address is resolved in between); that read fails and means nothing.
+        return;
+      }
       if (failure == null) {
         failure = cause;
       }
@@ -216,7 +240,21 @@ public final class TcpStreamBridge {
       }
     }
     t.close();
-    stream.channel.close();
+    reset((QuicStreamChannel) stream.channel);
+  }
+
+  /**
+   * Ends {@code stream} with RESET_STREAM and STOP_SENDING, then closes it: a plain close sends a
+   * FIN, and the far end would take a cut-off or refused connection for a complete one.
+   */
+  static void reset(QuicStreamChannel stream) {
+    stream.eventLoop().execute(() -> {
+      if (stream.isActive()) {
+        stream.shutdown(ABORTED).addListener(f -> stream.close());
+      } else {
+        stream.close();
+      }
+    });
   }
 
   /** Both directions ended in order: close both channels (their outputs are already shut). */
@@ -249,6 +287,14 @@ public final class TcpStreamBridge {
     final AtomicBoolean paused = new AtomicBoolean();
     /** Bytes written to this channel whose writes have not completed yet. */
     final AtomicLong queued = new AtomicLong();
+    /**
+     * TCP side only, on its event loop: the last byte read after the stream's far end finished,
+     * not yet written; it goes out with more bytes, with our FIN at end of input, or after
+     * {@link #HOLD_BACK_MILLIS} without a read.
+     */
+    private ByteBuf lastChunk;
+    private ScheduledFuture<?> lastChunkRelease;
+    private long lastReadNanos;
 
     End(Channel channel, String name) {
       this.channel = channel;
@@ -283,9 +329,28 @@ public final class TcpStreamBridge {
         abort(other.name + " is closed");
         return;
       }
-      int n = ((io.netty.buffer.ByteBuf) msg).readableBytes();
+      ByteBuf chunk = (ByteBuf) msg;
+      if (other.isStream() && other.inputEnded.get()) {
+        // The stream's far end has finished: keep the last byte back so our FIN can ride on it.
+        lastReadNanos = System.nanoTime();
+        if (lastChunk != null) {
+          forward(lastChunk);
+        }
+        int n = chunk.readableBytes();
+        if (n > 1) {
+          forward(chunk.readRetainedSlice(n - 1));
+        }
+        lastChunk = chunk;
+        return;
+      }
+      forward(chunk);
+    }
+
+    /** Writes {@code chunk} to the other side, counted until its write completes. */
+    private void forward(ByteBuf chunk) {
+      int n = chunk.readableBytes();
       other.queued.addAndGet(n);
-      other.channel.write(msg).addListener(f -> {
+      other.channel.write(chunk).addListener(f -> {
         if (!f.isSuccess()) {
           abort(other.name + " write failed: " + f.cause());
         } else if (other.queued.addAndGet(-n) <= LOW_WATER && paused.compareAndSet(true, false)) {
@@ -296,15 +361,56 @@ public final class TcpStreamBridge {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
+      if (lastChunk != null && lastChunkRelease == null) {
+        releaseHeldByteAfter(HOLD_BACK_MILLIS);
+      }
       other.channel.flush();
       readMore();
+    }
+
+    /** Sends the held byte once {@link #HOLD_BACK_MILLIS} passed without a read. */
+    private void releaseHeldByteAfter(long millis) {
+      lastChunkRelease = channel.eventLoop().schedule(() -> {
+        lastChunkRelease = null;
+        if (lastChunk == null) {
+          return;
+        }
+        long quietNanos = System.nanoTime() - lastReadNanos;
+        long holdNanos = TimeUnit.MILLISECONDS.toNanos(HOLD_BACK_MILLIS);
+        if (quietNanos < holdNanos && !aborted.get()) {
+          releaseHeldByteAfter(TimeUnit.NANOSECONDS.toMillis(holdNanos - quietNanos) + 1);
+          return;
+        }
+        ByteBuf chunk = lastChunk;
+        lastChunk = null;
+        if (aborted.get()) {
+          chunk.release();
+        } else {
+          forward(chunk);
+          other.channel.flush();
+        }
+      }, millis, TimeUnit.MILLISECONDS);
+    }
+
+    private boolean isStream() {
+      return channel instanceof QuicStreamChannel;
     }
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
       if ((evt instanceof ChannelInputShutdownEvent || evt instanceof ChannelInputShutdownReadComplete)
           && inputEnded.compareAndSet(false, true)) {
-        other.shutdownOutputAfterWrites();
+        ByteBuf chunk = lastChunk;
+        lastChunk = null;
+        if (lastChunkRelease != null) {
+          lastChunkRelease.cancel(false);
+          lastChunkRelease = null;
+        }
+        if (chunk != null) {
+          other.shutdownOutputWith(chunk);
+        } else {
+          other.shutdownOutputAfterWrites();
+        }
       }
       ctx.fireUserEventTriggered(evt);
     }
@@ -315,6 +421,28 @@ public final class TcpStreamBridge {
      * task of its own (a FIN issued from inside a write completion or an input-shutdown event can
      * be lost or land early, see docs/architecture.md).
      */
+    /**
+     * Writes {@code chunk} as the stream's last bytes with the FIN on the same frame. A FIN on data
+     * is resent with it if lost; a FIN on its own, after data already sent, can be dropped by
+     * quiche once the far end has finished (see {@link StreamFin}).
+     */
+    void shutdownOutputWith(ByteBuf chunk) {
+      channel.eventLoop().execute(() -> {
+        outputShutting = true; // before the write: the stream may close inside it
+        int n = chunk.readableBytes();
+        queued.addAndGet(n);
+        channel.writeAndFlush(new DefaultQuicStreamFrame(chunk, true)).addListener(f -> {
+          queued.addAndGet(-n);
+          if (f.isSuccess()) {
+            outputShut = true;
+            maybeFinish();
+          } else {
+            abort(name + " write failed: " + f.cause());
+          }
+        });
+      });
+    }
+
     void shutdownOutputAfterWrites() {
       ChannelFuture last = channel.writeAndFlush(Unpooled.EMPTY_BUFFER);
       last.addListener(f -> {
@@ -324,20 +452,27 @@ public final class TcpStreamBridge {
         }
         channel.eventLoop().execute(() -> {
           outputShutting = true; // before the call: a QUIC stream may close inside it
-          ((DuplexChannel) channel).shutdownOutput().addListener(g -> {
-          if (g.isSuccess()) {
-            outputShut = true;
-            maybeFinish();
-          } else {
-            abort(name + " half-close failed: " + g.cause());
-          }
-        });
+          ChannelFuture fin = channel instanceof QuicStreamChannel q
+              ? StreamFin.shutdown(q)
+              : ((DuplexChannel) channel).shutdownOutput();
+          fin.addListener(g -> {
+            if (g.isSuccess()) {
+              outputShut = true;
+              maybeFinish();
+            } else {
+              abort(name + " half-close failed: " + g.cause());
+            }
+          });
         });
       });
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+      if (lastChunk != null) {
+        lastChunk.release();
+        lastChunk = null;
+      }
       // A QUIC stream closes by itself once both of its directions are done; that is no failure
       // as long as the opposite end still finishes its writes. Anything else cuts the pair off.
       if (!(inputEnded.get() && outputShutting)) {

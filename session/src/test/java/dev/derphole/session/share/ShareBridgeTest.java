@@ -1,6 +1,7 @@
 package dev.derphole.session.share;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.derphole.session.ClaimedSession;
 import dev.derphole.session.IssuedSession;
@@ -233,6 +234,31 @@ class ShareBridgeTest {
   }
 
   @Test
+  void aTargetThatAnswersAHalfClosedClientAndWaitsStillDeliversTheLastByte() throws Exception {
+    // The bridge keeps the last byte back for a FIN to ride on once the client has half-closed;
+    // a target that answers and then waits for the client must still get it through.
+    CountDownLatch heard = new CountDownLatch(1);
+    target = Target.start(s -> {
+      s.getInputStream().readAllBytes(); // until the client's FIN
+      s.getOutputStream().write("ready\n".getBytes(StandardCharsets.US_ASCII));
+      s.getOutputStream().flush();
+      assertThat(heard.await(SECONDS, TimeUnit.SECONDS)).isTrue();
+      s.getOutputStream().write("bye\n".getBytes(StandardCharsets.US_ASCII));
+      s.shutdownOutput();
+    });
+    InetSocketAddress at = connect(target.port(), 16);
+    try (Socket alice = new Socket(at.getAddress(), at.getPort())) {
+      alice.setSoTimeout(SECONDS * 1000);
+      alice.getOutputStream().write("hello\n".getBytes(StandardCharsets.US_ASCII));
+      alice.shutdownOutput();
+      assertThat(readLine(alice.getInputStream())).isEqualTo("ready");
+      heard.countDown();
+      assertThat(readLine(alice.getInputStream())).isEqualTo("bye");
+      assertThat(alice.getInputStream().read()).isEqualTo(-1);
+    }
+  }
+
+  @Test
   void theTargetHalfClosingFirstStillLetsTheClientFinishSending() throws Exception {
     CompletableFuture<String> received = new CompletableFuture<>();
     target = Target.start(s -> {
@@ -294,6 +320,22 @@ class ShareBridgeTest {
     byte[] data = new byte[100_000];
     new Random(5).nextBytes(data);
     assertThat(exchange(at, data)).isEqualTo(sha256(data));
+  }
+
+  @Test
+  void aTargetThatResetsMidReplyResetsTheClientInsteadOfEndingCleanly() throws Exception {
+    target = Target.start(s -> {
+      s.getOutputStream().write(new byte[300_000]);
+      s.getOutputStream().flush();
+      s.setSoLinger(true, 0); // reset, as a crashing server's kernel would
+      s.close();
+    });
+    InetSocketAddress at = connect(target.port(), 16);
+    try (Socket alice = new Socket(at.getAddress(), at.getPort())) {
+      alice.setSoTimeout(SECONDS * 1000);
+      // A clean end here would let a client take the cut-off reply for a whole one.
+      assertThatThrownBy(() -> alice.getInputStream().readAllBytes()).isInstanceOf(SocketException.class);
+    }
   }
 
   @Test
@@ -389,6 +431,11 @@ class ShareBridgeTest {
           @Override
           public void channelInactive(io.netty.channel.ChannelHandlerContext ctx) {
             ended.complete(true);
+          }
+
+          @Override
+          public void exceptionCaught(io.netty.channel.ChannelHandlerContext ctx, Throwable cause) {
+            ended.complete(true); // a reset (RESET_STREAM) ends it too
           }
         })
         .get(SECONDS, TimeUnit.SECONDS);

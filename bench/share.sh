@@ -180,7 +180,9 @@ fwd=""
 row "host A's service across the lab (ceiling)" hB "http://198.51.100.10:8080/"
 on hB socat TCP-LISTEN:9090,bind=127.0.0.1,reuseaddr,fork,backlog=1024 TCP:198.51.100.10:8080 &
 pids+=($!)
-fwd=$(pgrep -n -f 'TCP-LISTEN:9090')
+# the socat itself, not the lab.sh wrapper that starts it (its command line matches too)
+fwd=""
+for _ in $(seq 100); do fwd=$(pgrep -n -f '^socat TCP-LISTEN:9090' || true); [ -n "$fwd" ] && break; sleep 0.05; done
 sleep 0.5
 row "socat forwarder on B (baseline)" hB "http://127.0.0.1:9090/"
 start_share hA hB "127.0.0.1:8080" "$out/labmap.json" ""

@@ -22,12 +22,12 @@ import java.util.concurrent.TimeUnit;
  * would send at least a packet at once ({@link QuicheSendRoom}): the write then emits it in the same
  * call, before any ACK is read. An ACK that arrives while we wait is harmless: the FIN is not
  * queued yet. The stream is made urgent first so no other stream takes that packet. And when the
- * peer's FIN was read already, we first wait two round trips plus the ACK delay, so that the ACK
+ * peer's FIN was read already, we first wait twice a round trip plus the ACK delay, so that the ACK
  * for our data has usually been processed: then no ACK is left that could make quiche forget the
  * stream before the FIN goes out.
  *
  * <pre>
- *   shutdown(stream) ── task ──▶ [peer's FIN read: wait 2 RTT + 25 ms]
+ *   shutdown(stream) ── task ──▶ [peer's FIN read: wait 2 × (RTT + 25 ms)]
  *                                      │
  *                                room ≥ 1 packet? ── yes ──▶ shutdownOutput (FIN leaves now)
  *                                      │ no
@@ -44,8 +44,8 @@ public final class StreamFin {
   static final long RETRY_MICROS = 1_000;
   /** Longer than our data takes to be acknowledged on any sane path, so waiting this long closes the window. */
   static final long MAX_WAIT_MILLIS = 500;
-  /** The peer's ACK delay (QUIC's default max_ack_delay), the least we wait for the ACK of our data. */
-  static final long ACK_WAIT_MIN_NANOS = TimeUnit.MILLISECONDS.toNanos(25);
+  /** QUIC's default max_ack_delay: how long the peer may hold back the ACK for our data. */
+  static final long ACK_DELAY_NANOS = TimeUnit.MILLISECONDS.toNanos(25);
   static final long ACK_WAIT_MAX_NANOS = TimeUnit.SECONDS.toNanos(1);
   private static final QuicStreamPriority URGENT = new QuicStreamPriority(0, false);
 
@@ -73,7 +73,7 @@ public final class StreamFin {
       // The peer's FIN was read: give the ACK for our data time to arrive first.
       stream.parent().collectPathStats(0).addListener(f -> {
         long rtt = f.isSuccess() ? ((QuicConnectionPathStats) f.getNow()).rtt() : 0;
-        long wait = Math.max(ACK_WAIT_MIN_NANOS, Math.min(ACK_WAIT_MAX_NANOS, 2 * rtt + ACK_WAIT_MIN_NANOS));
+        long wait = Math.min(ACK_WAIT_MAX_NANOS, 2 * (Math.max(rtt, 0) + ACK_DELAY_NANOS));
         stream.eventLoop().schedule(() -> attempt(stream, promise, deadline()), wait, TimeUnit.NANOSECONDS);
       });
     });

@@ -8,6 +8,8 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -19,6 +21,7 @@ import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.codec.quic.QuicStreamType;
 import io.netty.handler.codec.quic.QuicheSendRoom;
+import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -90,6 +93,67 @@ class StreamFinTest {
     // Long enough for many round trips and retransmission timeouts on loopback.
     assertThat(s.alice.fin).failsWithin(3, TimeUnit.SECONDS);
     assertThat(s.alice.text.toString()).isEqualTo(ANSWER);
+  }
+
+  /**
+   * The FIN's own packet lost: Bob answers and ends A in one task, and the datagram after the
+   * answer's is dropped on its way out. With StreamFin the FIN leaves after Alice's ACK for the
+   * answer, so quiche still knows the stream when it finds the loss, and sends the FIN again.
+   * (On loopback that ACK may beat the FIN even without StreamFin's wait, so this shows that a
+   * lost FIN-only packet is resent once the data was acknowledged; the canary below shows the
+   * loss when the FIN goes first.)
+   */
+  @Test
+  void aLoneFinWhosePacketIsLostStillReachesThePeer() throws Exception {
+    Pair p = connect();
+    loseTheFin(p, StreamFin::shutdown);
+    p.alice().fin.get(10, TimeUnit.SECONDS);
+    assertThat(p.alice().text.toString()).isEqualTo(ANSWER);
+    assertThat(p.dropper().dropped).hasValue(1);
+  }
+
+  /** The canary of the same loss: a plain shutdown right after the answer loses the FIN for good. */
+  @Test
+  void aPlainShutdownWhosePacketIsLostLosesTheFin() throws Exception {
+    Pair p = connect();
+    loseTheFin(p, a -> a.shutdownOutput());
+    assertThat(p.alice().fin).failsWithin(3, TimeUnit.SECONDS);
+    assertThat(p.alice().text.toString()).isEqualTo(ANSWER);
+    assertThat(p.dropper().dropped).hasValue(1);
+  }
+
+  private static void loseTheFin(Pair p, Consumer<QuicStreamChannel> end) throws Exception {
+    QuicStreamChannel bobA = p.bobA();
+    bobA.eventLoop().submit(() -> {
+      p.dropper().dropAfter(1);
+      bobA.writeAndFlush(Unpooled.copiedBuffer(ANSWER, StandardCharsets.US_ASCII));
+      end.accept(bobA);
+    }).get(10, TimeUnit.SECONDS);
+  }
+
+  /** Drops one datagram Bob sends, after letting a given number through. Event loop only. */
+  static final class Dropper extends ChannelOutboundHandlerAdapter {
+    final AtomicInteger dropped = new AtomicInteger();
+    private int pass = -1;
+
+    void dropAfter(int datagrams) {
+      pass = datagrams;
+    }
+
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+      if (pass == 0) {
+        pass = -1;
+        dropped.incrementAndGet();
+        ReferenceCountUtil.release(msg);
+        promise.setSuccess();
+        return;
+      }
+      if (pass > 0) {
+        pass--;
+      }
+      ctx.write(msg, promise);
+    }
   }
 
   /** Holds every datagram from Alice while shut; hands them on, in order, when told. */
@@ -227,12 +291,30 @@ class StreamFinTest {
     }
   }
 
+  /** Alice and Bob connected; Alice sent "x" and her FIN on A and "y" on B; Bob has read A to its end. */
+  record Pair(Gate gate, Dropper dropper, AliceA alice, QuicStreamChannel bobA, QuicStreamChannel bobB) {}
+
   private Staged stage() throws Exception {
+    Pair p = connect();
+    QuicStreamChannel bobA = p.bobA();
+    p.bobA().eventLoop().submit(() -> {
+      p.gate().shut();
+      bobA.writeAndFlush(Unpooled.copiedBuffer(ANSWER, StandardCharsets.US_ASCII));
+      byte[] chunk = new byte[16 << 10];
+      for (int i = 0; i < 256 && QuicheSendRoom.of(bobA) >= StreamFin.ENOUGH; i++) {
+        p.bobB().writeAndFlush(Unpooled.wrappedBuffer(chunk));
+      }
+    }).get(10, TimeUnit.SECONDS);
+    return new Staged(p.gate(), p.alice(), bobA);
+  }
+
+  private Pair connect() throws Exception {
     TlsIdentity aliceTls = TlsIdentity.generate();
     TlsIdentity bobTls = TlsIdentity.generate();
     Gate gate = new Gate();
+    Dropper dropper = new Dropper();
     BobStreams bobStreams = new BobStreams();
-    DatagramChannel bobUdp = udp(gate);
+    DatagramChannel bobUdp = udp(dropper, gate);
     QuicTransport.serve(bobUdp, bobTls, aliceTls.publicKey(), noop(), bobStreams);
     DatagramChannel aliceUdp = udp(noop());
     QuicChannel alice = QuicTransport.connect(aliceUdp, (InetSocketAddress) aliceUdp.localAddress(),
@@ -250,18 +332,10 @@ class StreamFinTest {
     QuicStreamChannel bobB = bobStreams.named('y').get(10, TimeUnit.SECONDS);
     bobStreams.requestEnded.get(10, TimeUnit.SECONDS);
     assertThat(bobA.eventLoop()).isSameAs(bobUdp.eventLoop());
-    bobA.eventLoop().submit(() -> {
-      gate.shut();
-      bobA.writeAndFlush(Unpooled.copiedBuffer(ANSWER, StandardCharsets.US_ASCII));
-      byte[] chunk = new byte[16 << 10];
-      for (int i = 0; i < 256 && QuicheSendRoom.of(bobA) >= StreamFin.ENOUGH; i++) {
-        bobB.writeAndFlush(Unpooled.wrappedBuffer(chunk));
-      }
-    }).get(10, TimeUnit.SECONDS);
-    return new Staged(gate, aliceA, bobA);
+    return new Pair(gate, dropper, aliceA, bobA, bobB);
   }
 
-  private DatagramChannel udp(ChannelHandler first) throws Exception {
+  private DatagramChannel udp(ChannelHandler... first) throws Exception {
     DatagramChannel ch = (DatagramChannel) new Bootstrap()
         .group(group)
         .channel(NioDatagramChannel.class)
@@ -289,7 +363,7 @@ class StreamFinTest {
     return new ChannelInboundHandlerAdapter() {
       @Override
       public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        io.netty.util.ReferenceCountUtil.release(msg);
+        ReferenceCountUtil.release(msg);
       }
     };
   }

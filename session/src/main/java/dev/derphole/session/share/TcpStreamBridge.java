@@ -292,8 +292,8 @@ public final class TcpStreamBridge {
      * not yet written; it goes out with more bytes, with our FIN at end of input, or after
      * {@link #HOLD_BACK_MILLIS} without a read.
      */
-    private ByteBuf lastChunk;
-    private ScheduledFuture<?> lastChunkRelease;
+    private ByteBuf heldByte;
+    private ScheduledFuture<?> heldByteRelease;
     private long lastReadNanos;
 
     End(Channel channel, String name) {
@@ -333,14 +333,14 @@ public final class TcpStreamBridge {
       if (other.isStream() && other.inputEnded.get()) {
         // The stream's far end has finished: keep the last byte back so our FIN can ride on it.
         lastReadNanos = System.nanoTime();
-        if (lastChunk != null) {
-          forward(lastChunk);
+        if (heldByte != null) {
+          forward(heldByte);
         }
         int n = chunk.readableBytes();
         if (n > 1) {
           forward(chunk.readRetainedSlice(n - 1));
         }
-        lastChunk = chunk;
+        heldByte = chunk;
         return;
       }
       forward(chunk);
@@ -361,7 +361,7 @@ public final class TcpStreamBridge {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-      if (lastChunk != null && lastChunkRelease == null) {
+      if (heldByte != null && heldByteRelease == null) {
         releaseHeldByteAfter(HOLD_BACK_MILLIS);
       }
       other.channel.flush();
@@ -370,9 +370,9 @@ public final class TcpStreamBridge {
 
     /** Sends the held byte once {@link #HOLD_BACK_MILLIS} passed without a read. */
     private void releaseHeldByteAfter(long millis) {
-      lastChunkRelease = channel.eventLoop().schedule(() -> {
-        lastChunkRelease = null;
-        if (lastChunk == null) {
+      heldByteRelease = channel.eventLoop().schedule(() -> {
+        heldByteRelease = null;
+        if (heldByte == null) {
           return;
         }
         long quietNanos = System.nanoTime() - lastReadNanos;
@@ -381,12 +381,12 @@ public final class TcpStreamBridge {
           releaseHeldByteAfter(TimeUnit.NANOSECONDS.toMillis(holdNanos - quietNanos) + 1);
           return;
         }
-        ByteBuf chunk = lastChunk;
-        lastChunk = null;
+        ByteBuf held = heldByte;
+        heldByte = null;
         if (aborted.get()) {
-          chunk.release();
+          held.release();
         } else {
-          forward(chunk);
+          forward(held);
           other.channel.flush();
         }
       }, millis, TimeUnit.MILLISECONDS);
@@ -400,14 +400,14 @@ public final class TcpStreamBridge {
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
       if ((evt instanceof ChannelInputShutdownEvent || evt instanceof ChannelInputShutdownReadComplete)
           && inputEnded.compareAndSet(false, true)) {
-        ByteBuf chunk = lastChunk;
-        lastChunk = null;
-        if (lastChunkRelease != null) {
-          lastChunkRelease.cancel(false);
-          lastChunkRelease = null;
+        ByteBuf held = heldByte;
+        heldByte = null;
+        if (heldByteRelease != null) {
+          heldByteRelease.cancel(false);
+          heldByteRelease = null;
         }
-        if (chunk != null) {
-          other.shutdownOutputWith(chunk);
+        if (held != null) {
+          other.shutdownOutputWith(held);
         } else {
           other.shutdownOutputAfterWrites();
         }
@@ -415,12 +415,6 @@ public final class TcpStreamBridge {
       ctx.fireUserEventTriggered(evt);
     }
 
-    /**
-     * Half-closes this channel once everything queued before is written. Write futures complete in
-     * order, so when this empty write is done every earlier byte is; the shutdown then runs as a
-     * task of its own (a FIN issued from inside a write completion or an input-shutdown event can
-     * be lost or land early, see docs/architecture.md).
-     */
     /**
      * Writes {@code chunk} as the stream's last bytes with the FIN on the same frame. A FIN on data
      * is resent with it if lost; a FIN on its own, after data already sent, can be dropped by
@@ -443,6 +437,12 @@ public final class TcpStreamBridge {
       });
     }
 
+    /**
+     * Half-closes this channel once everything queued before is written. Write futures complete in
+     * order, so when this empty write is done every earlier byte is; the shutdown then runs as a
+     * task of its own (a FIN issued from inside a write completion or an input-shutdown event can
+     * be lost or land early, see docs/architecture.md).
+     */
     void shutdownOutputAfterWrites() {
       ChannelFuture last = channel.writeAndFlush(Unpooled.EMPTY_BUFFER);
       last.addListener(f -> {
@@ -469,9 +469,9 @@ public final class TcpStreamBridge {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-      if (lastChunk != null) {
-        lastChunk.release();
-        lastChunk = null;
+      if (heldByte != null) {
+        heldByte.release();
+        heldByte = null;
       }
       // A QUIC stream closes by itself once both of its directions are done; that is no failure
       // as long as the opposite end still finishes its writes. Anything else cuts the pair off.

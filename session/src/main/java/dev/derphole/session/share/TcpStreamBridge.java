@@ -427,12 +427,7 @@ public final class TcpStreamBridge {
         queued.addAndGet(n);
         channel.writeAndFlush(new DefaultQuicStreamFrame(chunk, true)).addListener(f -> {
           queued.addAndGet(-n);
-          if (f.isSuccess()) {
-            outputShut = true;
-            maybeFinish();
-          } else {
-            abort(name + " write failed: " + f.cause());
-          }
+          outputShutDone(f, " write failed: ");
         });
       });
     }
@@ -455,16 +450,19 @@ public final class TcpStreamBridge {
           ChannelFuture fin = channel instanceof QuicStreamChannel q
               ? StreamFin.shutdown(q)
               : ((DuplexChannel) channel).shutdownOutput();
-          fin.addListener(g -> {
-            if (g.isSuccess()) {
-              outputShut = true;
-              maybeFinish();
-            } else {
-              abort(name + " half-close failed: " + g.cause());
-            }
-          });
+          fin.addListener(g -> outputShutDone(g, " half-close failed: "));
         });
       });
+    }
+
+    /** Our half-close is done (or failed, which cuts the pair off). */
+    private void outputShutDone(io.netty.util.concurrent.Future<?> f, String failure) {
+      if (f.isSuccess()) {
+        outputShut = true;
+        maybeFinish();
+      } else {
+        abort(name + failure + f.cause());
+      }
     }
 
     @Override

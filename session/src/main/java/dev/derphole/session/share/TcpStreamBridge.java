@@ -13,6 +13,7 @@ import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.quic.DefaultQuicStreamFrame;
 import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.netty.handler.codec.quic.QuicheSendBatch;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.nio.channels.NotYetConnectedException;
@@ -349,6 +350,10 @@ public final class TcpStreamBridge {
     /** Writes {@code chunk} to the other side, counted until its write completes. */
     private void forward(ByteBuf chunk) {
       int n = chunk.readableBytes();
+      if (other.channel instanceof QuicStreamChannel s) {
+        // Requests read from many TCP connections in this loop turn share packets.
+        QuicheSendBatch.deferSend(s);
+      }
       other.queued.addAndGet(n);
       other.channel.write(chunk).addListener(f -> {
         if (!f.isSuccess()) {

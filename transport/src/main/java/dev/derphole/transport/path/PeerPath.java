@@ -25,6 +25,10 @@ import java.util.concurrent.atomic.LongAdder;
  * unknown address is dropped, so a virtual address can never leak onto the network.
  */
 public final class PeerPath extends ChannelDuplexHandler {
+  /** The largest packet PeerPath carries to the peer (in segments on the direct path). */
+  public static final int MAX_PACKET = Segments.MAX_PACKET;
+  /** The largest datagram it sends over the direct path. */
+  public static final int MAX_DATAGRAM = Segments.DATAGRAM;
   private static final AtomicInteger NEXT = new AtomicInteger(2);
 
   /** The address QUIC uses for us, and for the peer. */
@@ -41,6 +45,11 @@ public final class PeerPath extends ChannelDuplexHandler {
   private final LongAdder relayDrops = new LongAdder();
   private final LongAdder directOut = new LongAdder();
   private final LongAdder directIn = new LongAdder();
+  private final LongAdder splitOut = new LongAdder();
+  private final LongAdder joinedIn = new LongAdder();
+  /** Event loop only: the number of the next packet split into segments, and those coming in. */
+  private int nextSplit;
+  private Segments.Reassembly reassembly;
 
   public PeerPath() {
     int n = NEXT.getAndIncrement() & 0xffff;
@@ -84,6 +93,18 @@ public final class PeerPath extends ChannelDuplexHandler {
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
+    this.reassembly = new Segments.Reassembly(ctx.alloc());
+  }
+
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    reassembly.clear();
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    reassembly.clear();
+    ctx.fireChannelInactive();
   }
 
   @Override
@@ -100,7 +121,17 @@ public final class PeerPath extends ChannelDuplexHandler {
     InetSocketAddress to = direct;
     if (to != null) {
       directOut.increment();
-      ctx.write(new DatagramPacket(dp.content(), to), promise);
+      ByteBuf packet = dp.content();
+      if (packet.readableBytes() <= Segments.DATAGRAM) {
+        ctx.write(new DatagramPacket(packet, to), promise);
+        return;
+      }
+      splitOut.increment();
+      List<ByteBuf> segments = Segments.split(packet, nextSplit++, ctx.alloc());
+      for (int i = 0; i < segments.size() - 1; i++) {
+        ctx.write(new DatagramPacket(segments.get(i), to), ctx.voidPromise());
+      }
+      ctx.write(new DatagramPacket(segments.get(segments.size() - 1), to), promise);
       return;
     }
     RelayLink link = relay;
@@ -120,9 +151,17 @@ public final class PeerPath extends ChannelDuplexHandler {
     if (msg instanceof DatagramPacket dp) {
       InetSocketAddress to = direct;
       if ((to != null && to.equals(dp.sender())) || trusted.contains(dp.sender())) {
-        directIn.increment();
         lastDirectIn = System.nanoTime();
-        ctx.fireChannelRead(new DatagramPacket(dp.content(), virtualLocal, virtualPeer));
+        ByteBuf packet = dp.content();
+        if (Segments.isSegment(packet)) {
+          packet = reassembly.add(packet);
+          if (packet == null) {
+            return; // more segments to come
+          }
+          joinedIn.increment();
+        }
+        directIn.increment();
+        ctx.fireChannelRead(new DatagramPacket(packet, virtualLocal, virtualPeer));
         return;
       }
       // STUN and disco share this socket; they are handled before this point, or dropped here.
@@ -157,7 +196,23 @@ public final class PeerPath extends ChannelDuplexHandler {
   /** Counters for --verbose and tests. */
   public String stats() {
     return "relay out=" + relayedOut.sum() + " in=" + relayedIn.sum() + " drops=" + relayDrops.sum()
-        + ", direct out=" + directOut.sum() + " in=" + directIn.sum();
+        + ", direct out=" + directOut.sum() + " in=" + directIn.sum()
+        + " (split out=" + splitOut.sum() + " joined in=" + joinedIn.sum() + " dropped=" + reassemblyDrops() + ")";
+  }
+
+  /** Packets larger than one datagram sent over the direct path in segments. */
+  public long splitPackets() {
+    return splitOut.sum();
+  }
+
+  /** Packets put back together from their segments. */
+  public long joinedPackets() {
+    return joinedIn.sum();
+  }
+
+  private long reassemblyDrops() {
+    Segments.Reassembly r = reassembly;
+    return r == null ? 0 : r.dropped();
   }
 
   public long relayedPackets() {

@@ -37,8 +37,12 @@ import java.util.concurrent.TimeUnit;
 public final class QuicTransport {
   public static final String ALPN = "derphole/1";
   public static final Duration IDLE_TIMEOUT = Duration.ofSeconds(30);
-  /** Fits the smallest path MTU we expect on the direct path; DERP could carry more. */
-  public static final int MAX_UDP_PAYLOAD = 1350;
+  /**
+   * The largest QUIC packet: a DERP packet carries it whole, the direct path in datagrams of at
+   * most 1350 bytes (the path package's segments). Packets this large cost quiche and Netty far
+   * less per byte than 1350-byte ones (docs/benchmarks.md).
+   */
+  public static final int MAX_UDP_PAYLOAD = dev.derphole.transport.path.PeerPath.MAX_PACKET;
   public static final long MAX_DATA = 64L << 20;
   public static final long MAX_STREAM_DATA = 16L << 20;
   public static final long MAX_BIDI_STREAMS = 1024;

@@ -39,8 +39,8 @@ import java.util.concurrent.TimeUnit;
  * upstream, or a FIN on data, closes that (docs/architecture.md).
  */
 public final class StreamFin {
-  /** One full QUIC packet on our paths. */
-  static final long ENOUGH = QuicTransport.MAX_UDP_PAYLOAD;
+  /** Room for one full datagram: quiche then emits a packet, with the FIN in it, at once. */
+  static final long ENOUGH = dev.derphole.transport.path.PeerPath.MAX_DATAGRAM;
   static final long RETRY_MICROS = 1_000;
   /** Longer than our data takes to be acknowledged on any sane path, so waiting this long closes the window. */
   static final long MAX_WAIT_MILLIS = 500;

@@ -29,6 +29,8 @@ public final class PeerPath extends ChannelDuplexHandler {
   public static final int MAX_PACKET = Segments.MAX_PACKET;
   /** The largest datagram it sends over the direct path. */
   public static final int MAX_DATAGRAM = Segments.DATAGRAM;
+  /** {@code -Dderphole.gso=false} sends segments one datagram per system call (to compare, or to work around). */
+  static final boolean GSO_ALLOWED = !"false".equals(System.getProperty("derphole.gso"));
   private static final AtomicInteger NEXT = new AtomicInteger(2);
 
   /** The address QUIC uses for us, and for the peer. */
@@ -50,6 +52,10 @@ public final class PeerPath extends ChannelDuplexHandler {
   /** Event loop only: the number of the next packet split into segments, and those coming in. */
   private int nextSplit;
   private Segments.Reassembly reassembly;
+  /** Event loop only: segments leave through UDP GSO (epoll, and not failed yet). */
+  private boolean gso;
+  private final LongAdder gsoOut = new LongAdder();
+  private static final System.Logger LOG = System.getLogger(PeerPath.class.getName());
 
   public PeerPath() {
     int n = NEXT.getAndIncrement() & 0xffff;
@@ -94,6 +100,8 @@ public final class PeerPath extends ChannelDuplexHandler {
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
     this.reassembly = new Segments.Reassembly(ctx.alloc());
+    this.gso = GSO_ALLOWED && ctx.channel() instanceof io.netty.channel.epoll.EpollDatagramChannel
+        && io.netty.channel.epoll.EpollDatagramChannel.isSegmentedDatagramPacketSupported();
   }
 
   @Override
@@ -127,6 +135,20 @@ public final class PeerPath extends ChannelDuplexHandler {
         return;
       }
       splitOut.increment();
+      if (gso) {
+        // One system call and one trip through the network stack for all the segments.
+        ByteBuf all = Segments.splitContiguous(packet, nextSplit++, ctx.alloc());
+        ChannelPromise sent = ctx.newPromise().addListener(f -> {
+          if (!f.isSuccess() && gso) {
+            gso = false; // e.g. EIO: the route's device cannot offload the checksum
+            LOG.log(System.Logger.Level.DEBUG, "UDP GSO failed ({0}); sending segments one by one", f.cause());
+          }
+        });
+        gsoOut.increment();
+        ctx.write(new io.netty.channel.epoll.SegmentedDatagramPacket(all, Segments.DATAGRAM, to), sent);
+        promise.trySuccess(); // a datagram: lost packets are QUIC's business
+        return;
+      }
       List<ByteBuf> segments = Segments.split(packet, nextSplit++, ctx.alloc());
       for (int i = 0; i < segments.size() - 1; i++) {
         ctx.write(new DatagramPacket(segments.get(i), to), ctx.voidPromise());
@@ -197,12 +219,18 @@ public final class PeerPath extends ChannelDuplexHandler {
   public String stats() {
     return "relay out=" + relayedOut.sum() + " in=" + relayedIn.sum() + " drops=" + relayDrops.sum()
         + ", direct out=" + directOut.sum() + " in=" + directIn.sum()
-        + " (split out=" + splitOut.sum() + " joined in=" + joinedIn.sum() + " dropped=" + reassemblyDrops() + ")";
+        + " (split out=" + splitOut.sum() + " gso=" + gsoOut.sum() + " joined in=" + joinedIn.sum()
+        + " dropped=" + reassemblyDrops() + ")";
   }
 
   /** Packets larger than one datagram sent over the direct path in segments. */
   public long splitPackets() {
     return splitOut.sum();
+  }
+
+  /** Large packets whose segments left in one UDP GSO send. */
+  public long gsoPackets() {
+    return gsoOut.sum();
   }
 
   /** Packets put back together from their segments. */

@@ -49,28 +49,39 @@ final class Segments {
 
   /**
    * Splits {@code packet} (more than {@link #DATAGRAM}, at most {@link #MAX_PACKET} bytes) into
-   * segments numbered {@code number}; releases {@code packet}.
+   * segments numbered {@code number}, written back to back into one buffer: each segment is
+   * {@link #DATAGRAM} bytes except the last, which is the layout UDP GSO sends in one call with
+   * {@link #DATAGRAM} as its segment size. Releases {@code packet}.
    */
-  static List<ByteBuf> split(ByteBuf packet, int number, ByteBufAllocator alloc) {
+  static ByteBuf splitContiguous(ByteBuf packet, int number, ByteBufAllocator alloc) {
     try {
       int length = packet.readableBytes();
       if (length > MAX_PACKET) {
         throw new IllegalArgumentException("a " + length + "-byte packet is over the " + MAX_PACKET + "-byte limit");
       }
       int count = (length + SEGMENT_PAYLOAD - 1) / SEGMENT_PAYLOAD;
-      List<ByteBuf> out = new ArrayList<>(count);
+      ByteBuf out = alloc.directBuffer(length + count * HEADER);
       int from = packet.readerIndex();
       for (int i = 0; i < count; i++) {
         int n = Math.min(SEGMENT_PAYLOAD, length - i * SEGMENT_PAYLOAD);
-        ByteBuf s = alloc.directBuffer(HEADER + n);
-        s.writeByte(MARK).writeByte(count).writeByte(i).writeInt(number);
-        s.writeBytes(packet, from + i * SEGMENT_PAYLOAD, n);
-        out.add(s);
+        out.writeByte(MARK).writeByte(count).writeByte(i).writeInt(number);
+        out.writeBytes(packet, from + i * SEGMENT_PAYLOAD, n);
       }
       return out;
     } finally {
       packet.release();
     }
+  }
+
+  /** {@link #splitContiguous}, as one buffer per segment (slices of one buffer). */
+  static List<ByteBuf> split(ByteBuf packet, int number, ByteBufAllocator alloc) {
+    ByteBuf all = splitContiguous(packet, number, alloc);
+    List<ByteBuf> out = new ArrayList<>(all.readableBytes() / DATAGRAM + 1);
+    while (all.isReadable()) {
+      out.add(all.readRetainedSlice(Math.min(DATAGRAM, all.readableBytes())));
+    }
+    all.release();
+    return out;
   }
 
   /**

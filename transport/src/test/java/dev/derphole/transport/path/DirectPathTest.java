@@ -195,6 +195,21 @@ class DirectPathTest {
 
   @Test
   void aCutDirectPathFallsBackToTheRelayMidTransferAndComesBackWhenRestored() throws Exception {
+    Side alice = cutAndRestoreMidTransfer();
+    assertThat(alice.path.gsoPackets()).as("NIO has no UDP GSO: segments go one by one").isZero();
+  }
+
+  @Test
+  void withEpollTheSegmentsOfALargePacketLeaveInOneGsoSendAndArriveWhole() throws Exception {
+    assertThat(io.netty.channel.epoll.Epoll.isAvailable()).as("Linux epoll (this test needs Linux)").isTrue();
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    group = dev.derphole.derp.io.EventLoops.newGroup(2, "direct-path-test");
+    Side alice = cutAndRestoreMidTransfer();
+    assertThat(alice.path.gsoPackets()).as("segments sent with UDP GSO").isPositive();
+  }
+
+  /** A 48 MiB stream from alice to bob, direct, then on the relay while cut, then direct again. */
+  private Side cutAndRestoreMidTransfer() throws Exception {
     Side alice = new Side(1).open();
     Side bob = new Side(0).open();
     alice.peer(bob);
@@ -248,6 +263,7 @@ class DirectPathTest {
     assertThat(alice.path.splitPackets()).as("large packets went direct in segments").isPositive();
     assertThat(bob.path.joinedPackets()).as("and were put back together").isPositive();
     quic.close().sync();
+    return alice;
   }
 
   @Test

@@ -143,10 +143,10 @@ public final class PeerPath extends ChannelDuplexHandler {
             gso = false; // e.g. EIO: the route's device cannot offload the checksum
             LOG.log(System.Logger.Level.DEBUG, "UDP GSO failed ({0}); sending segments one by one", f.cause());
           }
+          promise.trySuccess(); // the codec paces on the write; the lost packet is QUIC's to resend
         });
         gsoOut.increment();
         ctx.write(new io.netty.channel.epoll.SegmentedDatagramPacket(all, Segments.DATAGRAM, to), sent);
-        promise.trySuccess(); // a datagram: lost packets are QUIC's business
         return;
       }
       List<ByteBuf> segments = Segments.split(packet, nextSplit++, ctx.alloc());

@@ -32,6 +32,7 @@ public final class PeerPath extends ChannelDuplexHandler {
   /** {@code -Dderphole.gso=false} sends segments one datagram per system call (to compare, or to work around). */
   static final boolean GSO_ALLOWED = !"false".equals(System.getProperty("derphole.gso"));
   private static final AtomicInteger NEXT = new AtomicInteger(2);
+  private static final System.Logger LOG = System.getLogger(PeerPath.class.getName());
 
   /** The address QUIC uses for us, and for the peer. */
   private final InetSocketAddress virtualLocal;
@@ -49,13 +50,13 @@ public final class PeerPath extends ChannelDuplexHandler {
   private final LongAdder directIn = new LongAdder();
   private final LongAdder splitOut = new LongAdder();
   private final LongAdder joinedIn = new LongAdder();
-  /** Event loop only: the number of the next packet split into segments, and those coming in. */
+  /** Event loop only: the number of the next packet split into segments. */
   private int nextSplit;
+  /** Event loop only: packets coming in as segments. */
   private Segments.Reassembly reassembly;
   /** Event loop only: segments leave through UDP GSO (epoll, and not failed yet). */
   private boolean gso;
   private final LongAdder gsoOut = new LongAdder();
-  private static final System.Logger LOG = System.getLogger(PeerPath.class.getName());
 
   public PeerPath() {
     int n = NEXT.getAndIncrement() & 0xffff;

@@ -12,7 +12,8 @@
 # Needs socat; openbsd nc (Debian netcat-openbsd) for the issue's `nc` baseline, which uses small
 # buffers, so socat with 1 MiB buffers stays beside it as the plain-TCP ceiling; wormhole-william
 # and magic-wormhole's servers are optional. BASE_JAR=path/to/derphole.jar adds a derphole pipe run
-# with that build (e.g. main's) right after this build's, for a before/after in the same run.
+# with that build (e.g. main's) right after this build's, for a before/after in the same run;
+# BASE_OPTS are JVM options for that run only (DERPHOLE_JAVA_OPTS, which come after the launcher's).
 set -euo pipefail
 size_mib=${1:-1024}; promotions=${2:-5}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,14 +35,14 @@ start_relay() {
 
 # One session: listen on hA, pipe on hB. Prints "<seconds> <promotion seconds or -> <path>".
 session() {
-  local input=$1 jar=${2:-$root/cli/target/derphole.jar}
+  local input=$1 jar=${2:-$root/cli/target/derphole.jar} opts=${3:-}
   rm -f "$out/listen.err" "$out/got"
-  ex hA env DERPHOLE_DERP_MAP="$out/map.json" DERPHOLE_JAR="$jar" "$root/bin/derphole" --verbose listen > "$out/got" 2> "$out/listen.err" &
+  ex hA env DERPHOLE_DERP_MAP="$out/map.json" DERPHOLE_JAR="$jar" DERPHOLE_JAVA_OPTS="$opts" "$root/bin/derphole" --verbose listen > "$out/got" 2> "$out/listen.err" &
   local lp=$!
   for _ in $(seq 400); do grep -q '^derphole pipe ' "$out/listen.err" 2>/dev/null && break; sleep 0.05; done
   local token; token=$(grep '^derphole pipe ' "$out/listen.err" | awk '{print $3}')
   local s; s=$(date +%s.%N)
-  ex hB env DERPHOLE_DERP_MAP="$out/map.json" DERPHOLE_JAR="$jar" "$root/bin/derphole" pipe "$token" < "$input"
+  ex hB env DERPHOLE_DERP_MAP="$out/map.json" DERPHOLE_JAR="$jar" DERPHOLE_JAVA_OPTS="$opts" "$root/bin/derphole" pipe "$token" < "$input"
   local e; e=$(date +%s.%N)
   wait $lp
   [ "$(sha256sum < "$out/got" | cut -d' ' -f1)" = "$(sha256sum < "$input" | cut -d' ' -f1)" ] || { echo "DIGEST MISMATCH" >&2; exit 1; }
@@ -65,7 +66,7 @@ start_relay
 printf '%-52s %s\n' "transfer (host A <- host B, lab internet)" "throughput / time"
 read -r t prom path < <(session "$out/in.bin"); printf '%-52s %s  (path: %s)\n' "derphole pipe" "$(rate $size_mib $t)" "$path"
 if [ -n "${BASE_JAR:-}" ]; then
-  read -r t prom path < <(session "$out/in.bin" "$BASE_JAR")
+  read -r t prom path < <(session "$out/in.bin" "$BASE_JAR" "${BASE_OPTS:-}")
   printf '%-52s %s  (path: %s)\n' "base: derphole pipe ($(basename "$BASE_JAR"))" "$(rate $size_mib $t)" "$path"
 fi
 

@@ -14,6 +14,24 @@ if [ ! -f "$jar" ]; then
   fi
 fi
 java_opts=(-XX:+UseSerialGC -Xss512k -XX:+IgnoreUnrecognizedVMOptions --enable-native-access=ALL-UNNAMED)
+# Netty's debugging checks cost the data path 7-20 % of its CPU (docs/benchmarks.md, share/open):
+# leak sampling on buffers and a reference-count check on every buffer access. The tests run
+# with them on; a shipped tool runs without.
+java_opts+=(-Dio.netty.leakDetection.level=disabled -Dio.netty.buffer.checkAccessible=false -Dio.netty.buffer.checkBounds=false)
+# A one-shot transfer (listen, pipe, send, receive) is over before C2's big inlined compilations
+# pay for themselves: on two cores they take most of a core during the first seconds. Smaller
+# inlining makes them cheaper and, measured, the transfer faster at 1 and at 4 GiB; long-lived
+# commands (share, open, derptun, derper) keep the JVM's defaults, which win in steady state.
+sub= skip=
+for a in "$@"; do
+  if [ -n "$skip" ]; then skip=; continue; fi
+  case $a in --derp-map) skip=1 ;; -*) ;; *) sub=$a; break ;; esac
+done
+if [ "$tool" = derphole ]; then
+  case $sub in
+    listen|pipe|send|receive) java_opts+=(-XX:FreqInlineSize=100 -XX:MaxInlineLevel=6 -XX:InlineSmallCode=1000) ;;
+  esac
+fi
 # Bounded memory: without a cap the JVM sizes its heap from the machine (a quarter of RAM) and a
 # busy relay's footprint drifts up to that plateau. DERPHOLE_JAVA_OPTS comes later and wins.
 case $tool in

@@ -64,6 +64,7 @@ final class SessionCore implements AutoCloseable {
     this.options = options;
     this.derpKey = derpKey;
     this.tls = tls;
+    QuicTransport.preload(tls);
     // One event loop for the DERP connection and the QUIC socket: a relayed packet then crosses
     // from one to the other without a task hand-off between threads.
     io.netty.channel.EventLoop loop = options.group().next();

@@ -77,6 +77,24 @@ public final class QuicTransport {
     } 
   }
 
+  /**
+   * Loads quiche's native library and BoringSSL's context code on a daemon thread, so that the
+   * first handshake does not wait for them: about 150 ms of a fresh process, which can overlap the
+   * wait for the relay and the claim. A failure here is left to the real setup to report.
+   */
+  public static void preload(TlsIdentity me) {
+    Thread t = new Thread(() -> {
+      try {
+        io.netty.handler.codec.quic.Quic.ensureAvailability();
+        QuicSslContextBuilder.forServer(me.privateKey(), null, me.certificate()).applicationProtocols(ALPN).build();
+      } catch (RuntimeException | LinkageError e) {
+        // the same call on the session's path fails again, with context
+      }
+    }, "derphole-preload");
+    t.setDaemon(true);
+    t.start();
+  }
+
   /** Adds the server side: accepts one peer whose TLS key is {@code clientPin}. */
   public static void serve(Channel udp, TlsIdentity me, byte[] clientPin, ChannelHandler connectionHandler,
                            ChannelHandler streamHandler) {

@@ -22,12 +22,12 @@ java_opts+=(-Dio.netty.leakDetection.level=disabled -Dio.netty.buffer.checkAcces
 # pay for themselves: on two cores they take most of a core during the first seconds. Smaller
 # inlining makes them cheaper and, measured, the transfer faster at 1 and at 4 GiB; long-lived
 # commands (share, open, derptun, derper) keep the JVM's defaults, which win in steady state.
-sub= skip=
-for a in "$@"; do
-  if [ -n "$skip" ]; then skip=; continue; fi
-  case $a in --derp-map) skip=1 ;; -*) ;; *) sub=$a; break ;; esac
-done
 if [ "$tool" = derphole ]; then
+  sub= skip=
+  for a in "$@"; do
+    if [ -n "$skip" ]; then skip=; continue; fi
+    case $a in --derp-map) skip=1 ;; -*) ;; *) sub=$a; break ;; esac
+  done
   case $sub in
     listen|pipe|send|receive) java_opts+=(-XX:FreqInlineSize=100 -XX:MaxInlineLevel=6 -XX:InlineSmallCode=1000) ;;
   esac

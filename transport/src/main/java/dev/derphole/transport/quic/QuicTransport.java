@@ -49,6 +49,8 @@ public final class QuicTransport {
   public static final String CODEC = "quic";
   public static final String PATH = "peer-path";
 
+  private static final java.util.concurrent.atomic.AtomicBoolean PRELOADED = new java.util.concurrent.atomic.AtomicBoolean();
+
   private QuicTransport() {}
 
   /** Binds the session's UDP socket with the path in its pipeline; QUIC is added later. */
@@ -80,9 +82,13 @@ public final class QuicTransport {
   /**
    * Loads quiche's native library and BoringSSL's context code on a daemon thread, so that the
    * first handshake does not wait for them: about 150 ms of a fresh process, which can overlap the
-   * wait for the relay and the claim. A failure here is left to the real setup to report.
+   * wait for the relay and the claim. A failure here is left to the real setup to report. Once per
+   * process: a derptun leg that reconnects finds them loaded.
    */
   public static void preload(TlsIdentity me) {
+    if (!PRELOADED.compareAndSet(false, true)) {
+      return;
+    }
     Thread t = new Thread(() -> {
       try {
         io.netty.handler.codec.quic.Quic.ensureAvailability();

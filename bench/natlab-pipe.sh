@@ -13,7 +13,8 @@
 # buffers, so socat with 1 MiB buffers stays beside it as the plain-TCP ceiling; wormhole-william
 # and magic-wormhole's servers are optional. BASE_JAR=path/to/derphole.jar adds a derphole pipe run
 # with that build (e.g. main's) right after this build's, for a before/after in the same run;
-# BASE_OPTS are JVM options for that run only (DERPHOLE_JAVA_OPTS, which come after the launcher's).
+# BASE_OPTS are JVM options for that run only, in place of DERPHOLE_JAVA_OPTS (which every other
+# run passes on, after the launcher's own).
 set -euo pipefail
 size_mib=${1:-1024}; promotions=${2:-5}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,7 +36,7 @@ start_relay() {
 
 # One session: listen on hA, pipe on hB. Prints "<seconds> <promotion seconds or -> <path>".
 session() {
-  local input=$1 jar=${2:-$root/cli/target/derphole.jar} opts=${3:-}
+  local input=$1 jar=${2:-$root/cli/target/derphole.jar} opts=${3-${DERPHOLE_JAVA_OPTS:-}}
   rm -f "$out/listen.err" "$out/got"
   ex hA env DERPHOLE_DERP_MAP="$out/map.json" DERPHOLE_JAR="$jar" DERPHOLE_JAVA_OPTS="$opts" "$root/bin/derphole" --verbose listen > "$out/got" 2> "$out/listen.err" &
   local lp=$!
@@ -66,7 +67,7 @@ start_relay
 printf '%-52s %s\n' "transfer (host A <- host B, lab internet)" "throughput / time"
 read -r t prom path < <(session "$out/in.bin"); printf '%-52s %s  (path: %s)\n' "derphole pipe" "$(rate $size_mib $t)" "$path"
 if [ -n "${BASE_JAR:-}" ]; then
-  read -r t prom path < <(session "$out/in.bin" "$BASE_JAR" "${BASE_OPTS:-}")
+  read -r t prom path < <(session "$out/in.bin" "$BASE_JAR" "${BASE_OPTS-${DERPHOLE_JAVA_OPTS:-}}")
   printf '%-52s %s  (path: %s)\n' "base: derphole pipe ($(basename "$BASE_JAR"))" "$(rate $size_mib $t)" "$path"
 fi
 

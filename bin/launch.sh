@@ -38,8 +38,15 @@ case $tool in
   derper) java_opts+=(-Xms64m -Xmx512m -XX:MaxDirectMemorySize=256m) ;;
   *) java_opts+=(-Xms32m -Xmx256m -XX:MaxDirectMemorySize=256m) ;;
 esac
-if [ -f "$root/cli/target/derphole.jsa" ]; then
-  java_opts+=(-XX:SharedArchiveFile="$root/cli/target/derphole.jsa" -Xshare:auto)
+# The JVM's own log lines (e.g. about the class archive) would go to stdout, which carries data:
+# warnings go to stderr instead, and the class archive's are dropped (a stale one is just unused).
+java_opts+=(-Xlog:disable -Xlog:all=warning:stderr -Xlog:cds*=off:stderr)
+# The class archive the build made beside the jar (cli/pom.xml, ClassArchiveTraining): classes
+# mapped from it instead of read from the jar, a third off a fresh process's time to its token.
+# An archive that does not match the jar or this JVM is ignored.
+archive=${jar%.jar}.jsa
+if [ -f "$archive" ]; then
+  java_opts+=(-XX:SharedArchiveFile="$archive" -Xshare:auto)
 fi
 # The JVM decodes file names with the locale's charset: with no locale at all (a bare container,
 # cron) it would be ASCII, and send/receive could not handle a name such as "ünï.txt".

@@ -4,8 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The launchers run the shaded jar: version on stdout, exit 0; help on stderr. */
 class LaunchersIT {
@@ -24,5 +27,58 @@ class LaunchersIT {
       assertThat(out).matches("\\d+\\.\\d+\\.\\d+(-SNAPSHOT)?");
     }
     assertThat(Files.isExecutable(root().resolve("bin/derper"))).isTrue();
+  }
+
+  /**
+   * The build made a class archive that matches the jar and this JVM: with {@code -Xshare:on}
+   * the JVM refuses to start on an archive it cannot map, so every tool starting proves it is used.
+   */
+  @Test
+  void classArchiveFromTheBuildIsUsable() throws Exception {
+    assertThat(root().resolve("cli/target/derphole.jsa")).isRegularFile();
+    for (String[] command : new String[][] {{"derphole", "version"}, {"derptun", "version"}, {"derper", "--version"}}) {
+      Result r = run(Map.of("DERPHOLE_JAVA_OPTS", "-Xshare:on"), command);
+      assertThat(r.exit).as(String.join(" ", command) + ": " + r.err).isZero();
+      // derper prints its version with its help, on stderr
+      assertThat(r.out + r.err).matches("\\d+\\.\\d+\\.\\d+(-SNAPSHOT)?\\s*");
+    }
+  }
+
+  /**
+   * An archive that does not match its jar (here: both copied elsewhere, so the class path differs)
+   * is ignored, and the JVM's complaint about it must not reach stdout, which carries data.
+   */
+  @Test
+  void unusableClassArchiveLeavesOutputClean(@TempDir Path dir) throws Exception {
+    Path jar = Files.copy(root().resolve("cli/target/derphole.jar"), dir.resolve("copy.jar"));
+    Files.copy(root().resolve("cli/target/derphole.jsa"), dir.resolve("copy.jsa"), StandardCopyOption.COPY_ATTRIBUTES);
+    Result strict = run(Map.of("DERPHOLE_JAR", jar.toString(), "DERPHOLE_JAVA_OPTS", "-Xshare:on"), "derphole", "version");
+    assertThat(strict.exit).as("the copied archive must be unusable for this test to mean anything").isNotZero();
+
+    Result r = run(Map.of("DERPHOLE_JAR", jar.toString(), "DERPHOLE_JAVA_OPTS", ""), "derphole", "version");
+    assertThat(r.exit).isZero();
+    assertThat(r.out).matches("\\d+\\.\\d+\\.\\d+(-SNAPSHOT)?\\n");
+    assertThat(r.err).isEmpty();
+  }
+
+  private record Result(int exit, String out, String err) {}
+
+  private static Result run(Map<String, String> env, String... command) throws Exception {
+    String[] argv = command.clone();
+    argv[0] = root().resolve("bin").resolve(command[0]).toString();
+    ProcessBuilder pb = new ProcessBuilder(argv);
+    pb.environment().putAll(env);
+    Process p = pb.start();
+    p.getOutputStream().close();
+    var err = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try {
+        return new String(p.getErrorStream().readAllBytes());
+      } catch (java.io.IOException e) {
+        return e.toString();
+      }
+    });
+    String out = new String(p.getInputStream().readAllBytes());
+    assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    return new Result(p.exitValue(), out, err.get());
   }
 }

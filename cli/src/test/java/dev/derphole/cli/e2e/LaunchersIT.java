@@ -19,12 +19,9 @@ class LaunchersIT {
   @Test
   void versionPrintsOnStdout() throws Exception {
     for (String tool : new String[] {"derphole", "derptun"}) {
-      Process p = new ProcessBuilder(root().resolve("bin").resolve(tool).toString(), "version")
-          .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-      String out = new String(p.getInputStream().readAllBytes()).strip();
-      assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
-      assertThat(p.exitValue()).isZero();
-      assertThat(out).matches("\\d+\\.\\d+\\.\\d+(-SNAPSHOT)?");
+      Result r = run(Map.of(), tool, "version");
+      assertThat(r.exit).isZero();
+      assertThat(r.out.strip()).matches("\\d+\\.\\d+\\.\\d+(-SNAPSHOT)?");
     }
     assertThat(Files.isExecutable(root().resolve("bin/derper"))).isTrue();
   }
@@ -63,10 +60,12 @@ class LaunchersIT {
 
   private record Result(int exit, String out, String err) {}
 
+  /** Runs {@code bin/TOOL ARGS} with no stdin and {@code env} over a clean environment. */
   private static Result run(Map<String, String> env, String... command) throws Exception {
     String[] argv = command.clone();
     argv[0] = root().resolve("bin").resolve(command[0]).toString();
     ProcessBuilder pb = new ProcessBuilder(argv);
+    Derphole.cleanEnvironment(pb);
     pb.environment().putAll(env);
     Process p = pb.start();
     p.getOutputStream().close();

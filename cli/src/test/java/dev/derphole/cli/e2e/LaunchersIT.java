@@ -12,10 +12,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The launchers run the shaded jar: version on stdout, exit 0; help on stderr. */
 class LaunchersIT {
-  static Path root() {
-    return Path.of(System.getProperty("derphole.root", ".")).toAbsolutePath();
-  }
-
   @Test
   void versionPrintsOnStdout() throws Exception {
     for (String tool : new String[] {"derphole", "derptun"}) {
@@ -23,7 +19,7 @@ class LaunchersIT {
       assertThat(r.exit).isZero();
       assertThat(r.out.strip()).matches("\\d+\\.\\d+\\.\\d+(-SNAPSHOT)?");
     }
-    assertThat(Files.isExecutable(root().resolve("bin/derper"))).isTrue();
+    assertThat(Files.isExecutable(Processes.root().resolve("bin/derper"))).isTrue();
   }
 
   /**
@@ -32,7 +28,7 @@ class LaunchersIT {
    */
   @Test
   void classArchiveFromTheBuildIsUsable() throws Exception {
-    assertThat(root().resolve("cli/target/derphole.jsa")).isRegularFile();
+    assertThat(Processes.root().resolve("cli/target/derphole.jsa")).isRegularFile();
     for (String[] command : new String[][] {{"derphole", "version"}, {"derptun", "version"}, {"derper", "--version"}}) {
       Result r = run(Map.of("DERPHOLE_JAVA_OPTS", "-Xshare:on"), command);
       assertThat(r.exit).as(String.join(" ", command) + ": " + r.err).isZero();
@@ -47,8 +43,8 @@ class LaunchersIT {
    */
   @Test
   void unusableClassArchiveLeavesOutputClean(@TempDir Path dir) throws Exception {
-    Path jar = Files.copy(root().resolve("cli/target/derphole.jar"), dir.resolve("copy.jar"));
-    Files.copy(root().resolve("cli/target/derphole.jsa"), dir.resolve("copy.jsa"), StandardCopyOption.COPY_ATTRIBUTES);
+    Path jar = Files.copy(Processes.root().resolve("cli/target/derphole.jar"), dir.resolve("copy.jar"));
+    Files.copy(Processes.root().resolve("cli/target/derphole.jsa"), dir.resolve("copy.jsa"), StandardCopyOption.COPY_ATTRIBUTES);
     Result strict = run(Map.of("DERPHOLE_JAR", jar.toString(), "DERPHOLE_JAVA_OPTS", "-Xshare:on"), "derphole", "version");
     assertThat(strict.exit).as("the copied archive must be unusable for this test to mean anything").isNotZero();
 
@@ -63,7 +59,7 @@ class LaunchersIT {
   /** Runs {@code bin/TOOL ARGS} with no stdin and {@code env} over a clean environment. */
   private static Result run(Map<String, String> env, String... command) throws Exception {
     String[] argv = command.clone();
-    argv[0] = root().resolve("bin").resolve(command[0]).toString();
+    argv[0] = Processes.bin(command[0]).toString();
     ProcessBuilder pb = new ProcessBuilder(argv);
     Derphole.cleanEnvironment(pb);
     pb.environment().putAll(env);

@@ -54,6 +54,40 @@ class RawSendPacketTest {
     assertThat(ch.finish()).isFalse();
   }
 
+  /**
+   * Reads end anywhere in a frame, and the relay's decoder keeps them as separate pieces rather than
+   * copying them together: a frame whose header, key and packet lie in different reads still comes
+   * out whole and is rewritten across those pieces.
+   */
+  @Test
+  void framesSplitAcrossReadsAtEveryPointAreForwardedByteExact() {
+    String first = "04" + "00000025" + hex32(0xb0) + "0102030405";
+    String second = "04" + "00000022" + hex32(0xb0) + "aabb";
+    byte[] stream = HEX.parseHex(first + second);
+    for (int cut1 = 1; cut1 < stream.length; cut1++) {
+      for (int cut2 = cut1; cut2 < stream.length; cut2 += 7) {
+        EmbeddedChannel ch = new EmbeddedChannel(FrameDecoder.forRelay(1024));
+        ch.writeInbound(Unpooled.copiedBuffer(stream, 0, cut1));
+        ch.writeInbound(Unpooled.copiedBuffer(stream, cut1, cut2 - cut1));
+        ch.writeInbound(Unpooled.copiedBuffer(stream, cut2, stream.length - cut2));
+        assertThat(recvHex(ch.readInbound())).as("cut at %d and %d", cut1, cut2)
+            .isEqualTo("05" + "00000025" + hex32(0xa1) + "0102030405");
+        assertThat(recvHex(ch.readInbound())).as("cut at %d and %d", cut1, cut2)
+            .isEqualTo("05" + "00000022" + hex32(0xa1) + "aabb");
+        assertThat(ch.finish()).isFalse();
+      }
+    }
+  }
+
+  private static String recvHex(RawSendPacket p) {
+    ByteBuf out = p.toRecvPacket(ALICE.raw());
+    try {
+      return ByteBufUtil.hexDump(out);
+    } finally {
+      out.release();
+    }
+  }
+
   @Test
   void otherFramesStillDecodeAsFrames() {
     EmbeddedChannel ch = new EmbeddedChannel(FrameDecoder.forRelay(1024));

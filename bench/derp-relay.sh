@@ -2,8 +2,8 @@
 # DERP relay benchmark: packets/s and Gbit/s through our derper, beside a plain TCP relay (socat)
 # measured in the same run, all on 127.0.0.1.
 #
-#   bench/derp-relay.sh                       # ~3 minutes on a quiet machine; Markdown table on stdout
-#   DURATION=10 SIZES="1200 16384 65536" bench/derp-relay.sh
+#   bench/derp-relay.sh                       # ~4 minutes on a quiet machine; Markdown table on stdout
+#   DURATION=10 SIZES="1200 65536" WINDOWS=64 bench/derp-relay.sh
 #
 # Needs java 17 and Maven (it builds the jars when missing) and socat; it installs nothing:
 #   apt-get install -y socat
@@ -12,7 +12,8 @@
 #   - bench/TcpRelayBaseline: N senders -> socat TCP-LISTEN,fork -> sink, for each N in PAIRS;
 #   - bin/derper (TLS with its self-signed certificate, then --plain-http), and against each
 #     bench/DerpRelayBench: N sender clients -> derper -> N receiver clients, for each N in PAIRS,
-#     each packet size in SIZES and each sender window in WINDOWS (0: open loop, send whenever the
+#     each packet size in SIZES (1200: one QUIC datagram; 16384: what derphole's QUIC sends over a
+#     relay, a dozen datagrams in one DERP packet; 65536: the largest) and each sender window in WINDOWS (0: open loop, send whenever the
 #     connection is writable; W: at most W packets in flight per pair, like a transport would).
 # While a run goes, it samples derper's VmRSS (start, peak, end); the bench reports the CPU the
 # relay, its own clients and everything else used while it measured, and the per-thread CPU of
@@ -23,18 +24,19 @@
 # seconds) until other processes use less than QUIET_CORES cores, and with REPEAT > 1 it runs each
 # scenario that many times and shows the fastest run in the table (all runs are in results.txt).
 #
-# Environment: DURATION (5), WARMUP (1), PAIRS ("1 16"), SIZES ("1200 65536"), WINDOWS ("0 64"),
+# Environment: DURATION (5), WARMUP (3: the relay's JIT is still busy in its first seconds),
+# PAIRS ("1 16"), SIZES ("1200 16384 65536"), WINDOWS ("0 64"),
 # MODES ("tls plain"), REPEAT (1), QUIET_WAIT (60), QUIET_CORES (0.3), CLIENT_JAVA_OPTS (extra JVM
 # flags for the bench clients, e.g. -Dio.netty.handler.ssl.noOpenSsl=true to make them use the
-# JDK's TLS like the relay does).
+# JDK's TLS), DERPHOLE_JAVA_OPTS (extra JVM flags for derper, through its launcher).
 # Logs and raw RESULT lines go to bench/out/derp-relay-<time>/.
 set -euo pipefail
 
 root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 duration=${DURATION:-5}
-warmup=${WARMUP:-1}
+warmup=${WARMUP:-3}
 pairs_list=${PAIRS:-"1 16"}
-sizes=${SIZES:-"1200 65536"}
+sizes=${SIZES:-"1200 16384 65536"}
 windows=${WINDOWS:-"0 64"}
 modes=${MODES:-"tls plain"}
 bench_jar=$root/bench/target/derphole-bench.jar

@@ -35,7 +35,10 @@ fi
 # Bounded memory: without a cap the JVM sizes its heap from the machine (a quarter of RAM) and a
 # busy relay's footprint drifts up to that plateau. DERPHOLE_JAVA_OPTS comes later and wins.
 case $tool in
-  derper) java_opts+=(-Xms64m -Xmx512m -XX:MaxDirectMemorySize=256m) ;;
+  # Netty's allocator takes a heap of 512 MiB or less for a small machine and then pools no buffer
+  # above 16.5 KiB: each 64 KiB socket read of the relay became a fresh, zeroed allocation (a
+  # quarter of its CPU in perf). Pooling them costs no more memory here (docs/benchmarks.md).
+  derper) java_opts+=(-Xms64m -Xmx512m -XX:MaxDirectMemorySize=256m -Dio.netty.allocator.lowMemory=false) ;;
   *) java_opts+=(-Xms32m -Xmx256m -XX:MaxDirectMemorySize=256m) ;;
 esac
 # The JVM's own log lines (e.g. about the class archive) would go to stdout, which carries data:

@@ -20,8 +20,9 @@ java_opts=(-XX:+UseSerialGC -Xss512k -XX:+IgnoreUnrecognizedVMOptions --enable-n
 java_opts+=(-Dio.netty.leakDetection.level=disabled -Dio.netty.buffer.checkAccessible=false -Dio.netty.buffer.checkBounds=false)
 # A one-shot transfer (listen, pipe, send, receive) is over before C2's big inlined compilations
 # pay for themselves: on two cores they take most of a core during the first seconds. Smaller
-# inlining makes them cheaper and, measured, the transfer faster at 1 and at 4 GiB; long-lived
-# commands (share, open, derptun, derper) keep the JVM's defaults, which win in steady state.
+# inlining makes them cheaper and, measured, the transfer faster at 1 and at 4 GiB. share/open
+# measured faster with it too, in steady state (HTTP through the tunnel, docs/benchmarks.md);
+# derptun and derper keep the JVM's defaults (not measured with it).
 if [ "$tool" = derphole ]; then
   sub= skip=
   for a in "$@"; do
@@ -29,7 +30,7 @@ if [ "$tool" = derphole ]; then
     case $a in --derp-map) skip=1 ;; -*) ;; *) sub=$a; break ;; esac
   done
   case $sub in
-    listen|pipe|send|receive) java_opts+=(-XX:FreqInlineSize=100 -XX:MaxInlineLevel=6 -XX:InlineSmallCode=1000) ;;
+    listen|pipe|send|receive|share|open) java_opts+=(-XX:FreqInlineSize=100 -XX:MaxInlineLevel=6 -XX:InlineSmallCode=1000) ;;
   esac
 fi
 # Bounded memory: without a cap the JVM sizes its heap from the machine (a quarter of RAM) and a

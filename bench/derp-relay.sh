@@ -10,6 +10,10 @@
 #
 # What it runs, each for WARMUP + DURATION seconds:
 #   - bench/TcpRelayBaseline: N senders -> socat TCP-LISTEN,fork -> sink, for each N in PAIRS;
+#     when MODES has tls, also the same over TLS on every hop (socat senders, a socat relay that
+#     ends each TLS connection and opens its own, a socat sink; certificate from openssl), the
+#     work a TLS relay does. The plain socat run stays the baseline of every row; TLS rows also
+#     show their ratio to the TLS one.
 #   - bin/derper (TLS with its self-signed certificate, then --plain-http), and against each
 #     bench/DerpRelayBench: N sender clients -> derper -> N receiver clients, for each N in PAIRS,
 #     each packet size in SIZES (1200: one QUIC datagram; 16384: what derphole's QUIC sends over a
@@ -50,6 +54,10 @@ if ! command -v socat >/dev/null; then
   echo "derp-relay.sh: socat is not installed; install it with: apt-get install -y socat" >&2
   exit 1
 fi
+case " $modes " in
+  *" tls "*) command -v openssl >/dev/null ||
+    { echo "derp-relay.sh: openssl is not installed (the TLS baseline's certificate); apt-get install -y openssl" >&2; exit 1; } ;;
+esac
 if [ ! -f "$bench_jar" ] || [ ! -f "$derper_jar" ]; then
   echo "derp-relay.sh: building the jars (mvn -q -B -DskipTests package)..." >&2
   (cd "$root" && mvn -q -B -DskipTests package >&2)
@@ -200,16 +208,28 @@ derp_run() {
   tail -1 "$results" >&2
 }
 
+# socat_run PAIRS [tls]
 socat_run() {
-  local pairs=$1 line
-  line=$(timeout "$run_limit" java -cp "$bench_jar" dev.derphole.bench.TcpRelayBaseline \
-      --pairs "$pairs" --duration "$duration" --warmup "$warmup" 2>> "$out/socat-$pairs.err" | grep '^RESULT' || true)
+  local pairs=$1 tls=${2:-} line label=socat extra=()
+  if [ -n "$tls" ]; then
+    label=socat-tls extra=(--tls-cert "$out/baseline-tls.pem")
+    [ -f "$out/baseline-tls.pem" ] || make_baseline_cert
+  fi
+  line=$(timeout "$run_limit" java -cp "$bench_jar" dev.derphole.bench.TcpRelayBaseline "${extra[@]}" \
+      --pairs "$pairs" --duration "$duration" --warmup "$warmup" 2>> "$out/$label-$pairs.err" | grep '^RESULT' || true)
   if [ -z "$line" ]; then
-    echo "derp-relay.sh: socat with $pairs pairs produced no result; see $out/socat-$pairs.err" >&2
-    line="RESULT bench=tcp-relay label=socat pairs=$pairs ok=no"
+    echo "derp-relay.sh: $label with $pairs pairs produced no result; see $out/$label-$pairs.err" >&2
+    line="RESULT bench=tcp-relay label=$label pairs=$pairs ok=no"
   fi
   echo "$line" >> "$results"
   echo "$line" >&2
+}
+
+# A throwaway P-256 key and self-signed certificate, in one PEM file, for the TLS baseline.
+make_baseline_cert() {
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
+    -keyout "$out/baseline-tls.key" -out "$out/baseline-tls.crt" 2>> "$out/openssl.err"
+  cat "$out/baseline-tls.key" "$out/baseline-tls.crt" > "$out/baseline-tls.pem"
 }
 
 {
@@ -223,6 +243,7 @@ for pairs in $pairs_list; do
   for _ in $(seq "$repeat"); do
     wait_quiet
     socat_run "$pairs"
+    case " $modes " in *" tls "*) wait_quiet; socat_run "$pairs" tls ;; esac
   done
 done
 for mode in $modes; do
@@ -254,6 +275,12 @@ awk '
   function cpu() {
     return field("relay_cpu_cores") == "" ? "?" : field("relay_cpu_cores") " / " field("client_cpu_cores") " / " field("other_cpu_cores")
   }
+  field("bench") == "tcp-relay" && field("label") == "socat-tls" {
+    p = field("pairs")
+    if (!(p in tls)) tls_order[++t] = p
+    if (!(p in tls) || field("gbit_per_s") + 0 > tls[p] + 0) { tls[p] = field("gbit_per_s"); tls_rows[p] = $0 }
+    next
+  }
   field("bench") == "tcp-relay" {
     p = field("pairs")
     if (!(p in socat)) socat_order[++m] = p
@@ -266,17 +293,18 @@ awk '
     if (!(key in best) || field("gbit_per_s") + 0 > best_gbit[key] + 0) { best[key] = $0; best_gbit[key] = field("gbit_per_s") }
   }
   END {
-    print "| scenario | sender | pairs | pkt size | our relay pkts/s | Gbit/s | loss % | socat Gbit/s | ratio | CPU relay / clients / others (cores) | derper RSS start/peak/end (MiB) |"
-    print "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|"
+    print "| scenario | sender | pairs | pkt size | our relay pkts/s | Gbit/s | loss % | socat Gbit/s | ratio | ratio to TLS socat | CPU relay / clients / others (cores) | derper RSS start/peak/end (MiB) |"
+    print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
     for (i = 1; i <= n; i++) {
       $0 = best[order[i]]
       p = field("pairs"); g = field("gbit_per_s"); s = socat[p]
       ratio = (g != "" && s + 0 > 0) ? sprintf("%.2f", g / s) : "?"
+      tr = field("label") != "tls" ? "–" : (g != "" && tls[p] + 0 > 0) ? sprintf("%.2f", g / tls[p]) : "?"
       label = field("label") (field("client_tls") == "" || field("client_tls") == "none" ? "" : " (clients: " field("client_tls") ")")
       if (field("ok") != "yes") label = label " **run failed**"
       sender = field("window") + 0 > 0 ? "window " field("window") : "open loop"
-      printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s/%s/%s |\n", label, sender, p, field("size"),
-        field("pkts_per_s"), g, field("loss_pct"), s, ratio, cpu(),
+      printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s/%s/%s |\n", label, sender, p, field("size"),
+        field("pkts_per_s"), g, field("loss_pct"), s, ratio, tr, cpu(),
         mib(field("rss_start_kib")), mib(field("rss_peak_kib")), mib(field("rss_end_kib"))
     }
     print ""
@@ -286,6 +314,11 @@ awk '
       $0 = socat_rows[socat_order[i]]
       printf "| socat -b %s | %s | %s | %s | %s |\n", field("socat_buffer"), field("pairs"), field("write_size"),
         field("gbit_per_s"), cpu()
+    }
+    for (i = 1; i <= t; i++) {
+      $0 = tls_rows[tls_order[i]]
+      printf "| socat -b %s, TLS on every hop (OpenSSL) | %s | %s | %s | %s |\n", field("socat_buffer"), field("pairs"),
+        field("write_size"), field("gbit_per_s"), cpu()
     }
   }' "$results" | tee "$out/table.md"
 echo >&2

@@ -19,8 +19,11 @@ final class CpuSampler {
   private static final double TICKS_PER_SECOND = 100;
   private static final Path PROC = Path.of("/proc");
 
-  /** One reading; {@code -1} where something could not be read. */
-  record Reading(long nanos, long machineBusyTicks, long selfTicks, long relayTicks) {}
+  /**
+   * One reading; {@code -1} where something could not be read. Client ticks are this process's and
+   * those of the client processes named to {@link #read(List, List)}.
+   */
+  record Reading(long nanos, long machineBusyTicks, long clientTicks, long relayTicks) {}
 
   /** CPU used between two readings, in cores (1.0 = one core busy the whole time). */
   record Usage(double machine, double clients, double relay) {
@@ -33,18 +36,33 @@ final class CpuSampler {
 
   /** @param relayPids the relay's processes, children included; may be empty */
   static Reading read(List<Long> relayPids) {
-    long relay = 0;
-    for (long pid : relayPids) {
+    return read(relayPids, List.of());
+  }
+
+  /**
+   * @param relayPids the relay's processes, children included; may be empty
+   * @param clientPids processes that count as clients besides this one (e.g. socat senders)
+   */
+  static Reading read(List<Long> relayPids, List<Long> clientPids) {
+    long self = processTicks(PROC.resolve("self"));
+    long others = ticksOf(clientPids);
+    long clients = self < 0 || others < 0 ? -1 : self + others;
+    return new Reading(System.nanoTime(), machineBusyTicks(), clients, ticksOf(relayPids));
+  }
+
+  private static long ticksOf(List<Long> pids) {
+    long sum = 0;
+    for (long pid : pids) {
       long t = processTicks(PROC.resolve(Long.toString(pid)));
-      relay = t < 0 || relay < 0 ? -1 : relay + t;
+      sum = t < 0 || sum < 0 ? -1 : sum + t;
     }
-    return new Reading(System.nanoTime(), machineBusyTicks(), processTicks(PROC.resolve("self")), relay);
+    return sum;
   }
 
   static Usage between(Reading a, Reading b) {
     double seconds = (b.nanos() - a.nanos()) / 1e9;
     return new Usage(cores(a.machineBusyTicks(), b.machineBusyTicks(), seconds),
-        cores(a.selfTicks(), b.selfTicks(), seconds), cores(a.relayTicks(), b.relayTicks(), seconds));
+        cores(a.clientTicks(), b.clientTicks(), seconds), cores(a.relayTicks(), b.relayTicks(), seconds));
   }
 
   /** Adds the CPU figures to a result line, leaving out those that could not be read. */

@@ -8,6 +8,8 @@ import java.net.ServerSocket;
 import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,10 +33,16 @@ import java.util.concurrent.atomic.AtomicLong;
  * relay's port never races with a script. Senders write {@code --write-size} chunks; the sink
  * counts bytes. Prints one {@link ResultLine}; {@code --duration}/{@code --warmup} or
  * {@code --bytes} per pair, as in {@link DerpRelayBench}.
+ *
+ * <p>With {@code --tls-cert PEM} (key and certificate in one file) every hop is TLS instead, the
+ * work a TLS relay does: socat's relay ends each sender's TLS and opens its own to the sink. The
+ * senders ({@code socat OPEN:/dev/zero OPENSSL:…}) and the sink ({@code socat OPENSSL-LISTEN:…
+ * STDOUT}, counted here) are socat processes too, so all the cryptography is OpenSSL's, and their
+ * CPU counts as the clients'. Duration runs only.
  */
 public final class TcpRelayBaseline {
   private static final Set<String> FLAGS =
-      Set.of("pairs", "duration", "warmup", "bytes", "write-size", "socat", "socat-buffer", "label");
+      Set.of("pairs", "duration", "warmup", "bytes", "write-size", "socat", "socat-buffer", "tls-cert", "label");
   private static final Duration SOCAT_START_LIMIT = Duration.ofSeconds(5);
   /** Upper bound on a --bytes run. */
   private static final Duration BYTES_LIMIT = Duration.ofMinutes(2);
@@ -54,8 +62,15 @@ public final class TcpRelayBaseline {
     } catch (IllegalArgumentException e) {
       System.err.println("tcp-relay-baseline: " + e.getMessage());
       System.err.println("usage: TcpRelayBaseline [--pairs N] [--duration S [--warmup S] | --bytes PER_PAIR] "
-          + "[--write-size BYTES] [--socat PATH] [--socat-buffer BYTES] [--label TEXT]");
+          + "[--write-size BYTES] [--socat PATH] [--socat-buffer BYTES] [--tls-cert PEM] [--label TEXT]");
       return 2;
+    }
+    if (a.has("tls-cert")) {
+      if (a.has("bytes")) {
+        System.err.println("tcp-relay-baseline: --tls-cert measures by --duration only, not --bytes");
+        return 2;
+      }
+      return runTls(a);
     }
     int pairs = a.positiveInt("pairs", 1);
     boolean byBytes = a.has("bytes");
@@ -156,6 +171,116 @@ public final class TcpRelayBaseline {
       if (sink != null) {
         sink.close();
       }
+    }
+  }
+
+  /** The all-TLS baseline: socat senders, relay and sink (see the class comment). */
+  private static int runTls(BenchArgs a) throws InterruptedException {
+    int pairs = a.positiveInt("pairs", 1);
+    double warmup = a.seconds("warmup", 1);
+    double duration = a.seconds("duration", 5);
+    int writeSize = a.positiveInt("write-size", 64 << 10);
+    int socatBuffer = a.positiveInt("socat-buffer", 1 << 20);
+    String socatPath = a.string("socat", "socat");
+    String pem = a.string("tls-cert", "");
+    String host = InetAddress.getLoopbackAddress().getHostAddress();
+    List<Process> started = new ArrayList<>();
+    try {
+      int sinkPort = freePort(InetAddress.getLoopbackAddress());
+      Process sink = start(started, ProcessBuilder.Redirect.PIPE, socatPath, "-u", "-b", Integer.toString(socatBuffer),
+          "OPENSSL-LISTEN:" + sinkPort + ",bind=" + host + ",fork,reuseaddr,cert=" + pem + ",verify=0", "STDOUT");
+      AtomicLong received = new AtomicLong();
+      Thread counter = new Thread(() -> count(sink, received), "tls-sink-count");
+      counter.setDaemon(true);
+      counter.start();
+      int relayPort = freePort(InetAddress.getLoopbackAddress());
+      Process relay = start(started, ProcessBuilder.Redirect.DISCARD, socatPath, "-b", Integer.toString(socatBuffer),
+          "OPENSSL-LISTEN:" + relayPort + ",bind=" + host + ",fork,reuseaddr,cert=" + pem + ",verify=0",
+          "OPENSSL:" + host + ":" + sinkPort + ",verify=0");
+      awaitListening(sinkPort, sink);
+      awaitListening(relayPort, relay);
+      List<Process> senders = new ArrayList<>();
+      for (int i = 0; i < pairs; i++) {
+        senders.add(start(started, ProcessBuilder.Redirect.DISCARD, socatPath, "-u", "-b", Integer.toString(writeSize),
+            "OPEN:/dev/zero", "OPENSSL:" + host + ":" + relayPort + ",verify=0"));
+      }
+      Thread.sleep(Math.round(warmup * 1000));
+      List<Long> clientPids = new ArrayList<>(CpuSampler.withDescendants(sink.toHandle()));
+      senders.forEach(p -> clientPids.add(p.pid()));
+      CpuSampler.Reading c0 = CpuSampler.read(CpuSampler.withDescendants(relay.toHandle()), clientPids);
+      long s0 = System.nanoTime();
+      long b0 = received.get();
+      Thread.sleep(Math.round(duration * 1000));
+      long b1 = received.get();
+      double seconds = (System.nanoTime() - s0) / 1e9;
+      CpuSampler.Reading c1 = CpuSampler.read(CpuSampler.withDescendants(relay.toHandle()), clientPids);
+      boolean complete = senders.stream().allMatch(Process::isAlive) && b1 > b0;
+      ResultLine line = new ResultLine()
+          .put("bench", "tcp-relay")
+          .put("label", a.string("label", "socat-tls"))
+          .put("tls", "openssl")
+          .put("pairs", pairs)
+          .put("write_size", writeSize)
+          .put("socat_buffer", socatBuffer)
+          .put("seconds", seconds, 3)
+          .put("received_bytes", b1 - b0)
+          .put("gbit_per_s", ResultLine.gbitPerSecond(b1 - b0, seconds), 3)
+          .put("ok", complete ? "yes" : "no");
+      CpuSampler.addTo(line, CpuSampler.between(c0, c1));
+      System.out.println(line);
+      if (!complete) {
+        System.err.println("tcp-relay-baseline: a TLS sender ended early, or nothing arrived");
+      }
+      return complete ? 0 : 1;
+    } catch (IOException e) {
+      System.err.println("tcp-relay-baseline: " + e.getMessage());
+      return 1;
+    } finally {
+      for (int i = started.size() - 1; i >= 0; i--) {
+        stop(started.get(i));
+      }
+    }
+  }
+
+  private static Process start(List<Process> started, ProcessBuilder.Redirect out, String... command)
+      throws IOException {
+    Process p = new ProcessBuilder(command).redirectOutput(out).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    started.add(p);
+    return p;
+  }
+
+  /** Counts the bytes the TLS sink writes to its standard output. */
+  private static void count(Process sink, AtomicLong received) {
+    byte[] buf = new byte[SINK_BUFFER];
+    try (var in = sink.getInputStream()) {
+      int n;
+      while ((n = in.read(buf)) >= 0) {
+        received.addAndGet(n);
+      }
+    } catch (IOException e) {
+      // the sink was stopped
+    }
+  }
+
+  /** Waits until a socket listens on {@code port} of this machine, from {@code /proc/net/tcp}. */
+  private static void awaitListening(int port, Process owner) throws IOException, InterruptedException {
+    String local = String.format(":%04X", port);
+    long deadline = System.nanoTime() + SOCAT_START_LIMIT.toNanos();
+    while (true) {
+      for (String row : Files.readAllLines(Path.of("/proc/net/tcp"))) {
+        String[] f = row.trim().split("\\s+");
+        if (f.length > 3 && f[1].endsWith(local) && f[3].equals("0A")) {
+          return;
+        }
+      }
+      if (!owner.isAlive()) {
+        throw new IOException("socat exited with status " + owner.exitValue() + " before listening on port " + port);
+      }
+      if (System.nanoTime() > deadline) {
+        throw new IOException(
+            "socat did not listen on port " + port + " within " + SOCAT_START_LIMIT.toSeconds() + " s");
+      }
+      Thread.sleep(20);
     }
   }
 

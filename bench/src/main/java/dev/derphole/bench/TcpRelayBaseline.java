@@ -65,13 +65,6 @@ public final class TcpRelayBaseline {
           + "[--write-size BYTES] [--socat PATH] [--socat-buffer BYTES] [--tls-cert PEM] [--label TEXT]");
       return 2;
     }
-    if (a.has("tls-cert")) {
-      if (a.has("bytes")) {
-        System.err.println("tcp-relay-baseline: --tls-cert measures by --duration only, not --bytes");
-        return 2;
-      }
-      return runTls(a);
-    }
     int pairs = a.positiveInt("pairs", 1);
     boolean byBytes = a.has("bytes");
     long perPair = byBytes ? a.positiveLong("bytes", 0) : Long.MAX_VALUE;
@@ -79,6 +72,13 @@ public final class TcpRelayBaseline {
     double duration = a.seconds("duration", 5);
     int writeSize = a.positiveInt("write-size", 64 << 10);
     int socatBuffer = a.positiveInt("socat-buffer", 1 << 20);
+    if (a.has("tls-cert")) {
+      if (byBytes) {
+        System.err.println("tcp-relay-baseline: --tls-cert measures by --duration only, not --bytes");
+        return 2;
+      }
+      return runTls(a, pairs, warmup, duration, writeSize, socatBuffer);
+    }
 
     InetAddress loopback = InetAddress.getLoopbackAddress();
     Sink sink = null;
@@ -88,12 +88,9 @@ public final class TcpRelayBaseline {
     try {
       sink = new Sink(new InetSocketAddress(loopback, 0));
       int relayPort = freePort(loopback);
-      socat = new ProcessBuilder(a.string("socat", "socat"), "-b", Integer.toString(socatBuffer),
+      socat = start(ProcessBuilder.Redirect.DISCARD, a.string("socat", "socat"), "-b", Integer.toString(socatBuffer),
           "TCP-LISTEN:" + relayPort + ",bind=" + loopback.getHostAddress() + ",fork,reuseaddr",
-          "TCP:" + loopback.getHostAddress() + ":" + sink.port())
-          .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-          .redirectError(ProcessBuilder.Redirect.INHERIT)
-          .start();
+          "TCP:" + loopback.getHostAddress() + ":" + sink.port());
       InetSocketAddress relay = new InetSocketAddress(loopback, relayPort);
       List<SocketChannel> connections = connectAll(relay, pairs, socat);
 
@@ -137,16 +134,8 @@ public final class TcpRelayBaseline {
       }
       CpuSampler.Reading c1 = CpuSampler.read(CpuSampler.withDescendants(relayProcess.toHandle()));
       running.set(false);
-      ResultLine line = new ResultLine()
-          .put("bench", "tcp-relay")
-          .put("label", a.string("label", "socat"))
-          .put("pairs", pairs)
-          .put("write_size", writeSize)
-          .put("socat_buffer", socatBuffer)
-          .put("seconds", seconds, 3)
-          .put("received_bytes", measuredBytes)
-          .put("gbit_per_s", ResultLine.gbitPerSecond(measuredBytes, seconds), 3)
-          .put("ok", complete ? "yes" : "no");
+      ResultLine line = result(a.string("label", "socat"), pairs, writeSize, socatBuffer, seconds, measuredBytes,
+          complete);
       if (!byBytes) {
         // With --bytes, socat's children exit with their connections before the second reading.
         CpuSampler.addTo(line, CpuSampler.between(c0, c1));
@@ -175,33 +164,29 @@ public final class TcpRelayBaseline {
   }
 
   /** The all-TLS baseline: socat senders, relay and sink (see the class comment). */
-  private static int runTls(BenchArgs a) throws InterruptedException {
-    int pairs = a.positiveInt("pairs", 1);
-    double warmup = a.seconds("warmup", 1);
-    double duration = a.seconds("duration", 5);
-    int writeSize = a.positiveInt("write-size", 64 << 10);
-    int socatBuffer = a.positiveInt("socat-buffer", 1 << 20);
+  private static int runTls(BenchArgs a, int pairs, double warmup, double duration, int writeSize, int socatBuffer)
+      throws InterruptedException {
     String socatPath = a.string("socat", "socat");
     String pem = a.string("tls-cert", "");
     String host = InetAddress.getLoopbackAddress().getHostAddress();
     List<Process> started = new ArrayList<>();
     try {
       int sinkPort = freePort(InetAddress.getLoopbackAddress());
-      Process sink = start(started, ProcessBuilder.Redirect.PIPE, socatPath, "-u", "-b", Integer.toString(socatBuffer),
+      Process sink = started(started, ProcessBuilder.Redirect.PIPE, socatPath, "-u", "-b", Integer.toString(socatBuffer),
           "OPENSSL-LISTEN:" + sinkPort + ",bind=" + host + ",fork,reuseaddr,cert=" + pem + ",verify=0", "STDOUT");
       AtomicLong received = new AtomicLong();
       Thread counter = new Thread(() -> count(sink, received), "tls-sink-count");
       counter.setDaemon(true);
       counter.start();
       int relayPort = freePort(InetAddress.getLoopbackAddress());
-      Process relay = start(started, ProcessBuilder.Redirect.DISCARD, socatPath, "-b", Integer.toString(socatBuffer),
+      Process relay = started(started, ProcessBuilder.Redirect.DISCARD, socatPath, "-b", Integer.toString(socatBuffer),
           "OPENSSL-LISTEN:" + relayPort + ",bind=" + host + ",fork,reuseaddr,cert=" + pem + ",verify=0",
           "OPENSSL:" + host + ":" + sinkPort + ",verify=0");
       awaitListening(sinkPort, sink);
       awaitListening(relayPort, relay);
       List<Process> senders = new ArrayList<>();
       for (int i = 0; i < pairs; i++) {
-        senders.add(start(started, ProcessBuilder.Redirect.DISCARD, socatPath, "-u", "-b", Integer.toString(writeSize),
+        senders.add(started(started, ProcessBuilder.Redirect.DISCARD, socatPath, "-u", "-b", Integer.toString(writeSize),
             "OPEN:/dev/zero", "OPENSSL:" + host + ":" + relayPort + ",verify=0"));
       }
       Thread.sleep(Math.round(warmup * 1000));
@@ -215,17 +200,8 @@ public final class TcpRelayBaseline {
       double seconds = (System.nanoTime() - s0) / 1e9;
       CpuSampler.Reading c1 = CpuSampler.read(CpuSampler.withDescendants(relay.toHandle()), clientPids);
       boolean complete = senders.stream().allMatch(Process::isAlive) && b1 > b0;
-      ResultLine line = new ResultLine()
-          .put("bench", "tcp-relay")
-          .put("label", a.string("label", "socat-tls"))
-          .put("tls", "openssl")
-          .put("pairs", pairs)
-          .put("write_size", writeSize)
-          .put("socat_buffer", socatBuffer)
-          .put("seconds", seconds, 3)
-          .put("received_bytes", b1 - b0)
-          .put("gbit_per_s", ResultLine.gbitPerSecond(b1 - b0, seconds), 3)
-          .put("ok", complete ? "yes" : "no");
+      ResultLine line = result(a.string("label", "socat-tls"), pairs, writeSize, socatBuffer, seconds, b1 - b0, complete)
+          .put("tls", "openssl");
       CpuSampler.addTo(line, CpuSampler.between(c0, c1));
       System.out.println(line);
       if (!complete) {
@@ -242,9 +218,29 @@ public final class TcpRelayBaseline {
     }
   }
 
-  private static Process start(List<Process> started, ProcessBuilder.Redirect out, String... command)
+  private static ResultLine result(String label, int pairs, int writeSize, int socatBuffer, double seconds, long bytes,
+      boolean complete) {
+    return new ResultLine()
+        .put("bench", "tcp-relay")
+        .put("label", label)
+        .put("pairs", pairs)
+        .put("write_size", writeSize)
+        .put("socat_buffer", socatBuffer)
+        .put("seconds", seconds, 3)
+        .put("received_bytes", bytes)
+        .put("gbit_per_s", ResultLine.gbitPerSecond(bytes, seconds), 3)
+        .put("ok", complete ? "yes" : "no");
+  }
+
+  /** Starts a process whose errors go to ours. */
+  private static Process start(ProcessBuilder.Redirect out, String... command) throws IOException {
+    return new ProcessBuilder(command).redirectOutput(out).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+  }
+
+  /** {@link #start}s a process and adds it to {@code started}, to be stopped at the end. */
+  private static Process started(List<Process> started, ProcessBuilder.Redirect out, String... command)
       throws IOException {
-    Process p = new ProcessBuilder(command).redirectOutput(out).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    Process p = start(out, command);
     started.add(p);
     return p;
   }

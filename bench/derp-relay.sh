@@ -5,8 +5,9 @@
 #   bench/derp-relay.sh                       # ~4 minutes on a quiet machine; Markdown table on stdout
 #   DURATION=10 SIZES="1200 65536" WINDOWS=64 bench/derp-relay.sh
 #
-# Needs java 17 and Maven (it builds the jars when missing) and socat; it installs nothing:
-#   apt-get install -y socat
+# Needs java 17 and Maven (it builds the jars when missing), socat, and openssl for the TLS
+# baseline's certificate; it installs nothing:
+#   apt-get install -y socat openssl
 #
 # What it runs, each for WARMUP + DURATION seconds:
 #   - bench/TcpRelayBaseline: N senders -> socat TCP-LISTEN,fork -> sink, for each N in PAIRS;

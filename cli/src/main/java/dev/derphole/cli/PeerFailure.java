@@ -3,26 +3,46 @@ package dev.derphole.cli;
 import dev.derphole.session.SessionEnd;
 import dev.derphole.session.SessionException;
 import dev.derphole.session.offer.Failures;
+import dev.derphole.session.offer.PeerVerdictException;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.function.Consumer;
 
 /** A failure on this side: told to the other side, and returned as the user's one-line error. */
 final class PeerFailure {
+  /** How long the other side gets to read this side's last word before the connection is aborted. */
+  static final Duration LAST_WORD_WAIT = Duration.ofSeconds(2);
+
   private PeerFailure() {}
 
   /**
-   * The session's own reason wins (the other side's message, a timeout); otherwise the failure's,
-   * with I/O errors in words a user can act on.
+   * The receiver's own verdict wins (it arrived on the stream, in its words); then the session's
+   * reason (the other side's message, a timeout); otherwise the failure's, with I/O errors in words
+   * a user can act on. The verdict goes first because the receiver closes the session right after
+   * it, with the same words as "the other side failed", which may be read first.
    */
   static SessionException tell(SessionEnd session, Exception e) {
-    return tell(session, e, why -> { });
-  }
-
-  /** As {@link #tell(SessionEnd, Exception)}, running {@code first} with the reason before the connection closes. */
-  static SessionException tell(SessionEnd session, Exception e, Consumer<String> first) {
-    String why = session.reason(e instanceof IOException io ? Failures.describe(io) : e.getMessage());
-    first.accept(why);
+    String why = reason(session, e);
     session.fail(why);
     return new SessionException(why, e);
+  }
+
+  /**
+   * As {@link #tell(SessionEnd, Exception)}, first telling the other side the reason on a stream
+   * ({@code lastWord}) and giving it {@link #LAST_WORD_WAIT} to read that and close the connection:
+   * the session's abort, sent at once, could overtake the stream and leave the other side with
+   * "the other side failed" instead of these words.
+   */
+  static SessionException tell(SessionEnd session, Exception e, Consumer<String> lastWord) {
+    String why = reason(session, e);
+    lastWord.accept(why);
+    session.awaitClosedByPeer(LAST_WORD_WAIT);
+    session.fail(why);
+    return new SessionException(why, e);
+  }
+
+  private static String reason(SessionEnd session, Exception e) {
+    return e instanceof PeerVerdictException ? e.getMessage()
+        : session.reason(e instanceof IOException io ? Failures.describe(io) : e.getMessage());
   }
 }

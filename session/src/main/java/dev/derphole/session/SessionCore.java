@@ -264,6 +264,14 @@ final class SessionCore implements AutoCloseable {
     link.flush(java.time.Duration.ofSeconds(1));
   }
 
+  /** Waits, at most {@code limit}, until the connection is closed (by either side); at once if there is none. */
+  void awaitClosed(java.time.Duration limit) {
+    QuicChannel q = quic;
+    if (q != null) {
+      q.closeFuture().awaitUninterruptibly(limit.toMillis());
+    }
+  }
+
   @Override
   public void close() {
     QuicChannel q = quic;

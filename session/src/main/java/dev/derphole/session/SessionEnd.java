@@ -21,6 +21,14 @@ public abstract class SessionEnd implements AutoCloseable {
     core.abort(ConnectionWatch.CLOSE_INTERRUPTED, "interrupted");
   }
 
+  /**
+   * Waits, at most {@code limit}, for the other side to close the connection: after this side has
+   * said its last word on a stream, so that an abort does not overtake it.
+   */
+  public void awaitClosedByPeer(java.time.Duration limit) {
+    core.awaitClosed(limit);
+  }
+
   /** A local failure: tell the other side why. */
   public void fail(String why) {
     core.abort(ConnectionWatch.CLOSE_FAILED, why);

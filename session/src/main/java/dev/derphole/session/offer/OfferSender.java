@@ -35,7 +35,7 @@ public final class OfferSender {
     toReceiver.flush();
     Verdict accept = Verdict.readFrom(fromReceiver, "after the offer");
     if (!accept.yes()) {
-      throw new SessionException("the receiver declined: " + accept.reason());
+      throw new PeerVerdictException("the receiver declined: " + accept.reason());
     }
     MessageDigest sha = Sha256.create();
     BufferedOutputStream buffered = new BufferedOutputStream(toReceiver, BUFFER);
@@ -51,7 +51,7 @@ public final class OfferSender {
     toReceiver.close();
     Verdict done = Verdict.readFrom(fromReceiver, "after the transfer");
     if (!done.yes()) {
-      throw new SessionException("the receiver failed: " + done.reason());
+      throw new PeerVerdictException("the receiver failed: " + done.reason());
     }
     return done;
   }

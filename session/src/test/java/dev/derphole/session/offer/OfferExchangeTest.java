@@ -107,7 +107,8 @@ class OfferExchangeTest {
     OfferReceiver r = new OfferReceiver(receiverSide.getInputStream(), halfClosing(receiverSide));
     r.readHeader(VERIFY);
     r.refuse("\"f\" already exists");
-    assertThat(failure(sent)).hasMessage("the receiver declined: \"f\" already exists");
+    assertThat(failure(sent)).hasMessage("the receiver declined: \"f\" already exists")
+        .isInstanceOf(PeerVerdictException.class); // shown as is, ahead of the session's close reason
     assertThat(bodyWritten[0]).isFalse();
   }
 

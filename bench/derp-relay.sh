@@ -19,7 +19,11 @@
 #     bench/DerpRelayBench: N sender clients -> derper -> N receiver clients, for each N in PAIRS,
 #     each packet size in SIZES (1200: one QUIC datagram; 16384: what derphole's QUIC sends over a
 #     relay, a dozen datagrams in one DERP packet; 65536: the largest) and each sender window in WINDOWS (0: open loop, send whenever the
-#     connection is writable; W: at most W packets in flight per pair, like a transport would).
+#     connection is writable; W: at most W packets in flight per pair, like a transport would;
+#     queue: as many packets in flight as the relay queues for one receiver by default, 1024 or
+#     4 MiB of packets when that is fewer, i.e. 1024 of 1200 B, 256 of 16 KiB, 64 of 64 KiB).
+# The bench clients run with the Netty flags bin/derphole runs with (leak sampling and buffer
+# checks off) on the event loops derphole's DERP client uses (epoll).
 # While a run goes, it samples derper's VmRSS (start, peak, end); the bench reports the CPU the
 # relay, its own clients and everything else used while it measured, and the per-thread CPU of
 # derper goes to the log folder. Everything shares this machine's cores: the relay, the clients and
@@ -30,7 +34,7 @@
 # scenario that many times and shows the fastest run in the table (all runs are in results.txt).
 #
 # Environment: DURATION (5), WARMUP (3: the relay's JIT is still busy in its first seconds),
-# PAIRS ("1 16"), SIZES ("1200 16384 65536"), WINDOWS ("0 64"),
+# PAIRS ("1 16"), SIZES ("1200 16384 65536"), WINDOWS ("0 queue"),
 # MODES ("tls plain"), REPEAT (1), QUIET_WAIT (60), QUIET_CORES (0.3), CLIENT_JAVA_OPTS (extra JVM
 # flags for the bench clients, e.g. -Dio.netty.handler.ssl.noOpenSsl=true to make them use the
 # JDK's TLS), DERPHOLE_JAVA_OPTS (extra JVM flags for derper, through its launcher).
@@ -42,7 +46,9 @@ duration=${DURATION:-5}
 warmup=${WARMUP:-3}
 pairs_list=${PAIRS:-"1 16"}
 sizes=${SIZES:-"1200 16384 65536"}
-windows=${WINDOWS:-"0 64"}
+windows=${WINDOWS:-"0 queue"}
+# What bin/launch.sh gives every derphole command; CLIENT_JAVA_OPTS comes later and wins.
+client_opts=(-Dio.netty.leakDetection.level=disabled -Dio.netty.buffer.checkAccessible=false -Dio.netty.buffer.checkBounds=false)
 modes=${MODES:-"tls plain"}
 bench_jar=$root/bench/target/derphole-bench.jar
 derper_jar=$root/cli/target/derphole.jar
@@ -175,7 +181,7 @@ derp_run() {
   ( while sleep 0.2; do rss_kib "$derper_pid" 2>/dev/null || exit 0; done ) > "$out/rss-$tag.txt" &
   sampler_pid=$!
   # shellcheck disable=SC2086
-  line=$(timeout "$run_limit" java ${CLIENT_JAVA_OPTS:-} -cp "$bench_jar" dev.derphole.bench.DerpRelayBench \
+  line=$(timeout "$run_limit" java "${client_opts[@]}" ${CLIENT_JAVA_OPTS:-} -cp "$bench_jar" dev.derphole.bench.DerpRelayBench \
       --map "$out/map-$mode.json" --pairs "$pairs" --size "$size" --duration "$duration" --warmup "$warmup" \
       --window "$window" --relay-pid "$derper_pid" --label "$mode" \
       2>> "$out/bench-$tag.err" | grep '^RESULT' || true)
@@ -303,7 +309,7 @@ awk '
       tr = field("label") != "tls" ? "–" : (g != "" && tls[p] + 0 > 0) ? sprintf("%.2f", g / tls[p]) : "?"
       label = field("label") (field("client_tls") == "" || field("client_tls") == "none" ? "" : " (clients: " field("client_tls") ")")
       if (field("ok") != "yes") label = label " **run failed**"
-      sender = field("window") + 0 > 0 ? "window " field("window") : "open loop"
+      sender = field("window") == "0" ? "open loop" : "window " field("window")
       printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s/%s/%s |\n", label, sender, p, field("size"),
         field("pkts_per_s"), g, field("loss_pct"), s, ratio, tr, cpu(),
         mib(field("rss_start_kib")), mib(field("rss_peak_kib")), mib(field("rss_end_kib"))

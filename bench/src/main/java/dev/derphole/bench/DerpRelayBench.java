@@ -2,17 +2,17 @@ package dev.derphole.bench;
 
 import dev.derphole.derp.client.DerpEndpoint;
 import dev.derphole.derp.frame.DerpProtocol;
+import dev.derphole.derp.io.EventLoops;
 import dev.derphole.derp.map.DerpMap;
 import dev.derphole.derp.map.DerpMapException;
 import dev.derphole.derp.map.DerpMapSource;
 import dev.derphole.derp.map.DerpNode;
 import dev.derphole.derp.map.DerpRegion;
+import dev.derphole.derp.server.DerpServerConfig;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.handler.ssl.OpenSsl;
 import java.io.IOException;
 import java.time.Duration;
@@ -41,6 +41,10 @@ import java.util.concurrent.TimeUnit;
  * <p>Senders are open-loop by default: they write whenever their connection is writable, so the
  * relay sees more than it can deliver and drops the rest. {@code --window W} keeps at most W
  * packets per pair in flight instead, as a transport with flow control would (see {@link RelayPair}).
+ * {@code --window queue} sizes that window to what the relay queues for one receiver by default
+ * (1024 packets, or 4 MiB of packets when that is fewer): the most a transport can keep in flight
+ * before the relay's queue, not the window, drops its packets. A window of a fixed packet count
+ * would give 1200-byte packets a fiftieth of the bytes in flight that 64 KiB packets get.
  * With {@code --relay-pid} the line also says how much CPU the relay, these clients and everything
  * else used during the measurement ({@link CpuSampler}).
  *
@@ -57,6 +61,11 @@ public final class DerpRelayBench {
 
   private DerpRelayBench() {}
 
+  /** Packets of {@code size} bytes that fit the relay's default queue for one receiver. */
+  static int queueWindow(int size) {
+    return (int) Math.min(DerpServerConfig.DEFAULT_QUEUE_PACKETS, DerpServerConfig.DEFAULT_QUEUE_BYTES / size);
+  }
+
   public static void main(String[] args) throws InterruptedException {
     System.exit(run(args));
   }
@@ -71,7 +80,7 @@ public final class DerpRelayBench {
     } catch (IllegalArgumentException | DerpMapException e) {
       System.err.println("derp-relay-bench: " + e.getMessage());
       System.err.println("usage: DerpRelayBench --map FILE|URL [--pairs N] [--size BYTES] "
-          + "[--duration S [--warmup S] | --bytes PER_PAIR] [--window PKTS] [--threads N] [--relay-pid PID] [--label TEXT]");
+          + "[--duration S [--warmup S] | --bytes PER_PAIR] [--window PKTS|queue] [--threads N] [--relay-pid PID] [--label TEXT]");
       return 2;
     }
     int pairs = a.positiveInt("pairs", 1);
@@ -86,14 +95,15 @@ public final class DerpRelayBench {
     double warmup = byBytes ? 0 : a.seconds("warmup", 1);
     double duration = a.seconds("duration", 5);
     int threads = a.positiveInt("threads", Runtime.getRuntime().availableProcessors());
-    int window = a.nonNegativeInt("window", 0);
+    int window = "queue".equals(a.string("window", "")) ? queueWindow(size) : a.nonNegativeInt("window", 0);
     List<Long> relayPids = a.has("relay-pid") ? List.of(a.positiveLong("relay-pid", 0)) : List.of();
 
     byte[] bytes = new byte[size - RelayPair.SEQUENCE_LENGTH];
     ThreadLocalRandom.current().nextBytes(bytes);
     ByteBuf filler = Unpooled.unreleasableBuffer(Unpooled.directBuffer(bytes.length).writeBytes(bytes).asReadOnly());
 
-    EventLoopGroup group = new MultiThreadIoEventLoopGroup(threads, NioIoHandler.newFactory());
+    // The event loops derphole's own DERP client runs on (epoll where it loads).
+    EventLoopGroup group = EventLoops.newGroup(threads, "bench-client");
     List<EventLoop> loops = new ArrayList<>();
     group.forEach(e -> loops.add((EventLoop) e));
     List<RelayPair> all = new ArrayList<>();

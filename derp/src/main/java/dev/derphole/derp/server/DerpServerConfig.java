@@ -34,6 +34,10 @@ public final class DerpServerConfig {
    * past their 30 s timeouts. For senders without congestion control, see the limit's Javadoc.
    */
   public static final Duration DEFAULT_SENDER_PAUSE_LIMIT = Duration.ZERO;
+  /** Packets queued for one client, beyond its socket buffer, before new ones are dropped. */
+  public static final int DEFAULT_QUEUE_PACKETS = 1024;
+  /** Packet bytes queued for one client before new packets are dropped. */
+  public static final long DEFAULT_QUEUE_BYTES = 4L << 20;
 
 
   /** Sees every packet the server forwards (tests use it to check what a relay operator can see). */
@@ -80,8 +84,8 @@ public final class DerpServerConfig {
     private Duration handshakeTimeout = DerpProtocol.HANDSHAKE_TIMEOUT;
     private Duration keepAlive = DerpProtocol.KEEP_ALIVE;
     private Duration keepAliveJitter = DerpProtocol.KEEP_ALIVE_JITTER;
-    private int queuePackets = 1024;
-    private long queueBytes = 4L << 20;
+    private int queuePackets = DEFAULT_QUEUE_PACKETS;
+    private long queueBytes = DEFAULT_QUEUE_BYTES;
     private long rateBytesPerSecond;
     private long rateBurstBytes;
     private int maxConnections = 10_000;

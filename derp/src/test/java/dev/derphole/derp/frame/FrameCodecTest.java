@@ -329,6 +329,23 @@ class FrameCodecTest {
 
   // --------------------------------------------------------------- round trips
 
+  @Test
+  void theEncoderOwnsAPacketWhetherItCopiesItOrNot() {
+    for (int size : new int[] {1200, FrameEncoder.COPY_UP_TO, FrameEncoder.COPY_UP_TO + 1, 16384}) {
+      ByteBuf packet = Unpooled.directBuffer(size).writeZero(size);
+      EmbeddedChannel ch = new EmbeddedChannel(FrameEncoder.INSTANCE);
+      ch.writeOutbound(new Frame.SendPacket(key(1), packet));
+      int bytes = 0;
+      for (ByteBuf b; (b = ch.readOutbound()) != null; ) {
+        bytes += b.readableBytes();
+        b.release();
+      }
+      assertThat(ch.finish()).isFalse();
+      assertThat(bytes).as("frame of a %d-byte packet", size).isEqualTo(5 + 32 + size);
+      assertThat(packet.refCnt()).as("packet of %d bytes released once written", size).isZero();
+    }
+  }
+
   @Property(tries = 200)
   void sendPacketRoundTrips(@ForAll("keys") NodePublicKey dst, @ForAll("packets") byte[] packet) {
     assertRoundTrip(new Frame.SendPacket(dst, Unpooled.wrappedBuffer(packet)));
@@ -395,7 +412,8 @@ class FrameCodecTest {
   Arbitrary<byte[]> packets() {
     Arbitrary<Integer> sizes = Arbitraries.oneOf(
         Arbitraries.integers().between(0, DerpProtocol.MAX_PACKET_SIZE),
-        Arbitraries.of(0, 1, DerpProtocol.MAX_PACKET_SIZE - 1, DerpProtocol.MAX_PACKET_SIZE));
+        Arbitraries.of(0, 1, FrameEncoder.COPY_UP_TO, FrameEncoder.COPY_UP_TO + 1,
+            DerpProtocol.MAX_PACKET_SIZE - 1, DerpProtocol.MAX_PACKET_SIZE));
     return Combinators.combine(sizes, Arbitraries.longs()).as((size, seed) -> {
       byte[] b = new byte[size];
       new Random(seed).nextBytes(b);

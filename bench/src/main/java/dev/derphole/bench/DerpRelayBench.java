@@ -74,8 +74,31 @@ public final class DerpRelayBench {
   static int run(String[] args) throws InterruptedException {
     BenchArgs a;
     DerpEndpoint endpoint;
+    int pairs;
+    int size;
+    boolean byBytes;
+    long budget;
+    double warmup;
+    double duration;
+    int threads;
+    int window;
+    List<Long> relayPids;
     try {
+      // Every value is read here, so a bad one gets the one-line message and the usage.
       a = BenchArgs.parse(args, FLAGS);
+      pairs = a.positiveInt("pairs", 1);
+      size = a.positiveInt("size", 1200);
+      if (size < RelayPair.SEQUENCE_LENGTH || size > DerpProtocol.MAX_PACKET_SIZE) {
+        throw new IllegalArgumentException(
+            "--size must be " + RelayPair.SEQUENCE_LENGTH + ".." + DerpProtocol.MAX_PACKET_SIZE + ", got " + size);
+      }
+      byBytes = a.has("bytes");
+      budget = byBytes ? ceilDiv(a.positiveLong("bytes", 0), size) : Long.MAX_VALUE;
+      warmup = byBytes ? 0 : a.seconds("warmup", 1);
+      duration = a.seconds("duration", 5);
+      threads = a.positiveInt("threads", Runtime.getRuntime().availableProcessors());
+      window = "queue".equals(a.string("window", "")) ? queueWindow(size) : a.nonNegativeInt("window", 0);
+      relayPids = a.has("relay-pid") ? List.of(a.positiveLong("relay-pid", 0)) : List.of();
       endpoint = DerpEndpoint.of(firstNode(DerpMapSource.load(a.required("map"), Duration.ofSeconds(10))));
     } catch (IllegalArgumentException | DerpMapException e) {
       System.err.println("derp-relay-bench: " + e.getMessage());
@@ -83,20 +106,6 @@ public final class DerpRelayBench {
           + "[--duration S [--warmup S] | --bytes PER_PAIR] [--window PKTS|queue] [--threads N] [--relay-pid PID] [--label TEXT]");
       return 2;
     }
-    int pairs = a.positiveInt("pairs", 1);
-    int size = a.positiveInt("size", 1200);
-    if (size < RelayPair.SEQUENCE_LENGTH || size > DerpProtocol.MAX_PACKET_SIZE) {
-      System.err.println("derp-relay-bench: --size must be " + RelayPair.SEQUENCE_LENGTH + ".."
-          + DerpProtocol.MAX_PACKET_SIZE + ", got " + size);
-      return 2;
-    }
-    boolean byBytes = a.has("bytes");
-    long budget = byBytes ? ceilDiv(a.positiveLong("bytes", 0), size) : Long.MAX_VALUE;
-    double warmup = byBytes ? 0 : a.seconds("warmup", 1);
-    double duration = a.seconds("duration", 5);
-    int threads = a.positiveInt("threads", Runtime.getRuntime().availableProcessors());
-    int window = "queue".equals(a.string("window", "")) ? queueWindow(size) : a.nonNegativeInt("window", 0);
-    List<Long> relayPids = a.has("relay-pid") ? List.of(a.positiveLong("relay-pid", 0)) : List.of();
 
     byte[] bytes = new byte[size - RelayPair.SEQUENCE_LENGTH];
     ThreadLocalRandom.current().nextBytes(bytes);

@@ -57,21 +57,29 @@ public final class TcpRelayBaseline {
   /** Runs once and prints the result line; returns the exit status (0 ok, 1 run failed, 2 usage). */
   static int run(String[] args) throws InterruptedException {
     BenchArgs a;
+    int pairs;
+    boolean byBytes;
+    long perPair;
+    double warmup;
+    double duration;
+    int writeSize;
+    int socatBuffer;
     try {
+      // Every value is read here, so a bad one gets the one-line message and the usage.
       a = BenchArgs.parse(args, FLAGS);
+      pairs = a.positiveInt("pairs", 1);
+      byBytes = a.has("bytes");
+      perPair = byBytes ? a.positiveLong("bytes", 0) : Long.MAX_VALUE;
+      warmup = byBytes ? 0 : a.seconds("warmup", 1);
+      duration = a.seconds("duration", 5);
+      writeSize = a.positiveInt("write-size", 64 << 10);
+      socatBuffer = a.positiveInt("socat-buffer", 1 << 20);
     } catch (IllegalArgumentException e) {
       System.err.println("tcp-relay-baseline: " + e.getMessage());
       System.err.println("usage: TcpRelayBaseline [--pairs N] [--duration S [--warmup S] | --bytes PER_PAIR] "
           + "[--write-size BYTES] [--socat PATH] [--socat-buffer BYTES] [--tls-cert PEM] [--label TEXT]");
       return 2;
     }
-    int pairs = a.positiveInt("pairs", 1);
-    boolean byBytes = a.has("bytes");
-    long perPair = byBytes ? a.positiveLong("bytes", 0) : Long.MAX_VALUE;
-    double warmup = byBytes ? 0 : a.seconds("warmup", 1);
-    double duration = a.seconds("duration", 5);
-    int writeSize = a.positiveInt("write-size", 64 << 10);
-    int socatBuffer = a.positiveInt("socat-buffer", 1 << 20);
     if (a.has("tls-cert")) {
       if (byBytes) {
         System.err.println("tcp-relay-baseline: --tls-cert measures by --duration only, not --bytes");

@@ -78,7 +78,7 @@ final class DerperCommand implements Callable<Integer> {
   @Option(names = "--rate-limit", paramLabel = "BYTES_PER_SEC", description = "Per-client rate limit on what each client sends (0 = off). Advertised to clients in ServerInfo.")
   long rateLimit;
 
-  @Option(names = "--rate-burst", paramLabel = "BYTES", description = "Burst for --rate-limit (at least 65568; default: one second's worth, at least 65568).")
+  @Option(names = "--rate-burst", paramLabel = "BYTES", description = "Burst for --rate-limit, in bytes (at least 65568, one largest frame; default: one second's worth, at least 65568).")
   long rateBurst;
 
   @Option(names = "--sender-pause-limit-ms", paramLabel = "MS", description = "Backpressure for senders without congestion control: how long a sender may go unread while its destination's queue drains; after that the destination's packets are dropped when its queue is full. 0 (the default) always drops, which is what QUIC over the relay needs; 2000 is a reasonable limit otherwise.")
@@ -99,6 +99,8 @@ final class DerperCommand implements Callable<Integer> {
   @Option(names = "--handshake-timeout-ms", paramLabel = "MS", hidden = true, description = "Time a client has to finish the DERP handshake.")
   long handshakeTimeoutMs = 10_000;
 
+  private static final long MIN_RATE_BURST = DerpServerConfig.MIN_RATE_BURST;
+
   private final CountDownLatch stopped = new CountDownLatch(1);
 
   public static void main(String[] args) {
@@ -107,6 +109,7 @@ final class DerperCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    // Every flag is checked before anything happens (a key file created, a port bound).
     if ((cert == null) != (key == null)) {
       throw new Launcher.UsageException("--cert and --key go together");
     }
@@ -114,10 +117,40 @@ final class DerperCommand implements Callable<Integer> {
     if (plain && cert != null) {
       throw new Launcher.UsageException("--cert/--key make no sense with plain HTTP (--dev or --plain-http)");
     }
-    InetSocketAddress bind = HostPort.parse(listen != null ? listen : (dev ? "127.0.0.1:3340" : ":443"), null);
+    if (cert != null) {
+      requireReadable("--cert", cert);
+      requireReadable("--key", key);
+    }
+    InetSocketAddress bind;
+    try {
+      bind = HostPort.parse(listen != null ? listen : (dev ? "127.0.0.1:3340" : ":443"), null);
+    } catch (IllegalArgumentException e) {
+      throw new Launcher.UsageException("--listen: " + e.getMessage());
+    }
     int stun = stunPort != null ? stunPort : 3478;
     if (stun < -1 || stun > 65535) {
       throw new Launcher.UsageException("--stun-port must be -1..65535, got " + stun);
+    }
+    if (rateLimit < 0) {
+      throw new Launcher.UsageException("--rate-limit must be >= 0 bytes/s (0 = off), got " + rateLimit);
+    }
+    if (rateBurst != 0 && rateLimit == 0) {
+      throw new Launcher.UsageException("--rate-burst needs --rate-limit");
+    }
+    if (rateBurst != 0 && rateBurst < MIN_RATE_BURST) {
+      throw new Launcher.UsageException("--rate-burst must be at least " + MIN_RATE_BURST + " bytes (one largest frame), got " + rateBurst);
+    }
+    if (senderPauseLimitMs < 0) {
+      throw new Launcher.UsageException("--sender-pause-limit-ms must be >= 0, got " + senderPauseLimitMs);
+    }
+    if (regionId < 1) {
+      throw new Launcher.UsageException("--region-id must be positive, got " + regionId);
+    }
+    if (regionCode.isBlank()) {
+      throw new Launcher.UsageException("--region-code must not be empty");
+    }
+    if (handshakeTimeoutMs < 1) {
+      throw new Launcher.UsageException("--handshake-timeout-ms must be positive, got " + handshakeTimeoutMs);
     }
     String name = hostname != null ? hostname : defaultHostName(bind);
 
@@ -142,12 +175,9 @@ final class DerperCommand implements Callable<Integer> {
         .listen(bind)
         .tls(ssl)
         .handshakeTimeout(java.time.Duration.ofMillis(handshakeTimeoutMs));
-    if (senderPauseLimitMs < 0) {
-      throw new Launcher.UsageException("--sender-pause-limit-ms must be >= 0, got " + senderPauseLimitMs);
-    }
     config.senderPauseLimit(java.time.Duration.ofMillis(senderPauseLimitMs));
     if (rateLimit > 0) {
-      config.rateLimit(rateLimit, rateBurst > 0 ? rateBurst : Math.max(rateLimit, 65_568));
+      config.rateLimit(rateLimit, rateBurst > 0 ? rateBurst : Math.max(rateLimit, MIN_RATE_BURST));
     }
     DerpServer server;
     try {
@@ -214,6 +244,15 @@ final class DerperCommand implements Callable<Integer> {
     }
   }
 
+  private static void requireReadable(String flag, File f) {
+    if (!f.isFile()) {
+      throw new Launcher.UsageException(flag + " " + f + ": " + (f.exists() ? "not a regular file" : "no such file"));
+    }
+    if (!f.canRead()) {
+      throw new Launcher.UsageException(flag + " " + f + ": permission denied");
+    }
+  }
+
   private static String defaultHostName(InetSocketAddress bind) {
     InetAddress a = bind.getAddress();
     return a == null || a.isAnyLocalAddress() ? "127.0.0.1" : a.getHostAddress();
@@ -239,10 +278,21 @@ final class DerperCommand implements Callable<Integer> {
       }
     } catch (NoSuchFileException e) {
       NodePrivateKey fresh = NodePrivateKey.generate();
-      Path tmp = Files.createTempFile(file.toAbsolutePath().getParent(), ".derper-key", ".tmp",
-          PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-      Files.writeString(tmp, "{\"PrivateKey\":\"" + fresh.toText() + "\"}\n");
-      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
+      Path dir = file.toAbsolutePath().getParent();
+      Path tmp = null;
+      try {
+        tmp = Files.createTempFile(dir, ".derper-key", ".tmp",
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.writeString(tmp, "{\"PrivateKey\":\"" + fresh.toText() + "\"}\n");
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
+      } catch (IOException writeFailed) {
+        if (tmp != null) {
+          Files.deleteIfExists(tmp);
+        }
+        String why = writeFailed instanceof NoSuchFileException && tmp == null ? dir + ": no such directory"
+            : Launcher.oneLine(writeFailed);
+        throw new IOException("cannot create key file " + file + ": " + why, writeFailed);
+      }
       return fresh;
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
       throw new IOException("key file " + file + " is not valid JSON");

@@ -30,6 +30,8 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** The real {@code derper} as a separate process, used the way a self-hoster would. */
 class DerperProcessTest {
@@ -166,6 +168,38 @@ class DerperProcessTest {
     Process q = derper("--stun-port", "70000");
     assertThat(q.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
     assertThat(q.exitValue()).isEqualTo(2);
+    processes.clear();
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', textBlock = """
+      --listen nonsense                       | derper: --listen: bad port "nonsense" in "nonsense"
+      --listen 127.0.0.1:99999                | derper: --listen: port 99999 out of range in "127.0.0.1:99999"
+      --rate-limit -1                         | derper: --rate-limit must be >= 0 bytes/s (0 = off), got -1
+      --rate-burst 100000                     | derper: --rate-burst needs --rate-limit
+      --rate-limit 1000000 --rate-burst 100   | derper: --rate-burst must be at least 65568 bytes (one largest frame), got 100
+      --region-id 0                           | derper: --region-id must be positive, got 0
+      --sender-pause-limit-ms -1              | derper: --sender-pause-limit-ms must be >= 0, got -1
+      --cert missing.pem --key missing.key    | derper: --cert missing.pem: no such file
+      """)
+  void aBadValueIsAUsageErrorBeforeAnythingIsWritten(String flags, String message) throws Exception {
+    List<String> args = new ArrayList<>(List.of("--key-file", "relay-key.json", "--stun-port", "-1"));
+    args.addAll(List.of(flags.split(" ")));
+    Process p = derper(args.toArray(String[]::new));
+    assertThat(p.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).isEqualTo(2);
+    assertThat(stderr().strip()).isEqualTo(message);
+    assertThat(dir.resolve("relay-key.json")).as("no key file for a command line that was refused").doesNotExist();
+    processes.clear();
+  }
+
+  @Test
+  void aKeyFileThatCannotBeCreatedSaysWhereAndWhy() throws Exception {
+    Process p = derper("--key-file", "no-such-dir/relay-key.json", "--listen", "127.0.0.1:0", "--stun-port", "-1");
+    assertThat(p.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).isEqualTo(1);
+    assertThat(stderr().strip()).isEqualTo("derper: cannot create key file no-such-dir/relay-key.json: "
+        + dir.resolve("no-such-dir").toAbsolutePath() + ": no such directory");
     processes.clear();
   }
 

@@ -38,7 +38,8 @@ public final class DerpServerConfig {
   public static final int DEFAULT_QUEUE_PACKETS = 1024;
   /** Packet bytes queued for one client before new packets are dropped. */
   public static final long DEFAULT_QUEUE_BYTES = 4L << 20;
-
+  /** The smallest rate-limit burst: one frame of the largest size the protocol allows. */
+  public static final long MIN_RATE_BURST = TokenBucket.MAX_FRAME_COST;
 
   /** Sees every packet the server forwards (tests use it to check what a relay operator can see). */
   @FunctionalInterface
@@ -156,9 +157,9 @@ public final class DerpServerConfig {
       if (bytesPerSecond < 0) {
         throw new IllegalArgumentException("rate must be >= 0 bytes/s, got " + bytesPerSecond);
       }
-      if (bytesPerSecond > 0 && burstBytes < TokenBucket.MAX_FRAME_COST) {
+      if (bytesPerSecond > 0 && burstBytes < MIN_RATE_BURST) {
         throw new IllegalArgumentException(
-            "rate-limit burst must be >= " + TokenBucket.MAX_FRAME_COST + " bytes, got " + burstBytes);
+            "rate-limit burst must be >= " + MIN_RATE_BURST + " bytes, got " + burstBytes);
       }
       this.rateBytesPerSecond = bytesPerSecond;
       this.rateBurstBytes = bytesPerSecond > 0 ? burstBytes : 0;

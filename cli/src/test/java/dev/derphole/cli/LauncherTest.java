@@ -1,0 +1,28 @@
+package dev.derphole.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
+import org.junit.jupiter.api.Test;
+
+/** The one line a runtime error becomes. */
+class LauncherTest {
+  @Test
+  void fileErrorsSayWhatWentWrongNotJustThePath() {
+    assertThat(Launcher.oneLine(new NoSuchFileException("/srv/relay/key.json")))
+        .isEqualTo("/srv/relay/key.json: no such file or directory");
+    assertThat(Launcher.oneLine(new IOException(null, new AccessDeniedException("/etc/shadow"))))
+        .isEqualTo("/etc/shadow: permission denied");
+    assertThat(Launcher.oneLine(new FileSystemException("/a", "/b", "Invalid cross-device link")))
+        .isEqualTo("/a -> /b: Invalid cross-device link");
+  }
+
+  @Test
+  void otherErrorsKeepTheirMessageOnOneLine() {
+    assertThat(Launcher.oneLine(new IOException("first\nsecond"))).isEqualTo("first second");
+    assertThat(Launcher.oneLine(new IllegalStateException())).isEqualTo("IllegalStateException");
+  }
+}

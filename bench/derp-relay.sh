@@ -87,13 +87,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-clk_tck=$(getconf CLK_TCK)
+. "$root/bench/lib.sh"
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-
-# utime+stime of a process or task, in clock ticks. The name in /proc/*/stat may hold spaces, so
-# fields are counted after its closing parenthesis.
-cpu_ticks() { sed 's/^.*) //' "$1/stat" | awk '{ print $12 + $13 }'; }
 
 # "tid ticks name" for every thread of a process.
 thread_ticks() {
@@ -104,19 +100,9 @@ thread_ticks() {
 }
 
 start_derper() {
-  local mode=$1 map=$out/map-$1.json
-  local flags=(--listen 127.0.0.1:0 --stun-port -1 --derp-map-out "$map")
+  local mode=$1 flags=()
   if [ "$mode" = plain ]; then flags+=(--plain-http); fi
-  rm -f "$map"
-  "$root/bin/derper" "${flags[@]}" > "$out/derper-$mode.log" 2>&1 &
-  derper_pid=$!
-  for _ in $(seq 300); do
-    if [ -s "$map" ]; then return 0; fi
-    if ! kill -0 "$derper_pid" 2>/dev/null; then break; fi
-    sleep 0.1
-  done
-  echo "derp-relay.sh: derper ($mode) did not start; see $out/derper-$mode.log" >&2
-  exit 1
+  bench_start_derper "$out/derper-$mode.log" "$out/map-$mode.json" "${flags[@]}"
 }
 
 # http(s)://127.0.0.1:PORT of the running derper, from the DERP map it wrote.

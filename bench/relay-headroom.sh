@@ -31,26 +31,27 @@ command -v socat >/dev/null || { echo "bench/relay-headroom.sh: needs socat (apt
 
 head -c $((size_mib * 1048576)) /dev/urandom > "$out/in.bin"
 want=$(sha256sum < "$out/in.bin" | cut -d' ' -f1)
-tck=$(getconf CLK_TCK)
+. "$root/bench/lib.sh"
 
 now() { date +%s.%N; }
 # CPU seconds (user + system) a live process has used so far.
-cpu_of() { awk -v t="$tck" '{ print ($14 + $15) / t }' "/proc/$1/stat"; }
+cpu_of() { awk -v t="$clk_tck" -v n="$(cpu_ticks "/proc/$1")" 'BEGIN { print n / t }'; }
 # CPU seconds of the relay's event-loop threads (derp-io-*), the forwarding itself: the rest of
 # the process is mostly the JIT compiling, which a long-lived relay stops paying.
-cpu_io() { cat /proc/"$1"/task/*/stat 2>/dev/null | awk -v t="$tck" '$2 ~ /^\(derp-io/ { s += $14 + $15 } END { print s / t }'; }
+cpu_io() {
+  local t n=0
+  for t in /proc/"$1"/task/*; do
+    case $(cat "$t/comm" 2>/dev/null) in derp-io*) n=$((n + $(cpu_ticks "$t" 2>/dev/null || echo 0))) ;; esac
+  done
+  awk -v t="$clk_tck" -v n="$n" 'BEGIN { print n / t }'
+}
 # CPU seconds of a finished command, from /usr/bin/time's file.
 cpu_file() { awk '{ print $1 + $2 }' "$1"; }
 
 # Starts a derper with the given flags; sets derper_pid and exports its map.
 start_derper() {
-  rm -f "$out/map.json"
-  "$root/bin/derper" --listen 127.0.0.1:0 --stun-port -1 --derp-map-out "$out/map.json" "$@" \
-    2>"$out/derper.err" &
-  derper_pid=$!
+  bench_start_derper "$out/derper.err" "$out/map.json" "$@"
   pids+=("$derper_pid")
-  for _ in $(seq 400); do [ -s "$out/map.json" ] && break; sleep 0.05; done
-  [ -s "$out/map.json" ] || { echo "derper did not start:" >&2; cat "$out/derper.err" >&2; exit 1; }
   export DERPHOLE_DERP_MAP="$out/map.json"
 }
 

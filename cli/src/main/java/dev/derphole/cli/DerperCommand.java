@@ -99,8 +99,6 @@ final class DerperCommand implements Callable<Integer> {
   @Option(names = "--handshake-timeout-ms", paramLabel = "MS", hidden = true, description = "Time a client has to finish the DERP handshake.")
   long handshakeTimeoutMs = 10_000;
 
-  private static final long MIN_RATE_BURST = DerpServerConfig.MIN_RATE_BURST;
-
   private final CountDownLatch stopped = new CountDownLatch(1);
 
   public static void main(String[] args) {
@@ -137,8 +135,8 @@ final class DerperCommand implements Callable<Integer> {
     if (rateBurst != 0 && rateLimit == 0) {
       throw new Launcher.UsageException("--rate-burst needs --rate-limit");
     }
-    if (rateBurst != 0 && rateBurst < MIN_RATE_BURST) {
-      throw new Launcher.UsageException("--rate-burst must be at least " + MIN_RATE_BURST + " bytes (one largest frame), got " + rateBurst);
+    if (rateBurst != 0 && rateBurst < DerpServerConfig.MIN_RATE_BURST) {
+      throw new Launcher.UsageException("--rate-burst must be at least " + DerpServerConfig.MIN_RATE_BURST + " bytes (one largest frame), got " + rateBurst);
     }
     if (senderPauseLimitMs < 0) {
       throw new Launcher.UsageException("--sender-pause-limit-ms must be >= 0, got " + senderPauseLimitMs);
@@ -177,7 +175,7 @@ final class DerperCommand implements Callable<Integer> {
         .handshakeTimeout(java.time.Duration.ofMillis(handshakeTimeoutMs));
     config.senderPauseLimit(java.time.Duration.ofMillis(senderPauseLimitMs));
     if (rateLimit > 0) {
-      config.rateLimit(rateLimit, rateBurst > 0 ? rateBurst : Math.max(rateLimit, MIN_RATE_BURST));
+      config.rateLimit(rateLimit, rateBurst > 0 ? rateBurst : Math.max(rateLimit, DerpServerConfig.MIN_RATE_BURST));
     }
     DerpServer server;
     try {

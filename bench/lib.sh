@@ -2,6 +2,19 @@
 
 clk_tck=$(getconf CLK_TCK)
 
+# bench_workdir NAME: makes the run's temporary directory, $out, and on exit ends every process
+# whose pid the script added to the array pids, then removes $out.
+bench_workdir() {
+  out=$(mktemp -d "/tmp/$1.XXXXXX")
+  pids=()
+  trap bench_cleanup EXIT
+}
+bench_cleanup() {
+  for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$out"
+}
+
 # utime+stime of a process or task (/proc/PID or /proc/PID/task/TID), in clock ticks. The name in
 # /proc/*/stat may hold spaces, so fields are counted after its closing parenthesis.
 cpu_ticks() { sed 's/^.*) //' "$1/stat" | awk '{ print $12 + $13 }'; }

@@ -19,14 +19,8 @@ set -euo pipefail
 size_mib=${1:-1024}
 runs=${2:-2}
 root=$(cd "$(dirname "$0")/.." && pwd)
-out=$(mktemp -d /tmp/derphole-ladder.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$out"
-}
-trap cleanup EXIT
+. "$root/bench/lib.sh"
+bench_workdir derphole-ladder
 command -v socat >/dev/null || { echo "bench/quic-ladder.sh: needs socat (apt-get install -y socat)" >&2; exit 1; }
 [ -f "$root/cli/target/derphole.jar" ] && [ -f "$root/bench/target/derphole-bench.jar" ] \
   || (cd "$root" && mvn -q -B -DskipTests package)

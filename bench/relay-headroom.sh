@@ -17,21 +17,14 @@ size_mib=${1:-1024}
 rounds=${2:-2}
 case "$size_mib$rounds" in *[!0-9]*|'') echo "usage: bench/relay-headroom.sh [SIZE_MIB] [ROUNDS]" >&2; exit 2 ;; esac
 root=$(cd "$(dirname "$0")/.." && pwd)
-out=$(mktemp -d /tmp/derphole-headroom.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$out"
-}
-trap cleanup EXIT
+. "$root/bench/lib.sh"
+bench_workdir derphole-headroom
 command -v socat >/dev/null || { echo "bench/relay-headroom.sh: needs socat (apt-get install -y socat)" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "bench/relay-headroom.sh: needs /usr/bin/time (apt-get install -y time)" >&2; exit 1; }
 [ -f "$root/cli/target/derphole.jar" ] || (cd "$root" && mvn -q -B -DskipTests package)
 
 head -c $((size_mib * 1048576)) /dev/urandom > "$out/in.bin"
 want=$(sha256sum < "$out/in.bin" | cut -d' ' -f1)
-. "$root/bench/lib.sh"
 
 now() { date +%s.%N; }
 # CPU seconds (user + system) a live process has used so far.

@@ -25,6 +25,8 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.FixedRecvByteBufAllocator;
+import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import io.netty.channel.socket.DatagramChannel;
 import io.netty.handler.codec.quic.QuicChannel;
@@ -55,7 +57,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * <pre>
  *   bare    Netty's QUIC codec alone on each UDP socket, our codec settings (QuicTransport); the
  *           sender writes from the event loop whenever the stream is writable, the receiver
- *           counts and drops what it reads
+ *           counts and drops what it reads; QUIC's packets (up to 16 KB) go out whole, one UDP
+ *           datagram each, where the path cuts them into 1350-byte segments
  *   path    the same with DirectPath and PeerPath in front of the codec, as a session has them,
  *           going direct (QUIC sees the virtual addresses)
  *   stream  StreamSender (from a thread, as `pipe` reads stdin) and StreamReceiver (to an output
@@ -252,6 +255,11 @@ public final class QuicCeilingBench {
         udp.pipeline().addBefore(QuicTransport.PATH, "direct-path", direct);
       } else {
         udp.pipeline().remove(QuicTransport.PATH);
+        // Cutting QUIC's packets (up to MAX_UDP_PAYLOAD) into 1350-byte segments is the path's
+        // job; without it they go out whole, so each read must take a whole datagram too.
+        if (udp.config().setOption(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, 0)) {
+          udp.config().setRecvByteBufAllocator(new FixedRecvByteBufAllocator(QuicTransport.MAX_UDP_PAYLOAD));
+        }
       }
     }
 

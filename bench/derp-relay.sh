@@ -91,14 +91,6 @@ trap 'exit 130' INT TERM
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
-# "tid ticks name" for every thread of a process.
-thread_ticks() {
-  local t
-  for t in /proc/"$1"/task/*; do
-    printf '%s %s %s\n' "${t##*/}" "$(cpu_ticks "$t" 2>/dev/null || echo 0)" "$(tr ' ' '_' < "$t/comm" 2>/dev/null)"
-  done
-}
-
 start_derper() {
   local mode=$1 flags=()
   if [ "$mode" = plain ]; then flags+=(--plain-http); fi

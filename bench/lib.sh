@@ -19,6 +19,14 @@ bench_cleanup() {
 # /proc/*/stat may hold spaces, so fields are counted after its closing parenthesis.
 cpu_ticks() { sed 's/^.*) //' "$1/stat" | awk '{ print $12 + $13 }'; }
 
+# "tid ticks name" for every thread of a process (spaces in a name become _).
+thread_ticks() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    printf '%s %s %s\n' "${t##*/}" "$(cpu_ticks "$t" 2>/dev/null || echo 0)" "$(tr ' ' '_' < "$t/comm" 2>/dev/null)"
+  done
+}
+
 # bench_start_derper LOG MAP [FLAGS...]: starts bin/derper on a free port of 127.0.0.1 without
 # STUN, its output in LOG and its DERP map in MAP; sets derper_pid. Exits the script, pointing at
 # LOG, if the relay ends or writes no map within 30 s.

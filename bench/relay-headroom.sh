@@ -10,8 +10,9 @@
 # relay hop (socat -> socat -> socat, plain TCP). For each it prints the throughput and the CPU
 # the relay process used while the bytes moved (cores = CPU seconds / wall seconds), the CPU of
 # the two end processes, and the relay's CPU seconds per GiB, for the whole relay process and for
-# its event-loop threads alone (the forwarding, without the JIT's compiler threads). ROUNDS repeats the whole set,
-# interleaved, because this machine is noisy. Everything runs on 127.0.0.1 and is cleaned up.
+# its event-loop threads alone (the forwarding, without the JIT's compiler threads). ROUNDS
+# repeats the whole set, interleaved, because this machine is noisy. Everything runs on 127.0.0.1
+# and is cleaned up.
 set -euo pipefail
 size_mib=${1:-1024}
 rounds=${2:-2}
@@ -31,13 +32,7 @@ now() { date +%s.%N; }
 cpu_of() { awk -v t="$clk_tck" -v n="$(cpu_ticks "/proc/$1")" 'BEGIN { print n / t }'; }
 # CPU seconds of the relay's event-loop threads (derp-io-*), the forwarding itself: the rest of
 # the process is mostly the JIT compiling, which a long-lived relay stops paying.
-cpu_io() {
-  local t n=0
-  for t in /proc/"$1"/task/*; do
-    case $(cat "$t/comm" 2>/dev/null) in derp-io*) n=$((n + $(cpu_ticks "$t" 2>/dev/null || echo 0))) ;; esac
-  done
-  awk -v t="$clk_tck" -v n="$n" 'BEGIN { print n / t }'
-}
+cpu_io() { thread_ticks "$1" | awk -v t="$clk_tck" '$3 ~ /^derp-io/ { n += $2 } END { print n / t }'; }
 # CPU seconds of a finished command, from /usr/bin/time's file.
 cpu_file() { awk '{ print $1 + $2 }' "$1"; }
 

@@ -43,7 +43,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p><b>Half-close.</b> End of input on one side (a TCP FIN, a QUIC FIN) becomes a half-close of
  * the other side once every byte before it was written, never earlier (a QUIC FIN written while
  * data waits would cut the stream short). The other direction keeps flowing: a client that shuts
- * its write side still gets the whole reply. The pair closes when both directions have ended.
+ * its write side still gets the whole reply. The pair closes when both directions have ended;
+ * the TCP connection closes as soon as it is done both ways (its FIN read and passed on, ours
+ * sent), without waiting for the stream's own FIN, which can be held back for a while
+ * ({@link StreamFin}): a finished connection does not keep its socket, nor its place under a
+ * connection limit, through that wait.
  * Once the stream's far end has finished, the last byte read from TCP is kept back until more
  * bytes or the end of input come, so that our FIN rides on it: quiche can drop a FIN sent on its
  * own in that state ({@link StreamFin}). After {@link #HOLD_BACK_MILLIS} of silence the byte goes
@@ -258,10 +262,21 @@ public final class TcpStreamBridge {
     });
   }
 
-  /** Both directions ended in order: close both channels (their outputs are already shut). */
+  /**
+   * Closes the TCP connection once it is done both ways, and both channels once both directions
+   * ended in order (their outputs are already shut).
+   */
   private void maybeFinish() {
+    if (aborted.get()) {
+      return;
+    }
+    if (tcp.inputEnded.get() && tcp.outputShut && tcp.channel.isOpen()) {
+      // Nothing more can flow on it; the stream finishes on its own (channelInactive of the TCP end
+      // sees both flags and does not abort).
+      tcp.channel.close();
+    }
     if (tcp.inputEnded.get() && stream.inputEnded.get() && tcp.outputShut && stream.outputShut
-        && !aborted.get() && finished.compareAndSet(false, true)) {
+        && finished.compareAndSet(false, true)) {
       tcp.channel.close();
       stream.channel.close();
     }
@@ -416,6 +431,7 @@ public final class TcpStreamBridge {
         } else {
           other.shutdownOutputAfterWrites();
         }
+        maybeFinish();
       }
       ctx.fireUserEventTriggered(evt);
     }

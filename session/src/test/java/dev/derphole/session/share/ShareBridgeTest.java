@@ -468,6 +468,70 @@ class ShareBridgeTest {
     }
   }
 
+  /**
+   * A finished TCP connection closes at once, while its stream's FIN still waits ({@link
+   * dev.derphole.transport.quic.StreamFin} holds a FIN back for a while once the far end has
+   * finished): it used to stay open, and count against the connection limit, for that whole wait,
+   * so that under many short connections (HTTP with {@code Connection: close}, 200 at once) most
+   * new ones were reset. The far end still gets the FIN afterwards.
+   */
+  @Test
+  void aConnectionDoneBothWaysClosesBeforeItsStreamsFinGoesOutAndTheFinStillArrives() throws Exception {
+    CompletableFuture<Void> finArrived = new CompletableFuture<>();
+    share = IssuedSession.open(Capability.SHARE, options(), new io.netty.channel.ChannelInitializer<io.netty.handler.codec.quic.QuicStreamChannel>() {
+      @Override
+      protected void initChannel(io.netty.handler.codec.quic.QuicStreamChannel ch) {
+        ch.config().setAllowHalfClosure(true);
+        ch.pipeline().addLast(new io.netty.channel.ChannelInboundHandlerAdapter() {
+          boolean answered;
+
+          @Override
+          public void channelRead(io.netty.channel.ChannelHandlerContext ctx, Object msg) {
+            io.netty.util.ReferenceCountUtil.release(msg);
+            if (!answered) { // the server speaks and hangs up, as HTTP with Connection: close does
+              answered = true;
+              ctx.writeAndFlush(new io.netty.handler.codec.quic.DefaultQuicStreamFrame(
+                  io.netty.buffer.Unpooled.copiedBuffer("bye", StandardCharsets.US_ASCII), true));
+            }
+          }
+
+          @Override
+          public void userEventTriggered(io.netty.channel.ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
+              finArrived.complete(null);
+            }
+          }
+        });
+      }
+    });
+    open = ClaimedSession.claim(share.token(), options(), null);
+    share.awaitConnection();
+    io.netty.handler.codec.quic.QuicStreamChannel stream = open.connection().newStreamBootstrap()
+        .type(io.netty.handler.codec.quic.QuicStreamType.BIDIRECTIONAL)
+        .option(io.netty.channel.ChannelOption.AUTO_READ, false)
+        .handler(new io.netty.channel.ChannelInboundHandlerAdapter())
+        .create().get(SECONDS, TimeUnit.SECONDS);
+    try (ServerSocket accept = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      io.netty.channel.Channel tcp = new io.netty.bootstrap.Bootstrap()
+          .group(relay.group())
+          .channel(dev.derphole.derp.io.EventLoops.socket(relay.group()))
+          .option(io.netty.channel.ChannelOption.AUTO_READ, false)
+          .handler(new io.netty.channel.ChannelInboundHandlerAdapter())
+          .connect(accept.getLocalSocketAddress()).sync().channel();
+      CompletableFuture<Boolean> finSentAtTcpClose = new CompletableFuture<>();
+      tcp.closeFuture().addListener(f -> finSentAtTcpClose.complete(stream.isOutputShutdown()));
+      try (Socket client = accept.accept()) {
+        client.setSoTimeout(SECONDS * 1000);
+        TcpStreamBridge.join((io.netty.channel.socket.DuplexChannel) tcp, stream);
+        client.getOutputStream().write("hi".getBytes(StandardCharsets.US_ASCII));
+        assertThat(new String(client.getInputStream().readAllBytes(), StandardCharsets.US_ASCII)).isEqualTo("bye");
+        client.shutdownOutput(); // done both ways
+        assertThat(finSentAtTcpClose.get(SECONDS, TimeUnit.SECONDS)).as("our FIN already sent when TCP closed").isFalse();
+      }
+      finArrived.get(SECONDS, TimeUnit.SECONDS);
+    }
+  }
+
   // ------------------------------------------------------------------------------- helpers
 
   /** Sends {@code data}, half-closes, reads the echo to its end; returns its SHA-256. */

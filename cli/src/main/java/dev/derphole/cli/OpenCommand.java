@@ -6,7 +6,6 @@ import dev.derphole.session.share.OpenListener;
 import dev.derphole.session.token.Capability;
 import dev.derphole.session.token.Token;
 import dev.derphole.session.token.TokenException;
-import dev.derphole.transport.quic.QuicTransport;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Instant;
@@ -38,7 +37,7 @@ final class OpenCommand implements Callable<Integer> {
   String bind = "127.0.0.1:0";
 
   @Option(names = "--max-connections", paramLabel = "N",
-      description = "Connections open at once; more are reset with a message (1-" + QuicTransport.MAX_BIDI_STREAMS
+      description = "Connections open at once; more are reset with a message (1-" + OpenListener.MAX_CONNECTIONS
           + ", default ${DEFAULT-VALUE}).")
   int maxConnections = OpenListener.DEFAULT_MAX_CONNECTIONS;
 
@@ -50,8 +49,8 @@ final class OpenCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (maxConnections < 1 || maxConnections > QuicTransport.MAX_BIDI_STREAMS) {
-      throw new Launcher.UsageException("--max-connections must be 1.." + QuicTransport.MAX_BIDI_STREAMS + ", got " + maxConnections);
+    if (maxConnections < 1 || maxConnections > OpenListener.MAX_CONNECTIONS) {
+      throw new Launcher.UsageException("--max-connections must be 1.." + OpenListener.MAX_CONNECTIONS + ", got " + maxConnections);
     }
     InetSocketAddress address;
     try {

@@ -49,6 +49,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class OpenListener implements AutoCloseable {
   /** The default connection limit: hundreds at once, well inside QUIC's stream limit. */
   public static final int DEFAULT_MAX_CONNECTIONS = 512;
+  /**
+   * The highest connection limit: well inside QUIC's stream credit
+   * ({@link dev.derphole.transport.quic.QuicTransport#MAX_BIDI_STREAMS}), which also covers the
+   * streams still finishing after their connections closed.
+   */
+  public static final int MAX_CONNECTIONS = 1024;
 
   private static final System.Logger LOG = System.getLogger(OpenListener.class.getName());
 
@@ -185,6 +191,14 @@ public final class OpenListener implements AutoCloseable {
             events.closed(left);
           }
         });
+        if (io.netty.handler.codec.quic.QuicheStreamCredit.bidiLeft(q) <= 0) {
+          // Netty takes a stream id even for a stream quiche refuses, and ids the other side never
+          // granted would stay out of reach for good: ask first, so the session recovers as soon
+          // as finishing streams give the credit back.
+          events.refused("the other side allows no more streams for now (its QUIC stream limit); resetting a new connection");
+          reset(child);
+          return;
+        }
         q.newStreamBootstrap()
             .type(QuicStreamType.BIDIRECTIONAL)
             .option(ChannelOption.AUTO_READ, false)

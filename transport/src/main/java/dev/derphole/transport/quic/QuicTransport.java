@@ -45,7 +45,13 @@ public final class QuicTransport {
   public static final int MAX_UDP_PAYLOAD = dev.derphole.transport.path.PeerPath.MAX_PACKET;
   public static final long MAX_DATA = 64L << 20;
   public static final long MAX_STREAM_DATA = 16L << 20;
-  public static final long MAX_BIDI_STREAMS = 1024;
+  /**
+   * The streams each side lets the other open at once (QUIC's stream credit, renewed as streams
+   * finish). Far above the connections a {@code share} serves at once: a stream outlives its TCP
+   * connection while its FIN waits out {@link StreamFin}'s delay, so under many short connections
+   * the finishing streams add up to several times the open ones.
+   */
+  public static final long MAX_BIDI_STREAMS = 16384;
   public static final String CODEC = "quic";
   public static final String PATH = "peer-path";
 
@@ -104,12 +110,18 @@ public final class QuicTransport {
   /** Adds the server side: accepts one peer whose TLS key is {@code clientPin}. */
   public static void serve(Channel udp, TlsIdentity me, byte[] clientPin, ChannelHandler connectionHandler,
                            ChannelHandler streamHandler) {
+    serve(udp, me, clientPin, connectionHandler, streamHandler, MAX_BIDI_STREAMS);
+  }
+
+  /** As {@link #serve(Channel, TlsIdentity, byte[], ChannelHandler, ChannelHandler)}, giving the peer {@code maxBidiStreams} of stream credit. */
+  public static void serve(Channel udp, TlsIdentity me, byte[] clientPin, ChannelHandler connectionHandler,
+                           ChannelHandler streamHandler, long maxBidiStreams) {
     QuicSslContext ssl = QuicSslContextBuilder.forServer(me.privateKey(), null, me.certificate())
         .trustManager(new PinnedKeyTrustManager(clientPin))
         .clientAuth(ClientAuth.REQUIRE)
         .applicationProtocols(ALPN)
         .build();
-    ChannelHandler codec = tune(new QuicServerCodecBuilder())
+    ChannelHandler codec = tune(new QuicServerCodecBuilder()).initialMaxStreamsBidirectional(maxBidiStreams)
         .sslContext(ssl)
         .tokenHandler(InsecureQuicTokenHandler.INSTANCE) // address validation means nothing on a virtual address
         .handler(connectionHandler)

@@ -25,12 +25,7 @@ public final class QuicheSendRoom {
     if (!(stream.parent() instanceof QuicheQuicChannel quiche)) {
       return -1;
     }
-    QuicheQuicConnection conn;
-    try {
-      conn = (QuicheQuicConnection) CONNECTION.get(quiche);
-    } catch (IllegalAccessException e) {
-      return -1;
-    }
+    QuicheQuicConnection conn = connection(quiche);
     if (conn == null || conn.isClosed()) {
       return -1;
     }
@@ -39,6 +34,15 @@ public final class QuicheSendRoom {
       return capacity;
     }
     return Math.min(capacity, Quiche.quiche_conn_send_quantum(conn.address()));
+  }
+
+  /** The channel's quiche connection, or null before it exists. Shared with {@link QuicheStreamCredit}. */
+  static QuicheQuicConnection connection(QuicheQuicChannel quiche) {
+    try {
+      return (QuicheQuicConnection) CONNECTION.get(quiche);
+    } catch (IllegalAccessException e) {
+      return null;
+    }
   }
 
   private static Field connectionField() {

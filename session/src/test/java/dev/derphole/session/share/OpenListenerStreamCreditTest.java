@@ -6,7 +6,6 @@ import dev.derphole.transport.quic.QuicTransport;
 import dev.derphole.transport.quic.TlsIdentity;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -71,7 +70,7 @@ class OpenListenerStreamCreditTest {
     for (int i = 0; i < 20; i++) {
       try (Socket s = new Socket(at.getAddress(), at.getPort())) {
         s.setSoTimeout(SECONDS * 1000);
-        assertThat(endOfStream(s)).as("attempt %d past the credit", i).isTrue();
+        assertThat(ShareBridgeTest.endOfStream(s)).as("attempt %d past the credit", i).isTrue();
       }
       assertThat(refusals.poll(SECONDS, TimeUnit.SECONDS)).as("attempt %d", i)
           .isEqualTo("the other side allows no more streams for now (its QUIC stream limit); resetting a new connection");
@@ -105,51 +104,24 @@ class OpenListenerStreamCreditTest {
     TlsIdentity openTls = TlsIdentity.generate();
     ShareServer server = new ShareServer(InetSocketAddress.createUnresolved("127.0.0.1", targetPort), ConnectionEvents.NONE);
     Channel shareUdp = udp();
-    QuicTransport.serve(shareUdp, shareTls, openTls.publicKey(), noop(), server.streamHandler(), CREDIT);
+    QuicTransport.serve(shareUdp, shareTls, openTls.publicKey(), new ChannelInboundHandlerAdapter(), server.streamHandler(), CREDIT);
     Channel openUdp = udp();
     QuicChannel quic = QuicTransport.connect(openUdp, (InetSocketAddress) openUdp.localAddress(),
-        (InetSocketAddress) shareUdp.localAddress(), openTls, shareTls.publicKey(), noop(), noop())
+        (InetSocketAddress) shareUdp.localAddress(), openTls, shareTls.publicKey(), new ChannelInboundHandlerAdapter(), new ChannelInboundHandlerAdapter())
         .get(SECONDS, TimeUnit.SECONDS);
     closeMe.add(() -> quic.close().awaitUninterruptibly(2, TimeUnit.SECONDS));
-    OpenListener listener = OpenListener.bind(group, new InetSocketAddress("127.0.0.1", 0), 64, new ConnectionEvents() {
-      @Override
-      public void opened(int n) {}
-
-      @Override
-      public void closed(int n) {}
-
-      @Override
-      public void refused(String why) {
-        refusals.add(why);
-      }
-    });
+    OpenListener listener = OpenListener.bind(group, new InetSocketAddress("127.0.0.1", 0), 64,
+        ShareBridgeTest.refusalsTo(refusals));
     closeMe.add(listener);
     listener.start(quic);
     return listener.localAddress();
   }
 
   private Channel udp() throws InterruptedException {
-    Channel ch = new Bootstrap().group(group).channel(NioDatagramChannel.class).handler(noop())
+    Channel ch = new Bootstrap().group(group).channel(NioDatagramChannel.class).handler(new ChannelInboundHandlerAdapter())
         .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
     closeMe.add(() -> ch.close().syncUninterruptibly());
     return ch;
-  }
-
-  private static ChannelHandler noop() {
-    return new ChannelInboundHandlerAdapter() {
-      @Override
-      public boolean isSharable() {
-        return true;
-      }
-    };
-  }
-
-  private static boolean endOfStream(Socket s) throws IOException {
-    try {
-      return s.getInputStream().read() < 0;
-    } catch (SocketException reset) {
-      return true;
-    }
   }
 
   /** Everything up to the end, or nothing when the connection was reset. */

@@ -90,18 +90,23 @@ class ShareBridgeTest {
     return relay.options(Reporter.SILENT, false, Duration.ofSeconds(10));
   }
 
-  private final ConnectionEvents events = new ConnectionEvents() {
-    @Override
-    public void opened(int n) {}
+  private final ConnectionEvents events = refusalsTo(refusals);
 
-    @Override
-    public void closed(int n) {}
+  /** Events that keep only the refusals, in {@code queue}. */
+  static ConnectionEvents refusalsTo(BlockingQueue<String> queue) {
+    return new ConnectionEvents() {
+      @Override
+      public void opened(int n) {}
 
-    @Override
-    public void refused(String why) {
-      refusals.add(why);
-    }
-  };
+      @Override
+      public void closed(int n) {}
+
+      @Override
+      public void refused(String why) {
+        queue.add(why);
+      }
+    };
+  }
 
   /** share → target port; open with {@code max} connections; returns the address clients dial. */
   private InetSocketAddress connect(int targetPort, int max) throws Exception {
@@ -553,7 +558,7 @@ class ShareBridgeTest {
   }
 
   /** True when the connection ends (FIN or reset) with no byte arriving first. */
-  private static boolean endOfStream(Socket s) throws IOException {
+  static boolean endOfStream(Socket s) throws IOException {
     try {
       return s.getInputStream().read() < 0;
     } catch (SocketException reset) {

@@ -121,7 +121,7 @@ public final class QuicTransport {
         .clientAuth(ClientAuth.REQUIRE)
         .applicationProtocols(ALPN)
         .build();
-    ChannelHandler codec = tune(new QuicServerCodecBuilder()).initialMaxStreamsBidirectional(maxBidiStreams)
+    ChannelHandler codec = tune(new QuicServerCodecBuilder(), maxBidiStreams)
         .sslContext(ssl)
         .tokenHandler(InsecureQuicTokenHandler.INSTANCE) // address validation means nothing on a virtual address
         .handler(connectionHandler)
@@ -148,7 +148,7 @@ public final class QuicTransport {
         .endpointIdentificationAlgorithm(null)
         .applicationProtocols(ALPN)
         .build();
-    ChannelHandler codec = tune(new QuicClientCodecBuilder()).sslContext(ssl).build();
+    ChannelHandler codec = tune(new QuicClientCodecBuilder(), MAX_BIDI_STREAMS).sslContext(ssl).build();
     udp.pipeline().addLast(CODEC, codec);
     return QuicChannel.newBootstrap(udp)
         .handler(connectionHandler)
@@ -158,14 +158,14 @@ public final class QuicTransport {
         .connect();
   }
 
-  private static <B extends io.netty.handler.codec.quic.QuicCodecBuilder<B>> B tune(B b) {
+  private static <B extends io.netty.handler.codec.quic.QuicCodecBuilder<B>> B tune(B b, long maxBidiStreams) {
     return b.maxIdleTimeout(IDLE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
         .maxSendUdpPayloadSize(MAX_UDP_PAYLOAD)
         .maxRecvUdpPayloadSize(MAX_UDP_PAYLOAD)
         .initialMaxData(MAX_DATA)
         .initialMaxStreamDataBidirectionalLocal(MAX_STREAM_DATA)
         .initialMaxStreamDataBidirectionalRemote(MAX_STREAM_DATA)
-        .initialMaxStreamsBidirectional(MAX_BIDI_STREAMS)
+        .initialMaxStreamsBidirectional(maxBidiStreams)
         .initialMaxStreamsUnidirectional(16)
         .initialMaxStreamDataUnidirectional(64 << 10)
         .congestionControlAlgorithm(QuicCongestionControlAlgorithm.BBR)

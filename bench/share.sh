@@ -8,14 +8,18 @@
 #   - through `derphole open` → QUIC → `derphole share`, on the relay path (--force-relay) and
 #     on the direct path (loopback UDP on one machine);
 # each with keep-alive connections and with a new connection per request (Connection: close),
-# printing requests/s, the p50/p99 latency wrk measured, and the CPU the forwarder processes
+# printing requests/s, the p50/p99 latency wrk measured, the CPU the forwarder processes
 # (socat, or both derphole JVMs) spent per request ("fwd us/r"), which a noisy machine disturbs
-# less than the rates.
+# less than the rates, and the context switches of the whole machine per request ("ctxsw/r").
 # With --natlab (as root; test/natlab/lab.sh), also across the NAT lab's internet: service and
 # share on host A, wrk, socat and open on host B (direct path between the two hosts).
 #
 #   bench/share.sh [--natlab] [DURATION_S] [CONNECTIONS]      (defaults 10 s, 32)
 #   WARMUP=S: seconds of the same load before each derphole measurement (default 20)
+#   ROUNDS=N: with --natlab, N more keep-alive rounds afterwards, socat and derphole's direct path
+#             taking turns with both forwarders kept running (default 0); each round's ratio is
+#             printed, then their median: one pair of runs on this noisy machine proves little.
+#   NATLAB_ONLY=1: with --natlab, skip the one-machine rows.
 #
 # Needs java 17, wrk, socat, python3; builds the jars when missing; installs nothing.
 set -euo pipefail
@@ -81,22 +85,26 @@ ticks() {
   echo "$sum"
 }
 
+# context switches of the whole machine so far (wrk and the service included)
+ctxt() { awk '/^ctxt /{print $2}' /proc/stat; }
+
 row() { # label node url; forwarder CPU per request from the PIDs in $fwd
-  local t0 t1 cpu
+  local t0 t1 c0 c1 cpu cs
   for mode in keepalive close; do
-    t0=$(ticks)
+    t0=$(ticks); c0=$(ctxt)
     read -r rps p50 p99 n note < <(load "$2" "$3" "$mode")
-    t1=$(ticks)
-    cpu=-
-    if [ -n "$fwd" ] && [ "${n:-0}" -gt 0 ]; then
-      cpu=$(( (t1 - t0) * 1000000 / $(getconf CLK_TCK) / n ))
+    c1=$(ctxt); t1=$(ticks)
+    cpu=-; cs=-
+    if [ "${n:-0}" -gt 0 ]; then
+      cs=$(( (c1 - c0) * 10 / n )); cs="$((cs / 10)).$((cs % 10))"
+      if [ -n "$fwd" ]; then cpu=$(( (t1 - t0) * 1000000 / $(getconf CLK_TCK) / n )); fi
     fi
-    printf '%-44s %-10s %9s %9s %9s %9s %s\n' "$1" "$mode" "$rps" "$p50" "$p99" "$cpu" "${note:-}"
+    printf '%-44s %-10s %9s %9s %9s %9s %7s %s\n' "$1" "$mode" "$rps" "$p50" "$p99" "$cpu" "$cs" "${note:-}"
   done
 }
 
 header() {
-  printf '%-44s %-10s %9s %9s %9s %9s\n' "$1" "conn" "req/s" "p50 ms" "p99 ms" "fwd us/r"
+  printf '%-44s %-10s %9s %9s %9s %9s %7s\n' "$1" "conn" "req/s" "p50 ms" "p99 ms" "fwd us/r" "ctxsw/r"
 }
 
 # start_share NODE_SHARE NODE_OPEN TARGET MAP FLAGS → sets open_port (and starts both)
@@ -130,7 +138,14 @@ stop_share() {
 echo "derphole share/open vs socat: wrk -t2 -c$conns -d${duration}s, $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "java: $(java -version 2>&1 | head -1)"
 
+rounds=${ROUNDS:-0}
+case "$rounds" in *[!0-9]*|'') echo "bench/share.sh: ROUNDS must be a number, not '$rounds'" >&2; exit 2 ;; esac
+if [ "${NATLAB_ONLY:-0}" = 1 ] && [ "$natlab" = 0 ]; then
+  echo "bench/share.sh: NATLAB_ONLY=1 needs --natlab" >&2; exit 2
+fi
+
 # ------------------------------------------------------------------ one machine (loopback)
+if [ "${NATLAB_ONLY:-0}" != 1 ]; then
 "$root/bin/derper" --listen 127.0.0.1:0 --stun-port 0 --derp-map-out "$out/map.json" 2>"$out/derper.err" &
 pids+=($!)
 await "$out/map.json" 'Regions'
@@ -162,6 +177,7 @@ echo "  (path: $(stop_share))"
 start_share local local "127.0.0.1:$http_port" "$out/map.json" ""
 row "derphole open→share, direct (UDP, this host)" local "http://127.0.0.1:$open_port/"
 echo "  (path: $(stop_share))"
+fi
 
 [ "$natlab" = 1 ] || exit 0
 
@@ -187,4 +203,17 @@ sleep 0.5
 row "socat forwarder on B (baseline)" hB "http://127.0.0.1:9090/"
 start_share hA hB "127.0.0.1:8080" "$out/labmap.json" ""
 row "derphole open(B)→share(A), direct" hB "http://127.0.0.1:$open_port/"
+if [ "$rounds" -gt 0 ]; then
+  echo
+  echo "NAT lab, keep-alive, $rounds interleaved rounds (req/s; socat, then derphole direct):"
+  ratios=()
+  for i in $(seq "$rounds"); do
+    read -r s_rps _ < <(load hB "http://127.0.0.1:9090/" keepalive)
+    read -r d_rps _ < <(load hB "http://127.0.0.1:$open_port/" keepalive)
+    r=$(python3 -c "print(f'{$d_rps / $s_rps * 100:.0f}')" 2>/dev/null || echo -)
+    ratios+=("$r")
+    printf '  round %2d: socat %7s  derphole %7s  %4s %%\n' "$i" "$s_rps" "$d_rps" "$r"
+  done
+  echo "  median ratio: $(printf '%s\n' "${ratios[@]}" | grep -v '^-$' | sort -n | python3 -c 'import sys, statistics; v=[float(x) for x in sys.stdin]; print(f"{statistics.median(v):.0f} % of socat over {len(v)} rounds (min {min(v):.0f}, max {max(v):.0f})" if v else "-")')"
+fi
 echo "  (path: $(stop_share))"

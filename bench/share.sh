@@ -12,7 +12,8 @@
 # (socat, or both derphole JVMs) spent per request ("fwd us/r"), which a noisy machine disturbs
 # less than the rates, and the context switches of the whole machine per request ("ctxsw/r").
 # With --natlab (as root; test/natlab/lab.sh), also across the NAT lab's internet: service and
-# share on host A, wrk, socat and open on host B (direct path between the two hosts).
+# share on host A, wrk, socat and open on host B: the relay path through the lab's relay
+# (--force-relay), and the direct path between the two hosts.
 #
 #   bench/share.sh [--natlab] [DURATION_S] [CONNECTIONS]      (defaults 10 s, 32)
 #   WARMUP=S: seconds of the same load before each derphole measurement (default 20)
@@ -201,6 +202,9 @@ fwd=""
 for _ in $(seq 100); do fwd=$(pgrep -n -f '^socat TCP-LISTEN:9090' || true); [ -n "$fwd" ] && break; sleep 0.05; done
 sleep 0.5
 row "socat forwarder on B (baseline)" hB "http://127.0.0.1:9090/"
+start_share hA hB "127.0.0.1:8080" "$out/labmap.json" "--force-relay"
+row "derphole open(B)→share(A), relay (--force-relay)" hB "http://127.0.0.1:$open_port/"
+echo "  (path: $(stop_share))"
 start_share hA hB "127.0.0.1:8080" "$out/labmap.json" ""
 row "derphole open(B)→share(A), direct" hB "http://127.0.0.1:$open_port/"
 if [ "$rounds" -gt 0 ]; then

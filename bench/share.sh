@@ -27,6 +27,11 @@ set -euo pipefail
 natlab=0
 if [ "${1:-}" = "--natlab" ]; then natlab=1; shift; fi
 duration=${1:-10}; conns=${2:-32}
+rounds=${ROUNDS:-0}
+case "$rounds" in *[!0-9]*|'') echo "bench/share.sh: ROUNDS must be a number, not '$rounds'" >&2; exit 2 ;; esac
+if [ "$natlab" = 0 ] && { [ "$rounds" != 0 ] || [ "${NATLAB_ONLY:-0}" = 1 ]; }; then
+  echo "bench/share.sh: ROUNDS and NATLAB_ONLY need --natlab" >&2; exit 2
+fi
 root=$(cd "$(dirname "$0")/.." && pwd)
 lab="$root/test/natlab/lab.sh"
 out=$(mktemp -d /tmp/derphole-sharebench.XXXXXX)
@@ -138,12 +143,6 @@ stop_share() {
 
 echo "derphole share/open vs socat: wrk -t2 -c$conns -d${duration}s, $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "java: $(java -version 2>&1 | head -1)"
-
-rounds=${ROUNDS:-0}
-case "$rounds" in *[!0-9]*|'') echo "bench/share.sh: ROUNDS must be a number, not '$rounds'" >&2; exit 2 ;; esac
-if [ "${NATLAB_ONLY:-0}" = 1 ] && [ "$natlab" = 0 ]; then
-  echo "bench/share.sh: NATLAB_ONLY=1 needs --natlab" >&2; exit 2
-fi
 
 # ------------------------------------------------------------------ one machine (loopback)
 if [ "${NATLAB_ONLY:-0}" != 1 ]; then

@@ -70,14 +70,19 @@ final class LabSession implements AutoCloseable {
   /** Ends the input and checks both sides finish with the same bytes. */
   void finish() throws Exception {
     pipeIn.close();
-    assertThat(pipe.waitFor(WAIT.toSeconds() * 2, TimeUnit.SECONDS)).as("pipe finished; %s", read("pipe.err")).isTrue();
-    assertThat(listen.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)).as("listen finished; %s", read("listen.err")).isTrue();
-    assertThat(pipe.exitValue()).as("pipe's exit; stderr:%n%s", read("pipe.err")).isZero();
-    assertThat(listen.exitValue()).as("listen's exit; stderr:%n%s", read("listen.err")).isZero();
+    assertThat(pipe.waitFor(WAIT.toSeconds() * 2, TimeUnit.SECONDS)).as("pipe finished; %s", bothLogs()).isTrue();
+    assertThat(listen.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)).as("listen finished; %s", bothLogs()).isTrue();
+    assertThat(pipe.exitValue()).as("pipe's exit; %s", bothLogs()).isZero();
+    assertThat(listen.exitValue()).as("listen's exit; %s", bothLogs()).isZero();
     MessageDigest got = MessageDigest.getInstance("SHA-256");
     got.update(Files.readAllBytes(dir.resolve("listen.out")));
     assertThat(HexFormat.of().formatHex(got.digest())).as("SHA-256 of what arrived")
         .isEqualTo(HexFormat.of().formatHex(sent.digest()));
+  }
+
+  /** A side's failure is often the other side's doing: show both. */
+  private String bothLogs() throws IOException {
+    return String.format("pipe's stderr:%n%s%nlisten's stderr:%n%s", read("pipe.err"), read("listen.err"));
   }
 
   boolean direct() throws IOException {

@@ -3,10 +3,12 @@ package dev.derphole.cli;
 import dev.derphole.session.SessionEnd;
 import dev.derphole.session.SessionException;
 import dev.derphole.session.offer.Failures;
+import dev.derphole.session.offer.OfferRefusedException;
 import dev.derphole.session.offer.PeerVerdictException;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 
 /** A failure on this side: told to the other side, and returned as the user's one-line error. */
 final class PeerFailure {
@@ -16,10 +18,11 @@ final class PeerFailure {
   private PeerFailure() {}
 
   /**
-   * The receiver's own verdict wins (it arrived on the stream, in its words); then the session's
-   * reason (the other side's message, a timeout); otherwise the failure's, with I/O errors in words
-   * a user can act on. The verdict goes first because the receiver closes the session right after
-   * it, with the same words as "the other side failed", which may be read first.
+   * A verdict on the stream wins, in its own words: the receiver's as the sender read it, or this
+   * side's own refusal; then the session's reason (the other side's message, a timeout);
+   * otherwise the failure's, with I/O errors in words a user can act on. A verdict goes first
+   * because the side that reads it closes the session right after, with the same words as
+   * "the other side failed", which may arrive before the reason is asked for.
    */
   static SessionException tell(SessionEnd session, Exception e) {
     String why = reason(session, e);
@@ -42,7 +45,12 @@ final class PeerFailure {
   }
 
   private static String reason(SessionEnd session, Exception e) {
-    return e instanceof PeerVerdictException ? e.getMessage()
-        : session.reason(e instanceof IOException io ? Failures.describe(io) : e.getMessage());
+    return reason(session::reason, e);
+  }
+
+  /** {@code sessionReason}: the session's reason, or the fallback it is given when there is none. */
+  static String reason(UnaryOperator<String> sessionReason, Exception e) {
+    return e instanceof PeerVerdictException || e instanceof OfferRefusedException ? e.getMessage()
+        : sessionReason.apply(e instanceof IOException io ? Failures.describe(io) : e.getMessage());
   }
 }

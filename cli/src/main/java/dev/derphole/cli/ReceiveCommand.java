@@ -126,8 +126,7 @@ final class ReceiveCommand implements Callable<Integer> {
           Path target = Landing.target(Path.of("").toAbsolutePath(), output, header.name());
           l = Landing.prepare(target, dir, dir ? header.contentBytes() : header.size(), force);
         } catch (SessionException e) {
-          receiver.refuse(e.getMessage());
-          throw e;
+          throw receiver.refuse(e.getMessage(), e.getMessage());
         }
         landing.set(l);
         receiver.accept();
@@ -155,8 +154,7 @@ final class ReceiveCommand implements Callable<Integer> {
         progress.finish(header.size(), "Received");
       }
       case SSH_KEY -> {
-        receiver.refuse("this is a send/receive session, not ssh accept");
-        throw new SessionException("the other side sent an ssh key, not a file");
+        throw receiver.refuse("this is a send/receive session, not ssh accept", "the other side sent an ssh key, not a file");
       }
       default -> throw new IllegalStateException();
     }

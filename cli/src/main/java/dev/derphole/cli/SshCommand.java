@@ -89,9 +89,8 @@ final class SshCommand implements Callable<Integer> {
           try {
             OfferHeader header = receiver.readHeader(session.token().verificationCode());
             if (header.kind() != OfferKind.SSH_KEY) {
-              receiver.refuse("this is an ssh invite; use derphole ssh accept");
-              throw new SessionException("the other side offered a " + header.kind().name().toLowerCase(Locale.ROOT)
-                  + ", not an SSH public key");
+              throw receiver.refuse("this is an ssh invite; use derphole ssh accept", "the other side offered a "
+                  + header.kind().name().toLowerCase(Locale.ROOT) + ", not an SSH public key");
             }
             receiver.accept();
             ByteArrayOutputStream body = new ByteArrayOutputStream();

@@ -47,8 +47,13 @@ public final class OfferReceiver {
     return header;
   }
 
-  public void refuse(String reason) throws IOException {
-    answer(Verdict.no(reason));
+  /**
+   * Tells the sender no, with {@code toSender} as the reason; returns the failure for this side's
+   * user, in {@code toUser}'s words, for the caller to throw.
+   */
+  public OfferRefusedException refuse(String toSender, String toUser) throws IOException {
+    answer(Verdict.no(toSender));
+    return new OfferRefusedException(toUser);
   }
 
   public void accept() throws IOException {

@@ -106,9 +106,11 @@ class OfferExchangeTest {
         out -> bodyWritten[0] = true);
     OfferReceiver r = new OfferReceiver(receiverSide.getInputStream(), halfClosing(receiverSide));
     r.readHeader(VERIFY);
-    r.refuse("\"f\" already exists");
+    OfferRefusedException ours = r.refuse("\"f\" already exists", "\"./f\" already exists; not replacing it");
     assertThat(failure(sent)).hasMessage("the receiver declined: \"f\" already exists")
         .isInstanceOf(PeerVerdictException.class); // shown as is, ahead of the session's close reason
+    // and the receiver's own user reads its own words, also ahead of the sender's close reason
+    assertThat(ours).hasMessage("\"./f\" already exists; not replacing it");
     assertThat(bodyWritten[0]).isFalse();
   }
 

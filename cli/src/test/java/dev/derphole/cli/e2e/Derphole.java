@@ -153,8 +153,25 @@ final class Derphole {
   /** Waits for the exit, failing when the process is still running after {@code timeout}. */
   int exitWithin(Duration timeout) throws InterruptedException {
     boolean exited = process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
-    assertThat(exited).as("%s exits within %s; stderr so far:%n%s", name, timeout, stderr()).isTrue();
+    if (!exited) {
+      fail("%s exits within %s; stderr so far:%n%s%nits threads:%n%s", name, timeout, stderr(), threadDump());
+    }
     return process.exitValue();
+  }
+
+  /** What a JVM that will not exit is doing, from {@code jcmd PID Thread.print} (bounded). */
+  private String threadDump() throws InterruptedException {
+    try {
+      Path dump = Files.createTempFile(stderr.getParent(), name + "-threads", ".txt");
+      Process jcmd = new ProcessBuilder("jcmd", Long.toString(process.pid()), "Thread.print")
+          .redirectErrorStream(true).redirectOutput(dump.toFile()).start();
+      if (!jcmd.waitFor(20, TimeUnit.SECONDS)) {
+        jcmd.destroyForcibly();
+      }
+      return Files.readString(dump);
+    } catch (java.io.IOException e) {
+      return "(no thread dump: " + e.getMessage() + ")";
+    }
   }
 
   /** Waits up to {@code timeout} for the exit and checks the exit code. */

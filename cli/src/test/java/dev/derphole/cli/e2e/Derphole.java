@@ -52,6 +52,10 @@ final class Derphole {
    */
   static ProcessBuilder builder(Path dir, String name, Path mapFile, String... args) {
     List<String> cmd = new ArrayList<>();
+    // As from a terminal: SIGINT (Ctrl-C) at its default. A test run started in the background of
+    // a non-interactive shell inherits SIGINT ignored, the JVM then never sees Ctrl-C, and the
+    // Ctrl-C tests hang. env execs the launcher, so the pid stays the tool's.
+    cmd.addAll(List.of("env", "--default-signal=INT"));
     cmd.add(Processes.bin("derphole").toString());
     cmd.addAll(Arrays.asList(args));
     ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile())

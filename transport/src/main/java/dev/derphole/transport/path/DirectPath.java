@@ -249,6 +249,9 @@ public final class DirectPath extends ChannelInboundHandlerAdapter {
       return; // our own probe reflected back at us
     }
     long now = System.nanoTime();
+    if (from.equals(current)) {
+      path.heardDirect();
+    }
     if (p.kind() == DiscoPacket.Kind.PING) {
       byte[] pong = new DiscoPacket(DiscoPacket.Kind.PONG, role, p.txid(), Optional.of(from)).encode(key);
       ctx.writeAndFlush(new DatagramPacket(Unpooled.wrappedBuffer(pong), from));

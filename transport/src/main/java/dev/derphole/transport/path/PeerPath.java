@@ -10,6 +10,7 @@ import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongSupplier;
 
 /**
  * The datagram path to one peer, as a handler that sits in front of the QUIC codec on the
@@ -23,12 +24,26 @@ import java.util.concurrent.atomic.LongAdder;
  * QUIC only ever sees two fixed, loopback-range virtual addresses, so switching the path underneath
  * between relay and direct is invisible to it: no migration, no restart. Anything addressed to an
  * unknown address is dropped, so a virtual address can never leak onto the network.
+ *
+ * <p>While the direct path has been silent for {@link #SUSPECT} (nothing from the peer over it:
+ * no QUIC, no disco), every packet also goes through the relay, until the peer is heard again or
+ * {@link DirectPath} gives the direct path up. Without that overlap, a direct path that dies
+ * mid-transfer stalls QUIC for the whole wait before the fallback and then for the rest of QUIC's
+ * backed-off probe timer (5-10 s in all, measured in the NAT lab); with it, QUIC's next probe gets through.
+ * The peer's QUIC drops whichever copy comes second. Tailscale's magicsock does the same while
+ * its best address is not confirmed.
  */
 public final class PeerPath extends ChannelDuplexHandler {
   /** The largest packet PeerPath carries to the peer (in segments on the direct path). */
   public static final int MAX_PACKET = Segments.MAX_PACKET;
   /** The largest datagram it sends over the direct path. */
   public static final int MAX_DATAGRAM = Segments.DATAGRAM;
+  /**
+   * Silence on the direct path after which packets also go through the relay. A busy session
+   * hears QUIC all the time, so a live path is silent this long only while the session idles
+   * between {@link DirectPath}'s keep-alive pings, and then it sends little.
+   */
+  public static final java.time.Duration SUSPECT = java.time.Duration.ofSeconds(1);
   /** {@code -Dderphole.gso=false} sends segments one datagram per system call (to compare, or to work around). */
   static final boolean GSO_ALLOWED = !"false".equals(System.getProperty("derphole.gso"));
   private static final AtomicInteger NEXT = new AtomicInteger(2);
@@ -42,12 +57,14 @@ public final class PeerPath extends ChannelDuplexHandler {
   /** Endpoints proven (by disco) to be the peer: their QUIC packets are accepted even before we send there. */
   private final java.util.Set<InetSocketAddress> trusted = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private volatile long lastDirectIn;
+  private final LongSupplier clock;
   private ChannelHandlerContext ctx;
   private final LongAdder relayedOut = new LongAdder();
   private final LongAdder relayedIn = new LongAdder();
   private final LongAdder relayDrops = new LongAdder();
   private final LongAdder directOut = new LongAdder();
   private final LongAdder directIn = new LongAdder();
+  private final LongAdder overlapOut = new LongAdder();
   private final LongAdder splitOut = new LongAdder();
   private final LongAdder joinedIn = new LongAdder();
   /** Event loop only: the number of the next packet split into segments. */
@@ -59,6 +76,12 @@ public final class PeerPath extends ChannelDuplexHandler {
   private final LongAdder gsoOut = new LongAdder();
 
   public PeerPath() {
+    this(System::nanoTime);
+  }
+
+  /** {@code clock}: {@link System#nanoTime()}, or a test's. */
+  PeerPath(LongSupplier clock) {
+    this.clock = clock;
     int n = NEXT.getAndIncrement() & 0xffff;
     // 127.77.x.y: loopback range, so a leaked virtual address could never reach a network.
     this.virtualLocal = new InetSocketAddress("127.77.0.1", 1);
@@ -78,9 +101,20 @@ public final class PeerPath extends ChannelDuplexHandler {
     this.relay = link;
   }
 
-  /** Sends directly to this UDP endpoint from now on; null goes back to the relay. */
+  /**
+   * Sends directly to this UDP endpoint from now on; null goes back to the relay. The peer was
+   * just heard there (a path is promoted on its answer), so the path starts out trusted.
+   */
   public void direct(InetSocketAddress endpoint) {
+    if (endpoint != null) {
+      lastDirectIn = clock.getAsLong();
+    }
     this.direct = endpoint;
+  }
+
+  /** The peer was heard over the direct path (disco; QUIC is seen here): it is alive. */
+  public void heardDirect() {
+    lastDirectIn = clock.getAsLong();
   }
 
   public InetSocketAddress directEndpoint() {
@@ -92,7 +126,7 @@ public final class PeerPath extends ChannelDuplexHandler {
     trusted.add(endpoint);
   }
 
-  /** {@link System#nanoTime()} of the last datagram from the peer over direct UDP; 0 if none yet. */
+  /** {@link System#nanoTime()} of the last datagram (QUIC or disco) from the peer over direct UDP; 0 if none yet. */
   public long lastDirectIn() {
     return lastDirectIn;
   }
@@ -131,6 +165,11 @@ public final class PeerPath extends ChannelDuplexHandler {
     if (to != null) {
       directOut.increment();
       ByteBuf packet = dp.content();
+      RelayLink link = relay;
+      if (link != null && clock.getAsLong() - lastDirectIn > SUSPECT.toNanos()) {
+        overlapOut.increment();
+        link.send(packet.retainedDuplicate()); // a copy, in case the direct path is dead
+      }
       if (packet.readableBytes() <= Segments.DATAGRAM) {
         ctx.write(new DatagramPacket(packet, to), promise);
         return;
@@ -174,7 +213,7 @@ public final class PeerPath extends ChannelDuplexHandler {
     if (msg instanceof DatagramPacket dp) {
       InetSocketAddress to = direct;
       if ((to != null && to.equals(dp.sender())) || trusted.contains(dp.sender())) {
-        lastDirectIn = System.nanoTime();
+        lastDirectIn = clock.getAsLong();
         ByteBuf packet = dp.content();
         if (Segments.isSegment(packet)) {
           packet = reassembly.add(packet);
@@ -219,9 +258,14 @@ public final class PeerPath extends ChannelDuplexHandler {
   /** Counters for --verbose and tests. */
   public String stats() {
     return "relay out=" + relayedOut.sum() + " in=" + relayedIn.sum() + " drops=" + relayDrops.sum()
-        + ", direct out=" + directOut.sum() + " in=" + directIn.sum()
+        + ", direct out=" + directOut.sum() + " in=" + directIn.sum() + " (also relayed while silent=" + overlapOut.sum() + ")"
         + " (split out=" + splitOut.sum() + " gso=" + gsoOut.sum() + " joined in=" + joinedIn.sum()
         + " dropped=" + reassemblyDrops() + ")";
+  }
+
+  /** Packets sent over the direct path that also went through the relay, the direct path being silent. */
+  public long overlapPackets() {
+    return overlapOut.sum();
   }
 
   /** Packets larger than one datagram sent over the direct path in segments. */

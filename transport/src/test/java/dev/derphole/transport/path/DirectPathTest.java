@@ -260,6 +260,9 @@ class DirectPathTest {
     last.addListener(QuicStreamChannel.SHUTDOWN_OUTPUT);
     assertThat(sink.done.get(60, TimeUnit.SECONDS)).isEqualTo(HexFormat.of().formatHex(sha.digest()));
     assertThat(alice.path.relayedPackets()).as("the relay carried part of it").isPositive();
+    assertThat(alice.path.overlapPackets())
+        .as("in the seconds before the fallback, with the direct path silent, packets went through the relay too")
+        .isPositive();
     assertThat(alice.path.splitPackets()).as("large packets went direct in segments").isPositive();
     assertThat(bob.path.joinedPackets()).as("and were put back together").isPositive();
     quic.close().sync();

@@ -55,13 +55,13 @@ run() {
   pids+=("$relay")
   for _ in $(seq 300); do [ -s "$out/map.json" ] && break; sleep 0.05; done
   ex hA sh -c "DERPHOLE_DERP_MAP='$out/map.json' DERPHOLE_JAR='$jar' '$root/bin/derphole' --verbose listen \
-    2> '$out/listen.err' < /dev/null | python3 '$out/count.py' '$counts'" &
+    2> '$out/listen.err' < /dev/null | python3 '$out/count.py' '$counts'" 2>/dev/null & # sh's "Terminated" at the end
   local lp=$!
   pids+=("$lp")
   for _ in $(seq 600); do grep -qE '^derphole pipe [A-Za-z0-9_-]{20}' "$out/listen.err" 2>/dev/null && break; sleep 0.05; done
   local token; token=$(grep '^derphole pipe ' "$out/listen.err" | awk '{print $3}')
   # Zeros are as good as random here: QUIC encrypts them, and nothing compresses.
-  ex hB sh -c "head -c 1000000000000 /dev/zero | DERPHOLE_JAR='$jar' '$root/bin/derphole' --verbose pipe '$token' 2> '$out/pipe.err'" &
+  ex hB sh -c "head -c 1000000000000 /dev/zero | DERPHOLE_JAR='$jar' '$root/bin/derphole' --verbose pipe '$token' 2> '$out/pipe.err'" 2>/dev/null &
   local pp=$!
   pids+=("$pp")
   for _ in $(seq 600); do grep -q '^connected-direct' "$out/listen.err" 2>/dev/null && break; sleep 0.05; done

@@ -65,7 +65,6 @@ public final class DirectPath extends ChannelInboundHandlerAdapter {
     long learnt;
     int probes;
     long lastPing;
-    long lastHeard;
 
     Remote(InetSocketAddress address, long now) {
       this.address = address;
@@ -171,8 +170,7 @@ public final class DirectPath extends ChannelInboundHandlerAdapter {
     }
     if (current != null) {
       Remote r = remotes.get(current);
-      long heard = Math.max(r != null ? r.lastHeard : 0, path.lastDirectIn());
-      if (now - heard > STALE.toNanos()) {
+      if (now - path.lastDirectIn() > STALE.toNanos()) { // the peer's QUIC and disco over it both count
         InetSocketAddress was = current;
         current = null;
         path.direct(null);
@@ -262,9 +260,6 @@ public final class DirectPath extends ChannelInboundHandlerAdapter {
         remotes.put(from, r);
         ping(r, now);
       }
-      if (r != null) {
-        r.lastHeard = now;
-      }
       return;
     }
     Pending sent = pending.remove(HexFormat.of().formatHex(p.txid()));
@@ -272,10 +267,6 @@ public final class DirectPath extends ChannelInboundHandlerAdapter {
       return; // not an answer to a ping of ours to that address
     }
     long rtt = now - sent.sentAt();
-    Remote r = remotes.get(from);
-    if (r != null) {
-      r.lastHeard = now;
-    }
     path.trust(from);
     if (current == null) {
       promote(from, rtt, "first answer to a probe");

@@ -44,6 +44,7 @@ public final class PeerPath extends ChannelDuplexHandler {
    * between {@link DirectPath}'s keep-alive pings, and then it sends little.
    */
   public static final java.time.Duration SUSPECT = java.time.Duration.ofSeconds(1);
+  private static final long SUSPECT_NANOS = SUSPECT.toNanos();
   /** {@code -Dderphole.gso=false} sends segments one datagram per system call (to compare, or to work around). */
   static final boolean GSO_ALLOWED = !"false".equals(System.getProperty("derphole.gso"));
   private static final AtomicInteger NEXT = new AtomicInteger(2);
@@ -166,7 +167,7 @@ public final class PeerPath extends ChannelDuplexHandler {
       directOut.increment();
       ByteBuf packet = dp.content();
       RelayLink link = relay;
-      if (link != null && clock.getAsLong() - lastDirectIn > SUSPECT.toNanos()) {
+      if (link != null && clock.getAsLong() - lastDirectIn > SUSPECT_NANOS) {
         overlapOut.increment();
         link.send(packet.retainedDuplicate()); // a copy, in case the direct path is dead
       }

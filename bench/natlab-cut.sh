@@ -17,15 +17,9 @@ case "$cycles$window" in *[!0-9]*|'') echo "usage: bench/natlab-cut.sh [CYCLES] 
 root=$(cd "$(dirname "$0")/.." && pwd)
 lab="$root/test/natlab/lab.sh"
 export NATLAB_ID=cut$$
-out=$(mktemp -d /tmp/derphole-cutbench.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  "$lab" down >/dev/null 2>&1 || true
-  rm -rf "$out"
-}
-trap cleanup EXIT
+. "$root/bench/lib.sh"
+bench_workdir derphole-cutbench
+trap '"$lab" down >/dev/null 2>&1 || true; bench_cleanup' EXIT
 [ -f "$root/cli/target/derphole.jar" ] || (cd "$root" && mvn -q -B -DskipTests package)
 ex() { "$lab" exec "$@"; }
 

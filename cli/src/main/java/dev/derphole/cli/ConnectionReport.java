@@ -2,6 +2,7 @@ package dev.derphole.cli;
 
 import dev.derphole.session.Reporter;
 import dev.derphole.session.share.ConnectionEvents;
+import dev.derphole.session.text.PeerText;
 import java.io.PrintStream;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -47,7 +48,7 @@ final class ConnectionReport implements ConnectionEvents {
     if (last == null || now - last >= REPEAT_NANOS) {
       lastPrinted.put(why, now);
       synchronized (err) {
-        err.println("derphole: " + why);
+        err.println("derphole: " + PeerText.printable(why));
         err.flush();
       }
     }

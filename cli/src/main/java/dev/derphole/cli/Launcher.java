@@ -1,5 +1,6 @@
 package dev.derphole.cli;
 
+import dev.derphole.session.text.PeerText;
 import java.io.PrintWriter;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryNotEmptyException;
@@ -52,7 +53,7 @@ final class Launcher {
     }
     String m = c instanceof FileSystemException fs ? describe(fs)
         : c.getMessage() != null ? c.getMessage() : c.getClass().getSimpleName();
-    return m.replace('\n', ' ');
+    return PeerText.printable(m.replace('\n', ' ')); // the other side's words may be in it
   }
 
   /**

@@ -5,6 +5,7 @@ import dev.derphole.session.SessionException;
 import dev.derphole.session.offer.Failures;
 import dev.derphole.session.offer.OfferRefusedException;
 import dev.derphole.session.offer.PeerVerdictException;
+import dev.derphole.session.text.PeerText;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.function.Consumer;
@@ -48,9 +49,12 @@ final class PeerFailure {
     return reason(session::reason, e);
   }
 
-  /** {@code sessionReason}: the session's reason, or the fallback it is given when there is none. */
+  /**
+   * {@code sessionReason}: the session's reason, or the fallback it is given when there is none.
+   * The result may quote the other side, so it is escaped ({@link PeerText}).
+   */
   static String reason(UnaryOperator<String> sessionReason, Exception e) {
-    return e instanceof PeerVerdictException || e instanceof OfferRefusedException ? e.getMessage()
-        : sessionReason.apply(e instanceof IOException io ? Failures.describe(io) : e.getMessage());
+    return PeerText.printable(e instanceof PeerVerdictException || e instanceof OfferRefusedException ? e.getMessage()
+        : sessionReason.apply(e instanceof IOException io ? Failures.describe(io) : e.getMessage()));
   }
 }

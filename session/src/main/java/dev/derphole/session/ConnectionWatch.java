@@ -1,5 +1,6 @@
 package dev.derphole.session;
 
+import dev.derphole.session.text.PeerText;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -39,7 +40,7 @@ final class ConnectionWatch extends ChannelInboundHandlerAdapter {
       } catch (NullPointerException noReason) { // Netty 4.2.18 throws when the peer sent no reason
         raw = new byte[0];
       }
-      String text = new String(raw, StandardCharsets.UTF_8);
+      String text = PeerText.printable(new String(raw, StandardCharsets.UTF_8));
       if (e.isApplicationClose()) {
         reason = switch (e.error()) {
           case CLOSE_DONE -> null;

@@ -1,12 +1,14 @@
 package dev.derphole.session;
 
+import dev.derphole.session.text.PeerText;
 import java.io.PrintStream;
 
 /**
  * Where a session reports its progress. {@code --verbose} prints each event on stderr as a line
  * that starts with the event name ({@code waiting-for-claim}, {@code claimed},
  * {@code connected-relay}, {@code connected-direct}, {@code stream-complete}, …), so scripts can
- * match on it.
+ * match on it. A detail may carry the other side's words (a client's close reason in the
+ * {@code derptun serve} log), so it is printed through {@link PeerText}.
  */
 public interface Reporter {
   void event(String name, String detail);
@@ -19,7 +21,8 @@ public interface Reporter {
     return (name, detail) -> {
       String elapsed = String.format("+%.3fs", (System.nanoTime() - start) / 1e9);
       synchronized (err) {
-        err.println(detail == null || detail.isEmpty() ? name + " " + elapsed : name + " " + detail + " " + elapsed);
+        err.println(detail == null || detail.isEmpty() ? name + " " + elapsed
+            : name + " " + PeerText.printable(detail) + " " + elapsed);
         err.flush();
       }
     };

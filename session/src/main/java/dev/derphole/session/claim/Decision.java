@@ -1,6 +1,7 @@
 package dev.derphole.session.claim;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.derphole.session.text.PeerText;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
@@ -24,7 +25,7 @@ import java.util.Objects;
  * @param rejectCode machine-readable reason, {@code [a-z_]}, 1-32 characters (rejects only; empty
  *     in an accept)
  * @param rejectReason one line for the claimant's user, at most {@value #MAX_REASON_LENGTH}
- *     characters (rejects only; empty in an accept)
+ *     characters before its control characters are escaped (rejects only; empty in an accept)
  */
 public record Decision(
     boolean accepted,
@@ -38,7 +39,7 @@ public record Decision(
 
   private static final int MAX_CODE_LENGTH = 32;
 
-  /** Checks the shape; a reject reason's control characters become U+FFFD. */
+  /** Checks the shape; a reject reason's control characters are escaped ({@link PeerText}). */
   public Decision {
     Objects.requireNonNull(claimNonce, "claimNonce");
     Objects.requireNonNull(candidates, "candidates");
@@ -61,7 +62,7 @@ public record Decision(
     }
     claimNonce = claimNonce.clone();
     candidates = List.copyOf(candidates);
-    rejectReason = printable(rejectReason);
+    rejectReason = PeerText.printable(rejectReason); // shown on a terminal: no escape sequences, no line breaks
   }
 
   /** Accepts the claim with this nonce; the claimant may reach us at {@code candidates}. */
@@ -156,13 +157,5 @@ public record Decision(
       }
     }
     return true;
-  }
-
-  /** The reason is shown on a terminal: no escape sequences, no line breaks. */
-  private static String printable(String reason) {
-    StringBuilder out = new StringBuilder(reason.length());
-    reason.codePoints().forEach(
-        c -> out.appendCodePoint(Character.isISOControl(c) ? 0xFFFD : c));
-    return out.toString();
   }
 }

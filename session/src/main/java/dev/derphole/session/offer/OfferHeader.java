@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.derphole.session.SessionException;
+import dev.derphole.session.text.PeerText;
 import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
@@ -106,9 +107,10 @@ public record OfferHeader(OfferKind kind, String name, long size, long files, lo
     }
     JsonNode version = root.get("version");
     if (version == null || !version.isInt() || version.intValue() != VERSION) {
-      throw new SessionException("the other side uses offer protocol version " + version + "; this derphole speaks " + VERSION);
+      throw new SessionException("the other side uses offer protocol version " + PeerText.printable(String.valueOf(version))
+          + "; this derphole speaks " + VERSION);
     }
-    OfferKind kind = OfferKind.ofJsonName(text(root, "kind")).orElseThrow(() -> bad("unknown kind " + root.get("kind")));
+    OfferKind kind = OfferKind.ofJsonName(text(root, "kind")).orElseThrow(() -> bad("unknown kind " + PeerText.printable(String.valueOf(root.get("kind")))));
     String name = text(root, "name");
     long size = number(root, "size");
     long files = number(root, "files");
@@ -146,22 +148,12 @@ public record OfferHeader(OfferKind kind, String name, long size, long files, lo
   }
 
   static boolean hasControl(String s) {
-    return s.chars().anyMatch(c -> c < 0x20 || c == 0x7f);
+    return PeerText.hasControl(s);
   }
 
-  /** A name as shown to the user: quoted, control characters escaped. */
+  /** A name as shown to the user: {@link PeerText#quoted}. */
   public static String quote(String name) {
-    StringBuilder b = new StringBuilder("\"");
-    name.chars().forEach(c -> {
-      if (c < 0x20 || c == 0x7f) {
-        b.append(String.format("\\x%02x", c));
-      } else if (c == '"' || c == '\\') {
-        b.append('\\').append((char) c);
-      } else {
-        b.append((char) c);
-      }
-    });
-    return b.append('"').toString();
+    return PeerText.quoted(name);
   }
 
   private static String text(JsonNode root, String field) throws SessionException {

@@ -1,6 +1,7 @@
 package dev.derphole.session.offer;
 
 import dev.derphole.session.SessionException;
+import dev.derphole.session.text.PeerText;
 import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
@@ -15,6 +16,8 @@ import java.nio.charset.StandardCharsets;
  * <pre>
  *   u8 code (0 = yes, 1 = no) ‖ u16 BE length (≤ 1024) ‖ reason, UTF-8 (empty for yes)
  * </pre>
+ *
+ * A verdict read from the other side carries its reason escaped ({@link PeerText}), ready to print.
  */
 public record Verdict(boolean yes, String reason) {
   static final int MAX_REASON = 1024;
@@ -49,10 +52,6 @@ public record Verdict(boolean yes, String reason) {
     }
     byte[] text = new byte[length];
     data.readFully(text);
-    String reason = new String(text, StandardCharsets.UTF_8);
-    if (OfferHeader.hasControl(reason)) {
-      reason = OfferHeader.quote(reason);
-    }
-    return new Verdict(code == 0, reason);
+    return new Verdict(code == 0, PeerText.printable(new String(text, StandardCharsets.UTF_8)));
   }
 }

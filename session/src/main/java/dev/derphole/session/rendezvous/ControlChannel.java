@@ -7,6 +7,7 @@ import dev.derphole.derp.key.NodePublicKey;
 import dev.derphole.session.claim.Envelope;
 import dev.derphole.session.claim.EnvelopeKind;
 import dev.derphole.session.claim.SessionKeys;
+import dev.derphole.session.text.PeerText;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -66,6 +67,7 @@ public final class ControlChannel {
 
   public record Candidates(List<String> candidates) implements Message {}
 
+  /** {@code reason}: the peer's words, escaped ({@link PeerText}). */
   public record Abort(String reason) implements Message {}
 
   /** The message, if {@code packet} is a fresh, authentic control message from the peer. */
@@ -87,7 +89,7 @@ public final class ControlChannel {
       if (type.equals("abort")) {
         lastReceived = seq;
         String reason = o.path("reason").asText("");
-        return Optional.of(new Abort(reason.length() > 200 ? reason.substring(0, 200) : reason));
+        return Optional.of(new Abort(PeerText.printable(reason.length() > 200 ? reason.substring(0, 200) : reason)));
       }
       if (!type.equals("candidates")) {
         return Optional.empty();

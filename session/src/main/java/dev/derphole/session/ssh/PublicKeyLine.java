@@ -1,6 +1,7 @@
 package dev.derphole.session.ssh;
 
 import dev.derphole.session.SessionException;
+import dev.derphole.session.text.PeerText;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
@@ -28,7 +29,7 @@ public record PublicKeyLine(String type, String blob, String comment) {
     if (line.indexOf('\n') >= 0 || line.indexOf('\r') >= 0) {
       throw bad("it is more than one line");
     }
-    if (line.chars().anyMatch(c -> c < 0x20 && c != '\t' || c == 0x7f)) {
+    if (line.codePoints().anyMatch(c -> c != '\t' && PeerText.isControl(c))) {
       throw bad("it contains control characters");
     }
     String[] parts = line.split("[ \t]+", 3);

@@ -138,9 +138,10 @@ class ClaimMessagesTest {
   @Test
   void rejectReasonsAreMadePrintableAndBounded() throws ClaimException {
     String json = "{\"accepted\":false,\"claim_nonce\":\"\",\"reject_code\":\"x\","
-        + "\"reject_reason\":\"bad\\u001b[31m\\nnews" + "!".repeat(300) + "\"}";
+        + "\"reject_reason\":\"bad\\u001b[31m\\u009b\\u202e\\nnews" + "!".repeat(300) + "\"}";
     Decision d = Decision.parse(bytes(json));
-    assertThat(d.rejectReason()).startsWith("bad\uFFFD[31m\uFFFDnews").hasSize(200);
+    // 200 characters as sent; ESC, CSI, RLO and LF each become a 4- or 6-character escape
+    assertThat(d.rejectReason()).startsWith("bad\\x1b[31m\\x9b\\u202e\\x0anews").hasSize(200 + 3 + 3 + 5 + 3);
   }
 
   @Test

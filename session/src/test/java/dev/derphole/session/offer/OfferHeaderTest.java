@@ -52,11 +52,12 @@ class OfferHeaderTest {
 
   @Test
   void namesThatCouldLeaveTheTargetDirectoryAreRefused() {
-    for (String name : new String[] {"", ".", "..", "a/b", "../x", "/etc/passwd", "a\0b", "line\nbreak", "x".repeat(256)}) {
+    for (String name : new String[] {"", ".", "..", "a/b", "../x", "/etc/passwd", "a\0b", "line\nbreak", "csi\u009b2J",
+        "x".repeat(256)}) {
       String json = "{\"version\":1,\"kind\":\"file\",\"name\":" + quoteJson(name) + ",\"size\":1,\"files\":1,"
           + "\"content_bytes\":1,\"verify\":\"V\"}";
       assertThatThrownBy(() -> read(frame(json))).as(name).isInstanceOf(SessionException.class)
-          .hasMessageContaining("unsafe name").hasMessageNotContaining("\n");
+          .hasMessageContaining("unsafe name").hasMessageNotContaining("\n").hasMessageNotContaining("\u009b");
     }
   }
 
@@ -96,8 +97,9 @@ class OfferHeaderTest {
     Verdict no = Verdict.no("\"a.jpg\" already exists");
     assertThat(Verdict.readFrom(new ByteArrayInputStream(no.encode()), "now")).isEqualTo(no);
     assertThat(Verdict.readFrom(new ByteArrayInputStream(Verdict.YES.encode()), "now")).isEqualTo(Verdict.YES);
-    Verdict evil = Verdict.no("ok\u001b[2J");
-    assertThat(Verdict.readFrom(new ByteArrayInputStream(evil.encode()), "now").reason()).doesNotContain("\u001b");
+    Verdict evil = Verdict.no("ok\u001b[2J\u009b2J\u202e");
+    assertThat(Verdict.readFrom(new ByteArrayInputStream(evil.encode()), "now").reason())
+        .isEqualTo("ok\\x1b[2J\\x9b2J\\u202e");
     assertThatThrownBy(() -> Verdict.readFrom(new ByteArrayInputStream(new byte[0]), "after the offer"))
         .hasMessage("the receiver closed the transfer after the offer without an answer");
   }

@@ -54,6 +54,7 @@ class PublicKeyLineTest {
     assertThatThrownBy(() -> PublicKeyLine.parse("ssh-ed25519 " + blob("ssh-rsa")))
         .hasMessageContaining("not a ssh-ed25519 key");
     assertThatThrownBy(() -> PublicKeyLine.parse(REAL + "\u001b[2J")).hasMessageContaining("control characters");
+    assertThatThrownBy(() -> PublicKeyLine.parse(REAL + " me\u009b2J")).hasMessageContaining("control characters");
     assertThatThrownBy(() -> PublicKeyLine.parse("-----BEGIN OPENSSH PRIVATE KEY-----"))
         .hasMessageContaining("known key type");
   }

@@ -13,8 +13,8 @@ import picocli.CommandLine.Spec;
     description = {
         "Keeps a durable TCP tunnel to a service behind NAT (usually SSH), with reusable, expiring tokens.",
         "",
-        "  host$   derptun token server > server.dts",
-        "  host$   derptun token client --token-file server.dts --days 7 > client.dtc",
+        "  host$   derptun token server --output server.dts                          # mode 0600",
+        "  host$   derptun token client --token-file server.dts --days 7 --output client.dtc",
         "  host$   derptun serve --token-file server.dts --tcp 127.0.0.1:22",
         "  client$ derptun open --token-file client.dtc --listen 127.0.0.1:2222",
         "  client$ ssh -o ProxyCommand='derptun connect --token-file client.dtc --stdio' me@host",

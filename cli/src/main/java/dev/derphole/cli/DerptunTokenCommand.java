@@ -34,7 +34,7 @@ import picocli.CommandLine.ParentCommand;
     "A shared token serves and connects alike: simple, but every client then holds the server's",
     "secret. For separate tokens, use `token server` and `token client`.",
     "",
-    "  derptun token --days 7 > alpha.token",
+    "  derptun token --days 7 --output alpha.token       # mode 0600",
     ""},
     subcommands = {DerptunTokenCommand.Server.class, DerptunTokenCommand.Client.class})
 final class DerptunTokenCommand implements Callable<Integer> {
@@ -69,7 +69,7 @@ final class DerptunTokenCommand implements Callable<Integer> {
       "Print a new server token (dts1_, secret; default 180 days).",
       "It serves the tunnel and mints client tokens: keep it on the server.",
       "",
-      "  derptun token server --days 180 > server.dts",
+      "  derptun token server --days 180 --output server.dts       # mode 0600",
       ""})
   static final class Server implements Callable<Integer> {
     @ParentCommand
@@ -94,7 +94,7 @@ final class DerptunTokenCommand implements Callable<Integer> {
       "It connects until it expires (default 90 days, never past the server token), and cannot serve",
       "or mint.",
       "",
-      "  derptun token client --token-file server.dts --days 7 > client.dtc",
+      "  derptun token client --token-file server.dts --days 7 --output client.dtc       # mode 0600",
       ""})
   static final class Client implements Callable<Integer> {
     @ParentCommand

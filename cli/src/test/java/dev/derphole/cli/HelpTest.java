@@ -15,7 +15,8 @@ import picocli.CommandLine;
 
 /**
  * Every command and subcommand of the three tools answers {@code --help}: exit 0, its usage on
- * stderr, nothing on stdout (which only ever carries data).
+ * stderr, nothing on stdout (which only ever carries data); no example writes a secret token with
+ * the shell's {@code >}.
  */
 class HelpTest {
   record Case(String tool, List<String> path) {
@@ -73,5 +74,7 @@ class HelpTest {
     assertThat(code).as("exit code; stderr:%n%s", usage).isZero();
     assertThat(usage).startsWith("Usage: " + c.tool());
     assertThat(outBytes.size()).as("bytes on stdout").isZero();
+    // A token written by the shell's `>` gets the umask's mode (usually 0644): examples use --output (0600).
+    assertThat(usage).as("an example that redirects a token into a file").doesNotContainPattern("derptun token\\b[^\\n]*>");
   }
 }

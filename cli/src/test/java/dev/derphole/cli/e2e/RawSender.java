@@ -10,6 +10,7 @@ import dev.derphole.session.offer.OfferHeader;
 import dev.derphole.session.offer.Verdict;
 import dev.derphole.session.stream.StreamPort;
 import dev.derphole.session.token.Capability;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -17,6 +18,7 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.codec.quic.QuicStreamType;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -79,6 +81,16 @@ final class RawSender implements AutoCloseable {
     port.out().write(MessageDigest.getInstance("SHA-256").digest(body));
     port.out().close();
     return Verdict.readFrom(port.in(), "after the transfer");
+  }
+
+  /** Ends the session the way a failing sender does, with {@code why} as its words: sealed abort, then QUIC close. */
+  void fail(String why) {
+    session.fail(why);
+  }
+
+  /** Closes QUIC alone (no sealed abort beside it) with application error 2 and {@code why} as the reason. */
+  void closeQuic(String why) throws Exception {
+    session.awaitConnection().close(true, 2, Unpooled.copiedBuffer(why, StandardCharsets.UTF_8)).await(10, TimeUnit.SECONDS);
   }
 
   @Override

@@ -25,4 +25,10 @@ class LauncherTest {
     assertThat(Launcher.oneLine(new IOException("first\nsecond"))).isEqualTo("first second");
     assertThat(Launcher.oneLine(new IllegalStateException())).isEqualTo("IllegalStateException");
   }
+
+  @Test
+  void theOtherSidesWordsInAMessageReachTheTerminalEscaped() {
+    assertThat(Launcher.oneLine(new IOException("the other side failed: \u001b]52;c;aGk=\u0007\u009b2J\u202egnp.exe")))
+        .isEqualTo("the other side failed: \\x1b]52;c;aGk=\\x07\\x9b2J\\u202egnp.exe");
+  }
 }

@@ -42,6 +42,13 @@ class PeerFailureTest {
         .isEqualTo("the transfer ended early");
   }
 
+  @Test
+  void theOtherSidesWordsComeBackEscaped() {
+    UnaryOperator<String> hostile = fallback -> "the other side failed: \u009b2J\u202e";
+    assertThat(PeerFailure.reason(hostile, new SocketException("Connection reset")))
+        .isEqualTo("the other side failed: \\x9b2J\\u202e");
+  }
+
   /** A refusal as OfferReceiver makes it: said to a sender, returned for this side's user. */
   private static SessionException refusal(String words) throws IOException {
     return new OfferReceiver(InputStream.nullInputStream(), OutputStream.nullOutputStream()).refuse(words, words);

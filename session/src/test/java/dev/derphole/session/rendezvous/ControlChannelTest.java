@@ -1,0 +1,33 @@
+package dev.derphole.session.rendezvous;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.derphole.derp.key.NodePublicKey;
+import dev.derphole.derp.key.NodePrivateKey;
+import dev.derphole.session.claim.SessionKeys;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+
+/** Sealed control messages between the two peers. */
+class ControlChannelTest {
+  private static final byte[] SESSION = new byte[16];
+  private static final SessionKeys KEYS = SessionKeys.derive(filled(32, 7), SESSION);
+  private final NodePublicKey issuerKey = NodePrivateKey.generate().publicKey();
+  private final NodePublicKey claimantKey = NodePrivateKey.generate().publicKey();
+
+  private static byte[] filled(int n, int value) {
+    byte[] b = new byte[n];
+    Arrays.fill(b, (byte) value);
+    return b;
+  }
+
+  @Test
+  void anAbortReasonArrivesEscapedAndBounded() {
+    ControlChannel issuer = new ControlChannel(KEYS, SESSION, true, claimantKey);
+    ControlChannel claimant = new ControlChannel(KEYS, SESSION, false, issuerKey);
+    assertThat(claimant.onPacket(issuerKey, issuer.abort("bye\u001b]52;c;aGk=\u0007\u009b2J\u202e")))
+        .contains(new ControlChannel.Abort("bye\\x1b]52;c;aGk=\\x07\\x9b2J\\u202e"));
+    assertThat(claimant.onPacket(issuerKey, issuer.abort("y".repeat(5000))))
+        .contains(new ControlChannel.Abort("y".repeat(200)));
+  }
+}

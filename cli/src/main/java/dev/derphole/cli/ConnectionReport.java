@@ -15,6 +15,11 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class ConnectionReport implements ConnectionEvents {
   static final long REPEAT_NANOS = 5_000_000_000L;
+  /**
+   * Most reasons remembered for that: the other side chooses part of some (a stream's bad header
+   * is shown in hex), so past this many the memory starts over rather than grow with them.
+   */
+  static final int MAX_REMEMBERED = 256;
 
   private final Reporter reporter;
   private final boolean verbose;
@@ -25,6 +30,11 @@ final class ConnectionReport implements ConnectionEvents {
     this.reporter = reporter;
     this.verbose = verbose;
     this.err = err;
+  }
+
+  /** How many reasons are remembered now (for the test of the bound). */
+  int remembered() {
+    return lastPrinted.size();
   }
 
   @Override
@@ -46,6 +56,9 @@ final class ConnectionReport implements ConnectionEvents {
     long now = System.nanoTime();
     Long last = lastPrinted.get(why);
     if (last == null || now - last >= REPEAT_NANOS) {
+      if (last == null && lastPrinted.size() >= MAX_REMEMBERED) {
+        lastPrinted.clear();
+      }
       lastPrinted.put(why, now);
       synchronized (err) {
         err.println("derphole: " + PeerText.printable(why));

@@ -9,6 +9,7 @@ import dev.derphole.session.SessionOptions;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
+import dev.derphole.session.text.PeerText;
 import dev.derphole.session.token.Capability;
 import dev.derphole.session.token.Token;
 import dev.derphole.session.token.TokenException;
@@ -50,7 +51,7 @@ final class SessionSetup implements AutoCloseable {
   private static DerpMap loadMap(String flag, Map<String, String> env) throws SessionException {
     try {
       DerpMapSource.Resolved r = DerpMapSource.resolve(flag, env, MAP_TIMEOUT);
-      r.warning().ifPresent(w -> System.err.println("derphole: " + w));
+      r.warning().ifPresent(w -> System.err.println("derphole: " + PeerText.printable(w))); // may quote what the map's server sent
       return r.map();
     } catch (DerpMapException e) {
       throw new SessionException(e.getMessage(), e);

@@ -51,7 +51,8 @@ final class SessionSetup implements AutoCloseable {
   private static DerpMap loadMap(String flag, Map<String, String> env) throws SessionException {
     try {
       DerpMapSource.Resolved r = DerpMapSource.resolve(flag, env, MAP_TIMEOUT);
-      r.warning().ifPresent(w -> System.err.println("derphole: " + PeerText.printable(w))); // may quote what the map's server sent
+      // The warning may quote what the map's server sent.
+      r.warning().ifPresent(w -> System.err.println("derphole: " + PeerText.printable(w)));
       return r.map();
     } catch (DerpMapException e) {
       throw new SessionException(e.getMessage(), e);

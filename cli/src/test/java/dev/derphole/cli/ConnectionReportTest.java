@@ -27,7 +27,8 @@ class ConnectionReportTest {
     PrintStream err = new PrintStream(bytes, true, StandardCharsets.UTF_8);
     ConnectionReport report = new ConnectionReport(Reporter.SILENT, false, err);
     for (int i = 0; i < 10_000; i++) {
-      report.refused(String.format("refused a stream from the other side: not a forwarded-connection stream (starts with %06x)", i));
+      report.refused(String.format("refused a stream from the other side: not a forwarded-connection stream"
+          + " (starts with %06x)", i));
       assertThat(report.remembered()).isLessThanOrEqualTo(ConnectionReport.MAX_REMEMBERED);
     }
     report.refused("connection limit reached");

@@ -75,6 +75,7 @@ class HelpTest {
     assertThat(usage).startsWith("Usage: " + c.tool());
     assertThat(outBytes.size()).as("bytes on stdout").isZero();
     // A token written by the shell's `>` gets the umask's mode (usually 0644): examples use --output (0600).
-    assertThat(usage).as("an example that redirects a token into a file").doesNotContainPattern("derptun token\\b[^\\n]*>");
+    assertThat(usage).as("an example that redirects a token into a file")
+        .doesNotContainPattern("derptun token\\b[^\\n]*>");
   }
 }

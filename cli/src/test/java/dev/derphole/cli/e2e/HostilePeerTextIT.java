@@ -48,7 +48,7 @@ import org.junit.jupiter.api.Timeout;
  * terminal escapes in every field it controls that the real tools print: ESC sequences (OSC 52,
  * which writes the clipboard, and a screen clear), the one-byte C1 CSI (U+009B), a line break
  * that would forge a line of output, and the right-to-left override U+202E. Whatever the field,
- * the other side's stderr has none of them, and shows each escaped ({@code \x9b}, {@code \u202e}):
+ * the other side's stderr has none of them, and shows each escaped ({@code \x9b}, <code>&#92;u202e</code>):
  *
  * <pre>
  *   field                        hostile peer           printed by
@@ -70,6 +70,8 @@ class HostilePeerTextIT extends RelayedIT {
   /** OSC 52 (clipboard), ESC [2J, C1 CSI 2J, a forged line, and an override that shows "exe.png". */
   static final String HOSTILE =
       "x\u001b]52;c;aGFja2Vk\u0007\u001b[2J\u009b2J\nderphole: forged\u202egnp.exe";
+  /** {@link #HOSTILE} as the other side must show it. */
+  static final String HOSTILE_SHOWN = "x\\x1b]52;c;aGFja2Vk\\x07\\x1b[2J\\x9b2J\\x0aderphole: forged\\u202egnp.exe";
   /** No C0 character: what the old filters (C0 and DEL) let through whole. */
   static final String HOSTILE_C1 = "x\u009b2J\u202egnp.exe";
 
@@ -162,24 +164,20 @@ class HostilePeerTextIT extends RelayedIT {
   }
 
   @Test
-  void anAbortReasonIsShownEscaped() throws Exception {
-    try (RawSender sender = new RawSender(relay)) {
-      Derphole receive = receive(sender.token());
-      assertThat(sender.offer(new OfferHeader(OfferKind.FILE, "a.txt", 10, 1, 10, sender.verify())).yes()).isTrue();
-      sender.fail(HOSTILE); // the sealed abort over the relay, then QUIC's close with the same words
-      receive.assertExit(1, DONE);
-      assertEscaped(receive, "the other side failed: x\\x1b]52;c;aGFja2Vk\\x07\\x1b[2J\\x9b2J\\x0aderphole: forged\\u202e");
-    }
-  }
-
-  @Test
-  void aQuicCloseReasonIsShownEscaped() throws Exception {
-    try (RawSender sender = new RawSender(relay)) {
-      Derphole receive = receive(sender.token());
-      assertThat(sender.offer(new OfferHeader(OfferKind.FILE, "a.txt", 10, 1, 10, sender.verify())).yes()).isTrue();
-      sender.closeQuic(HOSTILE); // QUIC alone: no sealed abort beside it
-      receive.assertExit(1, DONE);
-      assertEscaped(receive, "the other side failed: x\\x1b]52;c;aGFja2Vk\\x07\\x1b[2J\\x9b2J\\x0aderphole: forged\\u202e");
+  void anAbortOrQuicCloseReasonIsShownEscaped() throws Exception {
+    for (boolean quicAlone : new boolean[] {false, true}) {
+      try (RawSender sender = new RawSender(relay)) {
+        Derphole receive = receive(sender.token());
+        assertThat(sender.offer(new OfferHeader(OfferKind.FILE, "a.txt", 10, 1, 10, sender.verify())).yes()).isTrue();
+        if (quicAlone) {
+          sender.closeQuic(HOSTILE); // no sealed abort beside it
+        } else {
+          sender.fail(HOSTILE); // the sealed abort over the relay, then QUIC's close with the same words
+        }
+        receive.assertExit(1, DONE);
+        assertEscaped(receive, "the other side failed: " + HOSTILE_SHOWN);
+      }
+      processes.close();
     }
   }
 
@@ -198,15 +196,16 @@ class HostilePeerTextIT extends RelayedIT {
         a = issuer.poll(DONE);
         assertThat(a).as("a claim from receive; its stderr:%n%s", receive.stderr()).isNotNull();
       } while (!a.isPacket());
-      Claim claim = Claim.parse(Envelope.open(keys.claimKey(), token.sessionId(), a.packet()).orElseThrow().plaintext());
+      Claim claim = Claim.parse(
+          Envelope.open(keys.claimKey(), token.sessionId(), a.packet()).orElseThrow().plaintext());
       String json = "{\"accepted\":false,\"claim_nonce\":\""
           + Base64.getUrlEncoder().withoutPadding().encodeToString(claim.nonce()) + "\",\"reject_code\":\"nope\","
-          + "\"reject_reason\":\"" + HOSTILE.replace("\u001b", "\\u001b").replace("\u0007", "\\u0007").replace("\n", "\\n")
-          + "\"}";
+          + "\"reject_reason\":\""
+          + HOSTILE.replace("\u001b", "\\u001b").replace("\u0007", "\\u0007").replace("\n", "\\n") + "\"}";
       issuer.send(a.source(), Envelope.seal(EnvelopeKind.DECISION, keys.decisionKey(), token.sessionId(),
           json.getBytes(StandardCharsets.UTF_8)));
       receive.assertExit(1, DONE);
-      assertEscaped(receive, "derphole: x\\x1b]52;c;aGFja2Vk\\x07\\x1b[2J\\x9b2J\\x0aderphole: forged\\u202egnp.exe");
+      assertEscaped(receive, "derphole: " + HOSTILE_SHOWN);
     }
   }
 
@@ -224,7 +223,7 @@ class HostilePeerTextIT extends RelayedIT {
       receiver.refuse(HOSTILE, "");
       send.assertExit(1, DONE);
     }
-    assertEscaped(send, "derphole: the receiver declined: x\\x1b]52;c;aGFja2Vk\\x07\\x1b[2J\\x9b2J\\x0aderphole: forged\\u202e");
+    assertEscaped(send, "derphole: the receiver declined: " + HOSTILE_SHOWN);
   }
 
   // ---------------------------------------------------------------- ssh invite / accept
@@ -283,7 +282,7 @@ class HostilePeerTextIT extends RelayedIT {
       receiver.receiveBody(in -> in.transferTo(OutputStream.nullOutputStream()), n -> { });
       receiver.confirm(HOSTILE);
       accept.assertExit(0, DONE);
-      assertEscaped(accept, "The host says: x\\x1b]52;c;aGFja2Vk\\x07\\x1b[2J\\x9b2J\\x0aderphole: forged\\u202e");
+      assertEscaped(accept, "The host says: " + HOSTILE_SHOWN);
     }
   }
 
@@ -305,6 +304,6 @@ class HostilePeerTextIT extends RelayedIT {
       q.close(true, 2, Unpooled.copiedBuffer(HOSTILE, StandardCharsets.UTF_8)).await(10, TimeUnit.SECONDS);
       serve.awaitEvent("client-disconnected");
     }
-    assertEscaped(serve, "the other side failed: x\\x1b]52;c;aGFja2Vk\\x07\\x1b[2J\\x9b2J\\x0aderphole: forged\\u202e");
+    assertEscaped(serve, "the other side failed: " + HOSTILE_SHOWN);
   }
 }

@@ -90,7 +90,8 @@ final class RawSender implements AutoCloseable {
 
   /** Closes QUIC alone (no sealed abort beside it) with application error 2 and {@code why} as the reason. */
   void closeQuic(String why) throws Exception {
-    session.awaitConnection().close(true, 2, Unpooled.copiedBuffer(why, StandardCharsets.UTF_8)).await(10, TimeUnit.SECONDS);
+    session.awaitConnection().close(true, 2, Unpooled.copiedBuffer(why, StandardCharsets.UTF_8))
+        .await(10, TimeUnit.SECONDS);
   }
 
   @Override

@@ -107,10 +107,11 @@ public record OfferHeader(OfferKind kind, String name, long size, long files, lo
     }
     JsonNode version = root.get("version");
     if (version == null || !version.isInt() || version.intValue() != VERSION) {
-      throw new SessionException("the other side uses offer protocol version " + PeerText.printable(String.valueOf(version))
-          + "; this derphole speaks " + VERSION);
+      throw new SessionException("the other side uses offer protocol version "
+          + PeerText.printable(String.valueOf(version)) + "; this derphole speaks " + VERSION);
     }
-    OfferKind kind = OfferKind.ofJsonName(text(root, "kind")).orElseThrow(() -> bad("unknown kind " + PeerText.printable(String.valueOf(root.get("kind")))));
+    OfferKind kind = OfferKind.ofJsonName(text(root, "kind"))
+        .orElseThrow(() -> bad("unknown kind " + PeerText.printable(String.valueOf(root.get("kind")))));
     String name = text(root, "name");
     long size = number(root, "size");
     long files = number(root, "files");

@@ -9,8 +9,8 @@ package dev.derphole.session.text;
  * cursor or clear the screen, and a line break forges a line of our own output. The Unicode bidi
  * controls reorder what the reader sees ({@code gnp.exe} shown as {@code exe.png}).
  *
- * <p>So every character of these classes is written as a visible escape, {@code \x1b} for one up
- * to U+00FF and {@code \u202e} above:
+ * <p>So every character of these classes is written as a visible escape: {@code \x1b} for one up
+ * to U+00FF, <code>&#92;u202e</code> for one above:
  *
  * <ul>
  *   <li>ISO controls: C0 (U+0000–U+001F), DEL (U+007F), C1 (U+0080–U+009F);
@@ -54,7 +54,7 @@ public final class PeerText {
   }
 
   /** Whether {@link #printable} writes {@code codePoint} as an escape. */
-  public static boolean mustEscape(int codePoint) {
+  private static boolean mustEscape(int codePoint) {
     return isControl(codePoint) || isBidiControl(codePoint) || codePoint == 0x2028 || codePoint == 0x2029
         || Character.getType(codePoint) == Character.SURROGATE;
   }

@@ -371,7 +371,17 @@ public final class AuthorizedKeys {
       } catch (IOException e) {
         throw new SessionException("cannot write in " + real + ": " + Failures.describe(e), e);
       }
-      SecureDirectoryStream<Path> dir = openDirectory(home, real, name);
+      SecureDirectoryStream<Path> dir;
+      try {
+        dir = openDirectory(home, real, name);
+      } catch (SessionException | IOException e) {
+        try {
+          home.deleteDirectory(Path.of(name)); // unlinkat: removes an empty directory, never follows a link
+        } catch (IOException notOurs) {
+          e.addSuppressed(notOurs);
+        }
+        throw e;
+      }
       Staging s = null;
       try {
         dir.newByteChannel(Path.of(NEW), Set.<OpenOption>of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,

@@ -16,10 +16,7 @@ import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.channels.Channels;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -138,16 +135,7 @@ final class ReceiveCommand implements Callable<Integer> {
           SafeExtractor.Result[] result = new SafeExtractor.Result[1];
           receiver.receiveBody(body -> result[0] = SafeExtractor.extract(body, l.temp()), progress::update);
         } else {
-          receiver.receiveBody(body -> {
-            try (FileChannel ch = FileChannel.open(l.temp(), StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-              OutputStream out = Channels.newOutputStream(ch);
-              byte[] buf = new byte[256 << 10];
-              for (int n; (n = body.read(buf)) > 0; ) {
-                out.write(buf, 0, n);
-              }
-              ch.force(true);
-            }
-          }, progress::update);
+          receiver.receiveBody(l::write, progress::update);
         }
         l.commit();
         receiver.confirm("saved as " + l.target());

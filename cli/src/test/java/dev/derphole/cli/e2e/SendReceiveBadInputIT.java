@@ -178,6 +178,35 @@ class SendReceiveBadInputIT extends RelayedIT {
     assertThat(received()).isEmpty();
   }
 
+  /**
+   * Someone else who can write in the receiving directory swaps the temporary file for a link to
+   * their target after it is made and before the body arrives: the body is not written through the
+   * link, and the receive fails (its own file is no longer under the temporary name to be renamed).
+   */
+  @Test
+  void aTemporarySwappedForALinkBeforeTheBodyIsNotWrittenThrough() throws Exception {
+    Path victim = Files.writeString(dir.resolve("victim.txt"), "precious\n");
+    byte[] body = "hostile bytes".getBytes(StandardCharsets.UTF_8);
+    try (RawSender raw = new RawSender(relay)) {
+      Derphole receive = Offers.receive(processes, to, relay, raw.token());
+      assertThat(raw.offer(new OfferHeader(OfferKind.FILE, "f.txt", body.length, 1, body.length, raw.verify())).yes()).isTrue();
+      List<String> temps = received();
+      assertThat(temps).hasSize(1).allSatisfy(n -> assertThat(n).startsWith(".f.txt.derphole-").endsWith(".part"));
+      Path temp = to.resolve(temps.get(0));
+      Files.delete(temp);
+      Files.createSymbolicLink(temp, victim);
+      raw.write(body);
+      Verdict v = raw.finish(body);
+      String why = "the temporary file \"" + temp + "\" was replaced by something else during the transfer; nothing was kept";
+      assertThat(v.yes()).isFalse();
+      assertThat(v.reason()).isEqualTo(why);
+      receive.assertExit(1, TRANSFER);
+      assertThat(receive.lastStderrLine()).hasValue("derphole: " + why);
+    }
+    assertThat(victim).hasContent("precious\n");
+    assertThat(received()).isEmpty();
+  }
+
   // ---------------------------------------------------------------- senders that go away
 
   /** Starts sending a 1 GiB file (sparse here, real bytes on the wire) and waits until data lands. */

@@ -7,6 +7,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -108,6 +111,38 @@ class SendReceiveIT extends RelayedIT {
     assertThat(both[0].stderrLines().get(0)).isEqualTo("Sending directory named \"my tree\" (7 files, 2.9 MiB)");
     assertThat(both[1].stderr()).contains("Receiving directory (7 files, 2.9 MiB) into \"" + to.resolve("my tree") + "/\"");
     assertThat(Offers.names(to)).containsOnly("my tree", "receive.stderr", "receive.stdout");
+  }
+
+  /** {@code receive TOKEN} in {@code to}, started by a shell that first sets {@code umask MASK}, as a user's would. */
+  private Derphole receiveUnderUmask(String mask, String token) {
+    ProcessBuilder pb = Derphole.builder(to, "receive", relay.mapFile(), "receive", token);
+    List<String> cmd = new ArrayList<>(List.of("sh", "-c", "umask " + mask + " && exec \"$@\"", "sh"));
+    cmd.addAll(pb.command());
+    pb.command(cmd).redirectOutput(to.resolve("receive.stdout").toFile()).redirectInput(Path.of("/dev/null").toFile());
+    return new Derphole("receive", processes.start(pb), to.resolve("receive.stdout"), to.resolve("receive.stderr"));
+  }
+
+  @Test
+  void receivedModesFollowTheReceiversUmask() throws Exception {
+    Path open = Files.createDirectories(from.resolve("open/sub"));
+    Files.writeString(open.resolve("f"), "f\n");
+    Files.writeString(from.resolve("single.txt"), "single\n");
+    for (Path p : List.of(open.getParent(), open)) {
+      Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxrwxrwx"));
+    }
+    for (Path p : List.of(open.resolve("f"), from.resolve("single.txt"))) {
+      Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rw-rw-rw-"));
+    }
+    for (String what : List.of("open", "single.txt")) {
+      Derphole send = Offers.send(processes, from, relay, Path.of("/dev/null"), what);
+      Derphole receive = receiveUnderUmask("027", Offers.token(send));
+      receive.assertExit(0, TRANSFER);
+      send.assertExit(0, TRANSFER);
+      processes.close();
+    }
+    assertThat(Offers.tree(to.resolve("open"))).isEqualTo(Map.of("", "dir rwxr-x---", "sub", "dir rwxr-x---",
+        "sub/f", "file rw-r----- " + Bytes.sha256(open.resolve("f"))));
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(to.resolve("single.txt")))).isEqualTo("rw-r-----");
   }
 
   @Test

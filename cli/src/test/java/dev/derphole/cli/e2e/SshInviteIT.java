@@ -166,6 +166,39 @@ class SshInviteIT extends RelayedIT {
     }
   }
 
+  /**
+   * Root invites for {@code nobody}, whose {@code ~/.ssh} is a link to root's: refused in one line,
+   * root's directory and file untouched, the invitee told why.
+   */
+  @Test
+  void inviteForAnotherUserRefusesASymlinkedDotSshAndLeavesItsTargetAlone() throws Exception {
+    Path home = Files.createDirectories(dir.resolve("nobody-home"));
+    Path rootSsh = Files.createDirectories(dir.resolve("root-ssh"));
+    Files.writeString(rootSsh.resolve("authorized_keys"), "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHrL6s4WdeBI3lnoqF9P9Eg9EehTc7vO0tUc2xEihZAP root@host\n");
+    Files.setPosixFilePermissions(rootSsh.resolve("authorized_keys"), PosixFilePermissions.fromString("rw-r--r--"));
+    Files.setPosixFilePermissions(rootSsh, PosixFilePermissions.fromString("rwxr-xr-x"));
+    Files.createSymbolicLink(home.resolve(".ssh"), rootSsh);
+    String before = Files.readAttributes(rootSsh, "unix:mode,uid,gid", LinkOption.NOFOLLOW_LINKS) + " "
+        + Files.readAttributes(rootSsh.resolve("authorized_keys"), "unix:mode,uid,gid,size,lastModifiedTime", LinkOption.NOFOLLOW_LINKS);
+    String rootKeys = Files.readString(rootSsh.resolve("authorized_keys"));
+
+    Derphole invite = invite(home, "--user", "nobody");
+    Path pub = dir.resolve("id.pub");
+    Files.writeString(pub, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHrL6s4WdeBI3lnoqF9P9Eg9EehTc7vO0tUc2xEihZAP mallory@laptop\n");
+    Derphole accept = accept(invite.awaitStderr(ACCEPT_LINE).group(1), "--key-file", pub.toString(), "--yes");
+    accept.assertExit(1, DONE);
+    invite.assertExit(1, DONE);
+    String why = home.resolve(".ssh") + " is a symbolic link; refusing to follow it (it must be a real directory)";
+    assertThat(invite.stderr()).doesNotContain("Exception").doesNotContain("\tat ");
+    assertThat(invite.lastStderrLine()).hasValue("derphole: " + why);
+    assertThat(accept.lastStderrLine()).hasValueSatisfying(l -> assertThat(l).contains(why));
+    assertThat(rootSsh.resolve("authorized_keys")).hasContent(rootKeys);
+    assertThat(Files.readAttributes(rootSsh, "unix:mode,uid,gid", LinkOption.NOFOLLOW_LINKS) + " "
+        + Files.readAttributes(rootSsh.resolve("authorized_keys"), "unix:mode,uid,gid,size,lastModifiedTime", LinkOption.NOFOLLOW_LINKS))
+        .isEqualTo(before);
+    assertThat(Offers.names(home)).containsExactly(".ssh");
+  }
+
   /** {@code ssh accept} on a terminal ({@code script} gives it a pty), typing {@code answer}; returns what the terminal showed. */
   private String acceptOnATerminal(String token, Path pub, String answer, int expectedExit) throws Exception {
     Path typed = Files.writeString(dir.resolve("typed-" + answer), answer + "\n");

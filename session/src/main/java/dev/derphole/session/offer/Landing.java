@@ -2,14 +2,20 @@ package dev.derphole.session.offer;
 
 import dev.derphole.session.SessionException;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.security.SecureRandom;
 import java.util.HexFormat;
@@ -26,20 +32,31 @@ import java.util.HexFormat;
  * which fails if the name was taken meanwhile; with {@code force} it replaces the old file with
  * one rename; a directory replaces the old one by moving it aside, renaming the new one in, and
  * deleting the old one.
+ *
+ * <p>A file's temporary is created with {@code O_CREAT|O_EXCL} and written only through the
+ * channel that made it, never reopened by name: in a directory others can write to, the name could
+ * meanwhile be a link. Before the rename the name must still be that file (same device and inode,
+ * a regular file, every byte written); if not, nothing is kept.
  */
 public final class Landing implements AutoCloseable {
   private final Path target;
   private final Path temp;
   private final boolean directory;
   private final boolean force;
+  /** A file's temporary, open since its exclusive creation; null for a directory. */
+  private final FileChannel channel;
+  /** The temporary's identity (device and inode) when made, where the file system has one. */
+  private final Object fileKey;
   private boolean committed;
   private boolean discarded;
 
-  private Landing(Path target, Path temp, boolean directory, boolean force) {
+  private Landing(Path target, Path temp, boolean directory, boolean force, FileChannel channel, Object fileKey) {
     this.target = target;
     this.temp = temp;
     this.directory = directory;
     this.force = force;
+    this.channel = channel;
+    this.fileKey = fileKey;
   }
 
   /**
@@ -76,16 +93,21 @@ public final class Landing implements AutoCloseable {
     byte[] random = new byte[4];
     new SecureRandom().nextBytes(random);
     Path temp = dir.resolve("." + target.getFileName() + ".derphole-" + HexFormat.of().formatHex(random) + ".part");
+    FileChannel channel = null;
     try {
       if (directory) {
         Files.createDirectory(temp);
       } else {
-        Files.createFile(temp);
+        channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
       }
+      Object key = Files.readAttributes(temp, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+      return new Landing(target, temp, directory, force, channel, key);
     } catch (IOException e) {
+      if (channel != null) {
+        channel.close();
+      }
       throw new SessionException("cannot write in " + dir + ": " + Failures.describe(e), e);
     }
-    return new Landing(target, temp, directory, force);
   }
 
   private static void refuseExisting(Path target, boolean force) throws SessionException {
@@ -99,15 +121,31 @@ public final class Landing implements AutoCloseable {
     return target;
   }
 
-  /** The temporary file or directory to write into. */
+  /** The temporary directory to extract into, or the temporary file's name (written only by {@link #write}). */
   public Path temp() {
     return temp;
+  }
+
+  /** A file's whole body, through the channel that created the temporary, then flushed to disk. */
+  public void write(InputStream body) throws IOException {
+    if (channel == null) {
+      throw new IllegalStateException("not a file landing");
+    }
+    OutputStream out = Channels.newOutputStream(channel);
+    byte[] buf = new byte[256 << 10];
+    for (int n; (n = body.read(buf)) > 0; ) {
+      out.write(buf, 0, n);
+    }
+    channel.force(true);
   }
 
   /** Puts the verified result under the target name. */
   public synchronized void commit() throws SessionException, IOException {
     if (discarded) {
       throw new SessionException("the transfer was abandoned");
+    }
+    if (channel != null) {
+      checkStillOurs();
     }
     if (!Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
       try {
@@ -139,6 +177,22 @@ public final class Landing implements AutoCloseable {
     committed = true;
   }
 
+  /** The temporary's name must still be the file written: not a link, not another file. */
+  private void checkStillOurs() throws SessionException, IOException {
+    long written = channel.size();
+    channel.close();
+    BasicFileAttributes now;
+    try {
+      now = Files.readAttributes(temp, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    } catch (NoSuchFileException e) {
+      now = null;
+    }
+    if (now == null || !now.isRegularFile() || now.size() != written || (fileKey != null && !fileKey.equals(now.fileKey()))) {
+      throw new SessionException("the temporary file " + OfferHeader.quote(temp.toString())
+          + " was replaced by something else during the transfer; nothing was kept");
+    }
+  }
+
   /** Removes the temporary unless committed; safe to call from a shutdown hook and more than once. */
   public synchronized void discard() {
     if (committed || discarded) {
@@ -146,6 +200,9 @@ public final class Landing implements AutoCloseable {
     }
     discarded = true;
     try {
+      if (channel != null) {
+        channel.close();
+      }
       deleteTree(temp);
     } catch (IOException ignored) {
       // best effort: a leftover is under the hidden temporary name, never the target's

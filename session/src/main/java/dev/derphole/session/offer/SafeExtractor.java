@@ -34,8 +34,8 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
  *
  * An entry {@code ./} (a directory) stands for the extraction directory itself and only sets its
  * mode and time. Files are created with {@code CREATE_NEW} and {@code NOFOLLOW_LINKS}. Permission bits are the
- * archive's {@code 0777} bits (setuid, setgid and sticky are dropped); directories get theirs at
- * the end, deepest first, so a read-only directory can still be filled.
+ * archive's {@code 0777} bits less the receiver's umask ({@link Umask}; setuid, setgid and sticky are
+ * dropped); directories get theirs at the end, deepest first, so a read-only directory can still be filled.
  */
 public final class SafeExtractor {
   /** What was extracted. */
@@ -44,6 +44,11 @@ public final class SafeExtractor {
   private SafeExtractor() {}
 
   public static Result extract(InputStream in, Path into) throws SessionException, IOException {
+    return extract(in, into, Umask.of(into));
+  }
+
+  /** As {@link #extract(InputStream, Path)}, with the mode bits in {@code umask} cleared from every entry's. */
+  static Result extract(InputStream in, Path into, int umask) throws SessionException, IOException {
     Path root = into.toAbsolutePath().normalize();
     List<TarArchiveEntry> dirs = new ArrayList<>();
     List<Path> dirPaths = new ArrayList<>();
@@ -86,7 +91,7 @@ public final class SafeExtractor {
         } catch (FileAlreadyExistsException x) {
           throw unsafe(name, "appears twice in the archive");
         }
-        Files.setPosixFilePermissions(target, permissions(e.getMode()));
+        Files.setPosixFilePermissions(target, permissions(e.getMode() & ~umask));
         Files.setLastModifiedTime(target, FileTime.fromMillis(e.getModTime().getTime()));
         files++;
       } else if (e.isSymbolicLink() || e.isLink()) {
@@ -96,7 +101,7 @@ public final class SafeExtractor {
       }
     }
     for (int i = dirs.size() - 1; i >= 0; i--) {
-      Files.setPosixFilePermissions(dirPaths.get(i), permissions(dirs.get(i).getMode()));
+      Files.setPosixFilePermissions(dirPaths.get(i), permissions(dirs.get(i).getMode() & ~umask));
       Files.setLastModifiedTime(dirPaths.get(i), FileTime.fromMillis(dirs.get(i).getModTime().getTime()));
     }
     return new Result(files, dirPaths.stream().filter(p -> !p.equals(root)).count(), bytes);

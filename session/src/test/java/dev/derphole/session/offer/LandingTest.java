@@ -3,6 +3,9 @@ package dev.derphole.session.offer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.derphole.session.SessionException;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.stream.Stream;
@@ -18,11 +21,31 @@ class LandingTest {
     }
   }
 
+  private static void write(Landing l, String body) throws Exception {
+    l.write(new ByteArrayInputStream(body.getBytes(StandardCharsets.UTF_8)));
+  }
+
+  @Test
+  void aTemporaryReplacedByALinkIsNeitherWrittenThroughNorKept() throws Exception {
+    Path victim = Files.writeString(dir.resolve("victim"), "precious");
+    Path target = dir.resolve("a.jpg");
+    try (Landing l = Landing.prepare(target, false, 5, false)) {
+      Files.delete(l.temp()); // someone else who can write here swaps the name for a link
+      Files.createSymbolicLink(l.temp(), victim);
+      write(l, "hello");
+      assertThatThrownBy(l::commit).isInstanceOf(SessionException.class).hasMessage("the temporary file \""
+          + l.temp() + "\" was replaced by something else during the transfer; nothing was kept");
+    }
+    assertThat(victim).hasContent("precious");
+    assertThat(target).doesNotExist();
+    assertThat(entries()).as("the link removed, not followed").isEqualTo(1);
+  }
+
   @Test
   void aFileAppearsUnderItsNameOnlyOnCommit() throws Exception {
     Path target = dir.resolve("a.jpg");
     try (Landing l = Landing.prepare(target, false, 5, false)) {
-      Files.writeString(l.temp(), "hello");
+      write(l, "hello");
       assertThat(l.temp().getFileName().toString()).startsWith(".a.jpg.derphole-").endsWith(".part");
       assertThat(target).doesNotExist();
       l.commit();
@@ -52,7 +75,7 @@ class LandingTest {
   void aTargetTakenDuringTheTransferIsNotOverwritten() throws Exception {
     Path target = dir.resolve("a.jpg");
     Landing l = Landing.prepare(target, false, 5, false);
-    Files.writeString(l.temp(), "theirs");
+    write(l, "theirs");
     Files.writeString(target, "mine");
     assertThatThrownBy(l::commit).hasMessageContaining("already exists");
     l.close();
@@ -64,7 +87,7 @@ class LandingTest {
   void forceReplacesAFileAndADirectory() throws Exception {
     Files.writeString(dir.resolve("f"), "old");
     try (Landing l = Landing.prepare(dir.resolve("f"), false, 3, true)) {
-      Files.writeString(l.temp(), "new");
+      write(l, "new");
       l.commit();
     }
     assertThat(dir.resolve("f")).hasContent("new");

@@ -7,7 +7,11 @@ import dev.derphole.session.SessionException;
 import java.io.ByteArrayInputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.stream.Stream;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,6 +34,39 @@ class SafeExtractorTest {
       assertThat(all.filter(p -> !p.startsWith(into)).map(tmp::relativize).map(Path::toString))
           .containsOnly("", "inbox");
     }
+  }
+
+  /** A tar asking for {@code 0777} directories (the top one too), a {@code 0666} file and a setuid {@code 04777} one. */
+  private static byte[] wideOpen() throws Exception {
+    return MaliciousTars.build(t -> {
+      for (String[] e : new String[][] {{"./", "777"}, {"open/", "777"}, {"open/f", "666"}, {"x", "4777"}}) {
+        TarArchiveEntry entry = new TarArchiveEntry(e[0], true);
+        entry.setMode((e[0].endsWith("/") ? TarArchiveEntry.DEFAULT_DIR_MODE & ~0777 : TarArchiveEntry.DEFAULT_FILE_MODE & ~0777)
+            | Integer.parseInt(e[1], 8));
+        MaliciousTars.add(t, entry, e[0].endsWith("/") ? null : "data");
+      }
+    });
+  }
+
+  private Map<String, String> modes() throws Exception {
+    Map<String, String> out = new TreeMap<>();
+    try (Stream<Path> all = Files.walk(into)) {
+      for (Path p : (Iterable<Path>) all::iterator) {
+        out.put(into.relativize(p).toString(), PosixFilePermissions.toString(Files.getPosixFilePermissions(p)));
+      }
+    }
+    return out;
+  }
+
+  @Test
+  void theSendersModesAreFilteredThroughTheReceiversUmask() throws Exception {
+    SafeExtractor.extract(new ByteArrayInputStream(wideOpen()), into, 027);
+    assertThat(modes()).isEqualTo(Map.of("", "rwxr-x---", "open", "rwxr-x---", "open/f", "rw-r-----", "x", "rwxr-x---"));
+    Landing.deleteTree(into);
+    Files.createDirectory(into);
+    SafeExtractor.extract(new ByteArrayInputStream(wideOpen()), into, 0);
+    assertThat(modes()).as("umask 0: as asked, less setuid")
+        .isEqualTo(Map.of("", "rwxrwxrwx", "open", "rwxrwxrwx", "open/f", "rw-rw-rw-", "x", "rwxrwxrwx"));
   }
 
   @Test

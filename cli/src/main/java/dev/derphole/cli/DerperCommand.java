@@ -26,7 +26,6 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -279,8 +278,7 @@ final class DerperCommand implements Callable<Integer> {
       Path dir = file.toAbsolutePath().getParent();
       Path tmp = null;
       try {
-        tmp = Files.createTempFile(dir, ".derper-key", ".tmp",
-            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        tmp = Files.createTempFile(dir, ".derper-key", ".tmp", OwnerOnly.file(dir));
         Files.writeString(tmp, "{\"PrivateKey\":\"" + fresh.toText() + "\"}\n");
         Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
       } catch (IOException writeFailed) {

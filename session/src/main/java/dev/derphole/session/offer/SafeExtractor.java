@@ -65,6 +65,10 @@ public final class SafeExtractor {
       Path target = root;
       try {
         for (String p : parts) {
+          String problem = LocalNames.problem(p, root.getFileSystem());
+          if (problem != null) {
+            throw unsafe(name, problem);
+          }
           target = target.resolve(p);
         }
       } catch (java.nio.file.InvalidPathException x) {

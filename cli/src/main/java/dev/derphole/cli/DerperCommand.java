@@ -2,6 +2,7 @@ package dev.derphole.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.derphole.derp.io.EventLoops;
 import dev.derphole.derp.key.NodePrivateKey;
 import dev.derphole.derp.map.DerpMap;
 import dev.derphole.derp.map.DerpNode;
@@ -176,6 +177,7 @@ final class DerperCommand implements Callable<Integer> {
     if (rateLimit > 0) {
       config.rateLimit(rateLimit, rateBurst > 0 ? rateBurst : Math.max(rateLimit, DerpServerConfig.MIN_RATE_BURST));
     }
+    EventLoops.choice().warning().ifPresent(w -> System.err.println("derper: " + w));
     DerpServer server;
     try {
       server = DerpServer.start(config.build());

@@ -110,21 +110,24 @@ class NioTransportIT extends RelayedIT {
 
   @Test
   void listenPipeDirectOnLoopbackOnNio() throws Exception {
-    Path input = Bytes.randomFile(dir.resolve("direct.in"), 24L << 20, 27);
-    Derphole[] both = listenPipe(input, NIO, NIO);
-    assertRanOnNio(both[0]);
+    Derphole[] both = direct(NIO);
     assertRanOnNio(both[1]);
-    assertThat(both[0].stderr()).as("listen went direct").containsPattern("(?m)^connected-direct ");
   }
 
   /** Large QUIC packets leave an epoll sender in segments through UDP GSO and arrive at NIO one datagram per read. */
   @Test
   void nioReceivesWhatAnEpollSenderSendsDirect() throws Exception {
-    Path input = Bytes.randomFile(dir.resolve("mixed.in"), 24L << 20, 28);
-    Derphole[] both = listenPipe(input, NIO, null);
-    assertRanOnNio(both[0]);
+    Derphole[] both = direct(null);
     assertRanOnEpoll(both[1]);
+  }
+
+  /** 24 MiB from pipe ({@code pipeOpts}) to listen (NIO), which goes direct. */
+  private Derphole[] direct(String pipeOpts) throws Exception {
+    Path input = Bytes.randomFile(dir.resolve("direct.in"), 24L << 20, 27);
+    Derphole[] both = listenPipe(input, NIO, pipeOpts);
+    assertRanOnNio(both[0]);
     assertThat(both[0].stderr()).as("listen went direct").containsPattern("(?m)^connected-direct ");
+    return both;
   }
 
   @Test
@@ -165,6 +168,18 @@ class NioTransportIT extends RelayedIT {
     assertThat(Bytes.sha256(echoed)).as("the echoed body").isEqualTo(Bytes.sha256(upload));
     assertRanOnNio(share);
     assertRanOnNio(open);
+  }
+
+  /** A value the property does not know is not silently dropped: one warning line, then the default. */
+  @Test
+  void anUnknownTransportIsNamedInAWarningAndTheDefaultRuns() throws Exception {
+    Derphole listen = start(dir, "listen", "-Dderphole.transport=io_uring", NO_INPUT, "listen");
+    listen.awaitToken();
+    listen.awaitEvent("io");
+    assertThat(listen.stderrLines()).as("listen's stderr")
+        .contains("derphole: ignoring -Dderphole.transport=io_uring: expected auto, nio, epoll or kqueue");
+    assertRanOnEpoll(listen);
+    assertThat(listen.stderr()).doesNotContain("Exception");
   }
 
   /** An HTTP service in this JVM: {@code /hello} answers a fixed page, {@code /echo} its request body. */

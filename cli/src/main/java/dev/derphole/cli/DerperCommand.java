@@ -2,6 +2,7 @@ package dev.derphole.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.derphole.derp.io.EventLoops;
 import dev.derphole.derp.key.NodePrivateKey;
 import dev.derphole.derp.map.DerpMap;
 import dev.derphole.derp.map.DerpNode;
@@ -26,7 +27,6 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -177,6 +177,7 @@ final class DerperCommand implements Callable<Integer> {
     if (rateLimit > 0) {
       config.rateLimit(rateLimit, rateBurst > 0 ? rateBurst : Math.max(rateLimit, DerpServerConfig.MIN_RATE_BURST));
     }
+    EventLoops.choice().warning().ifPresent(w -> System.err.println("derper: " + w));
     DerpServer server;
     try {
       server = DerpServer.start(config.build());
@@ -279,8 +280,7 @@ final class DerperCommand implements Callable<Integer> {
       Path dir = file.toAbsolutePath().getParent();
       Path tmp = null;
       try {
-        tmp = Files.createTempFile(dir, ".derper-key", ".tmp",
-            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        tmp = Files.createTempFile(dir, ".derper-key", ".tmp", OwnerOnly.file(dir));
         Files.writeString(tmp, "{\"PrivateKey\":\"" + fresh.toText() + "\"}\n");
         Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
       } catch (IOException writeFailed) {

@@ -13,7 +13,6 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.EnumSet;
@@ -145,7 +144,7 @@ final class DerptunTokenCommand implements Callable<Integer> {
         return;
       }
       try (SeekableByteChannel ch = Files.newByteChannel(file, EnumSet.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
-          PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
+          OwnerOnly.file(file))) {
         ch.write(java.nio.ByteBuffer.wrap(line));
       } catch (FileAlreadyExistsException e) {
         throw new SessionException(file + " already exists; remove it or choose another --output");

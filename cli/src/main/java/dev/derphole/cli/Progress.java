@@ -35,12 +35,37 @@ final class Progress {
     this.bar = bar;
   }
 
-  /** Whether stderr is a terminal (Linux: fd 2 is a tty or pty device). */
+  /**
+   * Whether stderr is a terminal. Linux: fd 2 is a tty or pty device. Without {@code /proc}
+   * (macOS, Windows) Java cannot ask about stderr alone: the JVM's console stands for it, which
+   * exists while the process runs attached to a terminal.
+   */
   static boolean stderrIsTerminal() {
+    return stderrIsTerminal(Path.of("/proc/self/fd/2"), Progress::consoleIsTerminal);
+  }
+
+  static boolean stderrIsTerminal(Path fd2, java.util.function.BooleanSupplier console) {
     try {
-      String target = Files.readSymbolicLink(Path.of("/proc/self/fd/2")).toString();
+      String target = Files.readSymbolicLink(fd2).toString();
       return target.startsWith("/dev/pts/") || target.startsWith("/dev/tty");
+    } catch (java.nio.file.NoSuchFileException | UnsupportedOperationException noProc) {
+      return console.getAsBoolean();
     } catch (Exception e) {
+      return false;
+    }
+  }
+
+  /** {@code System.console()} is a terminal: Java 22+ says so with {@code isTerminal()}, Java 17 has a console only then. */
+  private static boolean consoleIsTerminal() {
+    java.io.Console c = System.console();
+    if (c == null) {
+      return false;
+    }
+    try {
+      return (Boolean) java.io.Console.class.getMethod("isTerminal").invoke(c);
+    } catch (NoSuchMethodException before22) {
+      return true;
+    } catch (ReflectiveOperationException | RuntimeException e) {
       return false;
     }
   }

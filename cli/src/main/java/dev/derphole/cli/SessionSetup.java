@@ -7,8 +7,6 @@ import dev.derphole.session.Reporter;
 import dev.derphole.session.SessionException;
 import dev.derphole.session.SessionOptions;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import dev.derphole.session.text.PeerText;
 import dev.derphole.session.token.Capability;
 import dev.derphole.session.token.Token;
@@ -35,6 +33,8 @@ final class SessionSetup implements AutoCloseable {
     String flag = derpMap;
     boolean custom = (flag != null && !flag.isBlank()) || (env.get(DerpMapSource.ENV) != null && !env.get(DerpMapSource.ENV).isBlank());
     Reporter reporter = verbose ? Reporter.to(System.err) : Reporter.SILENT;
+    dev.derphole.derp.io.EventLoops.choice().warning().ifPresent(w -> System.err.println("derphole: " + w));
+    reporter.event("io", dev.derphole.derp.io.EventLoops.describe(group));
     this.options = new SessionOptions(group, reporter, () -> loadMap(flag, env), custom, forceRelay,
         "1".equals(env.get("DERPHOLE_ALLOW_LOOPBACK")), SessionOptions.DEFAULT_CLAIM_TIMEOUT);
   }

@@ -73,6 +73,11 @@ final class SshCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+      java.util.Optional<String> unsupported = unsupportedHere(user != null, System.getProperty("os.name", ""),
+          java.nio.file.FileSystems.getDefault().supportedFileAttributeViews().contains("posix"));
+      if (unsupported.isPresent()) {
+        throw new SessionException(unsupported.get());
+      }
       SshUser account = SshUser.resolve(user, System.getenv());
       AuthorizedKeys keys = new AuthorizedKeys(account.home(), account.owner());
       StreamPort port = new StreamPort();
@@ -112,6 +117,23 @@ final class SshCommand implements Callable<Integer> {
         return Launcher.OK;
       }
     }
+  }
+
+  /**
+   * Why {@code ssh invite} cannot run on this platform, if it cannot: {@code --user} finds
+   * accounts the Linux way ({@code getent}, {@code /etc/passwd}) and hands the files over by uid,
+   * and {@code authorized_keys} must be kept to its owner with POSIX permissions (sshd ignores a
+   * file others can write), which Windows's file system does not have.
+   */
+  static java.util.Optional<String> unsupportedHere(boolean otherUser, String osName, boolean posix) {
+    if (otherUser && !osName.startsWith("Linux")) {
+      return java.util.Optional.of("ssh invite --user works on Linux only; run ssh invite as that user instead");
+    }
+    if (!posix) {
+      return java.util.Optional.of("ssh invite needs POSIX file permissions for authorized_keys (Linux, macOS);"
+          + " this platform has none");
+    }
+    return java.util.Optional.empty();
   }
 
   @Command(name = "accept", mixinStandardHelpOptions = true, versionProvider = Version.class, usageHelpWidth = 100, description = {

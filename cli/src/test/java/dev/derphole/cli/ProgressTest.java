@@ -36,6 +36,21 @@ class ProgressTest {
   }
 
   @Test
+  void stderrIsATerminalByItsProcLinkOnLinuxAndByTheConsoleWithoutProc(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    java.nio.file.Path pts = java.nio.file.Files.createSymbolicLink(dir.resolve("pts"), java.nio.file.Path.of("/dev/pts/3"));
+    java.nio.file.Path file = java.nio.file.Files.createSymbolicLink(dir.resolve("file"), dir.resolve("out.log"));
+    java.util.function.BooleanSupplier unasked = () -> {
+      throw new AssertionError("the console is not asked where /proc answers");
+    };
+    assertThat(Progress.stderrIsTerminal(pts, unasked)).isTrue();
+    assertThat(Progress.stderrIsTerminal(file, unasked)).isFalse();
+    // macOS and Windows: no /proc/self/fd/2 at all
+    assertThat(Progress.stderrIsTerminal(dir.resolve("no-proc"), () -> true)).isTrue();
+    assertThat(Progress.stderrIsTerminal(dir.resolve("no-proc"), () -> false)).isFalse();
+  }
+
+  @Test
   void clockFormats() {
     assertThat(Progress.clock(0)).isEqualTo("00:00");
     assertThat(Progress.clock(83.9)).isEqualTo("01:23");

@@ -10,6 +10,8 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
@@ -63,8 +65,8 @@ public final class DirectoryTar {
   /** Walks {@code root}; refuses symlinks and special files with a message naming the first one. */
   public static DirectoryTar plan(Path root) throws SessionException, IOException {
     List<Entry> entries = new ArrayList<>();
-    PosixFileAttributes top = Files.readAttributes(root, PosixFileAttributes.class);
-    entries.add(new Entry(TOP, root, true, permissions(top.permissions()), 0, top.lastModifiedTime().toMillis()));
+    BasicFileAttributes top = attributes(root);
+    entries.add(new Entry(TOP, root, true, mode(top), 0, top.lastModifiedTime().toMillis()));
     walk(root, "", entries);
     long size = 2L * RECORD;
     long files = 0;
@@ -87,8 +89,8 @@ public final class DirectoryTar {
     children.sort((a, b) -> a.getFileName().toString().compareTo(b.getFileName().toString()));
     for (Path child : children) {
       String name = prefix + child.getFileName().toString();
-      PosixFileAttributes a = Files.readAttributes(child, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-      int perms = permissions(a.permissions());
+      BasicFileAttributes a = attributes(child, LinkOption.NOFOLLOW_LINKS);
+      int perms = mode(a);
       long mtime = a.lastModifiedTime().toMillis();
       if (a.isSymbolicLink()) {
         throw new SessionException(OfferHeader.quote(name) + " is a symbolic link; derphole send does not carry links"
@@ -182,6 +184,21 @@ public final class DirectoryTar {
 
   static long padded(long n) {
     return (n + RECORD - 1) / RECORD * RECORD;
+  }
+
+  /** POSIX attributes where the file system has them, else the basic ones (Windows). */
+  private static BasicFileAttributes attributes(Path p, LinkOption... options) throws IOException {
+    return Files.getFileAttributeView(p, PosixFileAttributeView.class, options) != null
+        ? Files.readAttributes(p, PosixFileAttributes.class, options)
+        : Files.readAttributes(p, BasicFileAttributes.class, options);
+  }
+
+  /** The entry's permission bits; without POSIX permissions, 0755 for a directory and 0644 for a file. */
+  static int mode(BasicFileAttributes a) {
+    if (a instanceof PosixFileAttributes posix) {
+      return permissions(posix.permissions());
+    }
+    return a.isDirectory() ? 0755 : 0644;
   }
 
   static int permissions(Set<PosixFilePermission> set) {

@@ -64,6 +64,10 @@ public final class Landing implements AutoCloseable {
    * {@code output} is a directory; else {@code output} itself (its directory must exist).
    */
   public static Path target(Path cwd, String output, String name) throws SessionException {
+    String problem = LocalNames.problem(name, cwd.getFileSystem());
+    if (problem != null) {
+      throw new SessionException("the sender proposed the name " + OfferHeader.quote(name) + ": it " + problem + "; refusing it");
+    }
     if (output == null) {
       return cwd.resolve(name).toAbsolutePath().normalize();
     }

@@ -11,6 +11,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -67,8 +68,16 @@ public final class SafeExtractor {
       }
       List<String> parts = components(name);
       Path target = root;
-      for (String p : parts) {
-        target = target.resolve(p);
+      try {
+        for (String p : parts) {
+          String problem = LocalNames.problem(p, root.getFileSystem());
+          if (problem != null) {
+            throw unsafe(name, problem);
+          }
+          target = target.resolve(p);
+        }
+      } catch (java.nio.file.InvalidPathException x) {
+        throw unsafe(name, "is not a valid file name here");
       }
       if (!target.normalize().startsWith(root) || target.equals(root)) {
         throw unsafe(name, "leaves the target directory");
@@ -91,7 +100,7 @@ public final class SafeExtractor {
         } catch (FileAlreadyExistsException x) {
           throw unsafe(name, "appears twice in the archive");
         }
-        Files.setPosixFilePermissions(target, permissions(e.getMode() & ~umask));
+        setMode(target, e.getMode() & ~umask);
         Files.setLastModifiedTime(target, FileTime.fromMillis(e.getModTime().getTime()));
         files++;
       } else if (e.isSymbolicLink() || e.isLink()) {
@@ -101,7 +110,7 @@ public final class SafeExtractor {
       }
     }
     for (int i = dirs.size() - 1; i >= 0; i--) {
-      Files.setPosixFilePermissions(dirPaths.get(i), permissions(dirs.get(i).getMode() & ~umask));
+      setMode(dirPaths.get(i), dirs.get(i).getMode() & ~umask);
       Files.setLastModifiedTime(dirPaths.get(i), FileTime.fromMillis(dirs.get(i).getModTime().getTime()));
     }
     return new Result(files, dirPaths.stream().filter(p -> !p.equals(root)).count(), bytes);
@@ -152,6 +161,14 @@ public final class SafeExtractor {
       Files.createDirectory(p);
     } catch (FileAlreadyExistsException x) {
       throw unsafe(name, "is a file and a directory in the archive");
+    }
+  }
+
+  /** The archive's permission bits, where the file system has POSIX permissions; elsewhere (Windows) the defaults stay. */
+  private static void setMode(Path p, int mode) throws IOException {
+    PosixFileAttributeView view = Files.getFileAttributeView(p, PosixFileAttributeView.class);
+    if (view != null) {
+      view.setPermissions(permissions(mode));
     }
   }
 

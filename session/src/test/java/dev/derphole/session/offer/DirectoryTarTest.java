@@ -106,6 +106,44 @@ class DirectoryTarTest {
     assertThat(into).doesNotExist();
   }
 
+  /**
+   * On Windows's file system, which has no POSIX permissions (here Jimfs configured as Windows), a
+   * tree still goes and comes back: directories go as 0755 and files as 0644, and the receiving
+   * side keeps its own defaults.
+   */
+  @Test
+  void aTreeOnAFileSystemWithoutPosixPermissionsGoesAndComesBack() throws Exception {
+    try (java.nio.file.FileSystem windows = com.google.common.jimfs.Jimfs.newFileSystem(
+        com.google.common.jimfs.Configuration.windows())) {
+      assertThat(windows.supportedFileAttributeViews()).doesNotContain("posix");
+      Path root = windows.getPath("C:\\src");
+      Files.createDirectories(root.resolve("a").resolve("empty"));
+      Files.writeString(root.resolve("a").resolve("f.txt"), "on windows\n");
+      Files.write(root.resolve("g.bin"), new byte[70_000]);
+      DirectoryTar tar = DirectoryTar.plan(root);
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      tar.writeTo(out);
+      assertThat((long) out.size()).isEqualTo(tar.size());
+
+      java.util.Map<String, Integer> modes = new java.util.TreeMap<>();
+      try (org.apache.commons.compress.archivers.tar.TarArchiveInputStream in =
+               new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(new ByteArrayInputStream(out.toByteArray()))) {
+        for (var e = in.getNextEntry(); e != null; e = in.getNextEntry()) {
+          modes.put(e.getName(), e.getMode() & 07777);
+        }
+      }
+      assertThat(modes).containsEntry("./", 0755).containsEntry("a/", 0755).containsEntry("a/empty/", 0755)
+          .containsEntry("a/f.txt", 0644).containsEntry("g.bin", 0644).hasSize(5);
+
+      Path into = Files.createDirectory(windows.getPath("C:\\dst"));
+      SafeExtractor.Result r = SafeExtractor.extract(new ByteArrayInputStream(out.toByteArray()), into);
+      assertThat(r.files()).isEqualTo(2);
+      assertThat(Files.readString(into.resolve("a").resolve("f.txt"))).isEqualTo("on windows\n");
+      assertThat(Files.size(into.resolve("g.bin"))).isEqualTo(70_000);
+      assertThat(into.resolve("a").resolve("empty")).isDirectory();
+    }
+  }
+
   @Test
   void symlinksAreRefusedBeforeAnythingIsSent() throws Exception {
     Path root = Files.createDirectories(tmp.resolve("src/sub"));

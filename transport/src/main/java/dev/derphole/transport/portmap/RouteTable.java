@@ -31,16 +31,65 @@ final class RouteTable {
   private static final int RTF_GATEWAY = 0x0002;
   /** A port for the routing lookup below; connecting a UDP socket sends nothing. */
   private static final int ANY_PORT = 9;
+  /** An address off every local network (TEST-NET-2), to ask which way out the default route takes; nothing is sent to it. */
+  private static final InetAddress ROUTE_PROBE = littleEndianIpv4(0x016433c6L); // 198.51.100.1
 
   private RouteTable() {}
 
-  /** The gateway of the default route with the lowest metric; empty without one or off Linux. */
+  /**
+   * The gateway of the default route with the lowest metric; empty without one. Without a route
+   * table to read (macOS, Windows: no {@code /proc}), {@link #guessedGateway()}.
+   */
   static Optional<InetAddress> defaultGateway() {
+    return defaultGateway(PROC_NET_ROUTE, RouteTable::guessedGateway);
+  }
+
+  static Optional<InetAddress> defaultGateway(Path table, java.util.function.Supplier<Optional<InetAddress>> noTable) {
     try {
-      return defaultGateway(Files.readString(PROC_NET_ROUTE, StandardCharsets.US_ASCII));
+      return defaultGateway(Files.readString(table, StandardCharsets.US_ASCII));
+    } catch (java.nio.file.NoSuchFileException noProc) {
+      return noTable.get();
     } catch (IOException | SecurityException unreadable) {
       return Optional.empty();
     }
+  }
+
+  /**
+   * Where the router most likely is when no route table can be read: the first address of the
+   * private IPv4 network our way out is on (192.168.1.1 for 192.168.1.23/24), as home and office
+   * routers are. A wrong guess costs a few unanswered probes: only answers from that address count.
+   */
+  static Optional<InetAddress> guessedGateway() {
+    return localAddressToward(ROUTE_PROBE).flatMap(local -> {
+      try {
+        java.net.NetworkInterface nic = java.net.NetworkInterface.getByInetAddress(local);
+        if (nic == null) {
+          return Optional.empty();
+        }
+        for (java.net.InterfaceAddress a : nic.getInterfaceAddresses()) {
+          if (a.getAddress().equals(local)) {
+            return guessedGateway(local, a.getNetworkPrefixLength());
+          }
+        }
+      } catch (SocketException | SecurityException e) {
+        // no interface to read: no guess
+      }
+      return Optional.empty();
+    });
+  }
+
+  /** The first address of {@code local}'s network, if {@code local} is a private IPv4 address on a /8 to /30. */
+  static Optional<InetAddress> guessedGateway(InetAddress local, int prefixLength) {
+    if (!(local instanceof java.net.Inet4Address) || !local.isSiteLocalAddress() || prefixLength < 8 || prefixLength > 30) {
+      return Optional.empty();
+    }
+    byte[] b = local.getAddress();
+    int address = ((b[0] & 0xff) << 24) | ((b[1] & 0xff) << 16) | ((b[2] & 0xff) << 8) | (b[3] & 0xff);
+    int first = (address & (-1 << (32 - prefixLength))) + 1;
+    if (first == address) {
+      return Optional.empty(); // we are that address: the router is elsewhere
+    }
+    return Optional.of(littleEndianIpv4(Integer.reverseBytes(first) & 0xffffffffL));
   }
 
   /** {@link #defaultGateway()} over the text of a {@code /proc/net/route}. Malformed lines are skipped. */

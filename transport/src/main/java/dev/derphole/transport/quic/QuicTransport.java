@@ -8,7 +8,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.DatagramChannel;
-import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.handler.codec.quic.InsecureQuicTokenHandler;
 import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicClientCodecBuilder;
@@ -55,6 +54,13 @@ public final class QuicTransport {
   public static final String CODEC = "quic";
   public static final String PATH = "peer-path";
 
+  /**
+   * Room for one datagram read from the session's socket: above the largest the direct path sends
+   * ({@link PeerPath#MAX_DATAGRAM}; larger QUIC packets go in segments), STUN's and disco's. Every
+   * transport reads into this much, epoll's recvmmsg, kqueue and NIO alike.
+   */
+  static final int DATAGRAM_READ = 2048;
+
   private static final java.util.concurrent.atomic.AtomicBoolean PRELOADED = new java.util.concurrent.atomic.AtomicBoolean();
 
   private QuicTransport() {}
@@ -72,11 +78,13 @@ public final class QuicTransport {
             ch.pipeline().addLast(PATH, path);
           }
         });
-    if (b.config().channelFactory() != null
-        && dev.derphole.derp.io.EventLoops.datagram(group) == io.netty.channel.epoll.EpollDatagramChannel.class) {
+    if (dev.derphole.derp.io.EventLoops.transport(group) == dev.derphole.derp.io.EventLoops.Transport.EPOLL) {
       // recvmmsg: many datagrams per system call, each at most this large.
-      b.option(io.netty.channel.epoll.EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, 2048);
-      b.option(ChannelOption.RCVBUF_ALLOCATOR, new io.netty.channel.FixedRecvByteBufAllocator(2048 * 16));
+      b.option(io.netty.channel.epoll.EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, DATAGRAM_READ);
+      b.option(ChannelOption.RCVBUF_ALLOCATOR, new io.netty.channel.FixedRecvByteBufAllocator(DATAGRAM_READ * 16));
+    } else {
+      // kqueue and NIO: one datagram per read, into a buffer this large (a longer one is cut short).
+      b.option(ChannelOption.RCVBUF_ALLOCATOR, new io.netty.channel.FixedRecvByteBufAllocator(DATAGRAM_READ));
     }
     try {
       return (DatagramChannel) b.bind(address).sync().channel();

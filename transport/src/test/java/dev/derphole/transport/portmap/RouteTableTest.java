@@ -54,6 +54,32 @@ class RouteTableTest {
   }
 
   @Test
+  void withoutARouteTableTheGatewayIsGuessedAndWithOneItIsNot(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    java.util.Optional<InetAddress> guess = java.util.Optional.of(address("192.168.7.1"));
+    assertThat(RouteTable.defaultGateway(dir.resolve("no-proc-net-route"), () -> guess)).as("macOS, Windows").isEqualTo(guess);
+    java.nio.file.Path table = java.nio.file.Files.writeString(dir.resolve("route"),
+        HEADER + "eth0\t00000000\t0101A8C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n");
+    assertThat(RouteTable.defaultGateway(table, () -> {
+      throw new AssertionError("no guess where the table answers");
+    })).contains(address("192.168.1.1"));
+    java.nio.file.Path noDefault = java.nio.file.Files.writeString(dir.resolve("no-default"), HEADER);
+    assertThat(RouteTable.defaultGateway(noDefault, () -> guess)).as("a table without a default route is believed").isEmpty();
+  }
+
+  @Test
+  void theGuessIsTheFirstAddressOfAPrivateNetwork() {
+    assertThat(RouteTable.guessedGateway(address("192.168.1.23"), 24)).contains(address("192.168.1.1"));
+    assertThat(RouteTable.guessedGateway(address("10.20.30.40"), 16)).contains(address("10.20.0.1"));
+    assertThat(RouteTable.guessedGateway(address("172.16.5.200"), 12)).contains(address("172.16.0.1"));
+    assertThat(RouteTable.guessedGateway(address("192.168.1.1"), 24)).as("we are the first address").isEmpty();
+    assertThat(RouteTable.guessedGateway(address("203.0.113.5"), 24)).as("a public address: no NAT of ours to map").isEmpty();
+    assertThat(RouteTable.guessedGateway(address("192.168.1.23"), 31)).isEmpty();
+    assertThat(RouteTable.guessedGateway(address("192.168.1.23"), 32)).isEmpty();
+    assertThat(RouteTable.guessedGateway(address("fd00::5"), 64)).isEmpty();
+  }
+
+  @Test
   void localAddressTowardLoopbackIsLoopback() {
     assertThat(RouteTable.localAddressToward(InetAddress.getLoopbackAddress()))
         .contains(InetAddress.getLoopbackAddress());

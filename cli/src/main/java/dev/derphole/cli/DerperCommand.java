@@ -75,7 +75,7 @@ final class DerperCommand implements Callable<Integer> {
   @Option(names = "--key-file", paramLabel = "FILE", description = "Keep the relay's node key here ({\"PrivateKey\":\"privkey:…\"}, created 0600 if missing). Default: a new key each start.")
   Path keyFile;
 
-  @Option(names = "--rate-limit", paramLabel = "BYTES_PER_SEC", description = "Per-client rate limit on what each client sends (0 = off). Advertised to clients in ServerInfo.")
+  @Option(names = "--rate-limit", paramLabel = "BYTES_PER_SEC", description = "Per-client rate limit on what each client sends, in bytes per second as Tailscale's derper counts it (0 = off). Advertised to clients in ServerInfo.")
   long rateLimit;
 
   @Option(names = "--rate-burst", paramLabel = "BYTES", description = "Burst for --rate-limit, in bytes (at least 65568, one largest frame; default: one second's worth, at least 65568).")

@@ -104,6 +104,8 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   private long lastHeard;
   /** An idle Ping went out and nothing has been heard since. */
   private boolean idlePinged;
+  /** This side closed the connection (and said why); what fails after that is not news. */
+  private boolean closing;
   private double notHereTokens = 3;
   private long notHereLast = System.nanoTime();
   /** Reading is off while the token bucket is empty. */
@@ -581,6 +583,9 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (closing) {
+      return; // writes still queued when we closed fail (void promises report here): nothing new
+    }
     if (state == State.AWAITING_CLIENT_INFO) {
       server.metrics.handshakeFailures.increment();
     } else if (state == State.ACTIVE) {
@@ -590,10 +595,11 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   }
 
   private void fail(String why) {
-    if (state != State.CLOSED) {
+    if (state != State.CLOSED && !closing) {
       LOG.log(Level.INFO, "closing DERP connection from {0}{1}: {2}", ctx.channel().remoteAddress(),
           key != null ? " (client " + key.shortString() + ")" : "", why);
     }
+    closing = true;
     ctx.close();
   }
 

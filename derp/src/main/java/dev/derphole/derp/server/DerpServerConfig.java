@@ -235,8 +235,8 @@ public final class DerpServerConfig {
      * for silence. {@link Duration#ZERO} turns it off.
      */
     public Builder idleTimeout(Duration timeout) {
-      if (timeout == null || timeout.isNegative()) {
-        throw new IllegalArgumentException("idleTimeout must be >= 0, got " + timeout);
+      if (timeout == null || timeout.isNegative() || (!timeout.isZero() && timeout.toMillis() < 1)) {
+        throw new IllegalArgumentException("idleTimeout must be 0 (off) or at least 1 ms, got " + timeout);
       }
       this.idleTimeout = timeout;
       return this;

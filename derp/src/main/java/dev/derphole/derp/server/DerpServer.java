@@ -36,6 +36,8 @@ import java.util.concurrent.TimeUnit;
  *
  * Every connection must finish TLS, the upgrade and a valid ClientInfo within the handshake
  * timeout, or it is closed: a slow or silent peer costs one idle socket for at most that long.
+ * One address (an IPv6 /64) holds at most {@code maxConnectionsPerIp} connections; after the
+ * handshake, the idle and write time-outs close clients that fall silent or stop reading.
  */
 public final class DerpServer implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(DerpServer.class.getName());

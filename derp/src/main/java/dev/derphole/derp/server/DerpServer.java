@@ -138,7 +138,11 @@ public final class DerpServer implements AutoCloseable {
    */
   private static InetAddress sourceOf(SocketChannel ch) {
     InetSocketAddress remote = ch.remoteAddress();
-    InetAddress a = remote == null ? null : remote.getAddress();
+    return remote == null ? null : countedAs(remote.getAddress());
+  }
+
+  /** {@code a} itself for IPv4, its /64 (the rest zero) for IPv6. */
+  static InetAddress countedAs(InetAddress a) {
     if (a instanceof Inet6Address) {
       byte[] prefix = Arrays.copyOf(a.getAddress(), 16);
       Arrays.fill(prefix, 8, 16, (byte) 0);

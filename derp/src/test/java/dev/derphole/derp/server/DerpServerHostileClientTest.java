@@ -73,6 +73,9 @@ class DerpServerHostileClientTest {
 
   @AfterEach
   void everyConnectionIsGoneAndTheServerStops() throws Exception {
+    if (server == null) {
+      return;
+    }
     try {
       awaitAtMost("open connections", metrics::connections, 0);
     } finally {
@@ -205,6 +208,15 @@ class DerpServerHostileClientTest {
       }
     }
     assertThat(metrics.refusedPerIp()).isEqualTo(1);
+  }
+
+  @Test
+  void anIpv6HostIsCountedByItsSlash64AndAnIpv4HostByItsAddress() throws Exception {
+    InetAddress host = InetAddress.getByName("2001:db8:1:2::5");
+    assertThat(DerpServer.countedAs(InetAddress.getByName("2001:db8:1:2:ffff:ffff:ffff:1"))).isEqualTo(DerpServer.countedAs(host));
+    assertThat(DerpServer.countedAs(InetAddress.getByName("2001:db8:1:3::5"))).isNotEqualTo(DerpServer.countedAs(host));
+    assertThat(DerpServer.countedAs(InetAddress.getByName("192.0.2.1"))).isEqualTo(InetAddress.getByName("192.0.2.1"));
+    assertThat(DerpServer.countedAs(InetAddress.getByName("192.0.2.2"))).isNotEqualTo(InetAddress.getByName("192.0.2.1"));
   }
 
   // ------------------------------------------------------------------ idle clients

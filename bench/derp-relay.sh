@@ -92,7 +92,7 @@ trap 'exit 130' INT TERM
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
 start_derper() {
-  local mode=$1 flags=()
+  local mode=$1 flags=(--max-conns-per-ip 100000) # every bench client comes from 127.0.0.1
   if [ "$mode" = plain ]; then flags+=(--plain-http); fi
   bench_start_derper "$out/derper-$mode.log" "$out/map-$mode.json" "${flags[@]}"
 }

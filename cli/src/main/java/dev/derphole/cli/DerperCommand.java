@@ -75,7 +75,7 @@ final class DerperCommand implements Callable<Integer> {
   @Option(names = "--key-file", paramLabel = "FILE", description = "Keep the relay's node key here ({\"PrivateKey\":\"privkey:…\"}, created 0600 if missing). Default: a new key each start.")
   Path keyFile;
 
-  @Option(names = "--rate-limit", paramLabel = "BYTES_PER_SEC", description = "Per-client rate limit on what each client sends (0 = off). Advertised to clients in ServerInfo.")
+  @Option(names = "--rate-limit", paramLabel = "BYTES_PER_SEC", description = "Per-client rate limit on what each client sends, in bytes per second as Tailscale's derper counts it (0 = off). Advertised to clients in ServerInfo.")
   long rateLimit;
 
   @Option(names = "--rate-burst", paramLabel = "BYTES", description = "Burst for --rate-limit, in bytes (at least 65568, one largest frame; default: one second's worth, at least 65568).")
@@ -83,6 +83,15 @@ final class DerperCommand implements Callable<Integer> {
 
   @Option(names = "--sender-pause-limit-ms", paramLabel = "MS", description = "Backpressure for senders without congestion control: how long a sender may go unread while its destination's queue drains; after that the destination's packets are dropped when its queue is full. 0 (the default) always drops, which is what QUIC over the relay needs; 2000 is a reasonable limit otherwise.")
   long senderPauseLimitMs = DerpServerConfig.DEFAULT_SENDER_PAUSE_LIMIT.toMillis();
+
+  @Option(names = "--max-conns-per-ip", paramLabel = "N", description = "Connections held at once from one IPv4 address or IPv6 /64, verified or not; more are closed at accept (default ${DEFAULT-VALUE}).")
+  int maxConnsPerIp = DerpServerConfig.DEFAULT_MAX_CONNECTIONS_PER_IP;
+
+  @Option(names = "--idle-timeout-ms", paramLabel = "MS", description = "A client that says nothing for half this long gets a Ping, and is closed if it has answered nothing when all of it has passed; clients that cannot answer pings are never closed for silence. 0 = off (default ${DEFAULT-VALUE}).")
+  long idleTimeoutMs = DerpServerConfig.DEFAULT_IDLE_TIMEOUT.toMillis();
+
+  @Option(names = "--write-timeout-ms", paramLabel = "MS", description = "Close a client whose socket stays full (it does not read) this long. 0 = off (default ${DEFAULT-VALUE}).")
+  long writeTimeoutMs = DerpServerConfig.DEFAULT_WRITE_TIMEOUT.toMillis();
 
   @Option(names = "--region-id", paramLabel = "ID", description = "Region ID in the printed DERP map (default ${DEFAULT-VALUE}).")
   int regionId = 900;
@@ -141,6 +150,15 @@ final class DerperCommand implements Callable<Integer> {
     if (senderPauseLimitMs < 0) {
       throw new Launcher.UsageException("--sender-pause-limit-ms must be >= 0, got " + senderPauseLimitMs);
     }
+    if (maxConnsPerIp < 1) {
+      throw new Launcher.UsageException("--max-conns-per-ip must be at least 1, got " + maxConnsPerIp);
+    }
+    if (idleTimeoutMs < 0) {
+      throw new Launcher.UsageException("--idle-timeout-ms must be >= 0 (0 = off), got " + idleTimeoutMs);
+    }
+    if (writeTimeoutMs < 0) {
+      throw new Launcher.UsageException("--write-timeout-ms must be >= 0 (0 = off), got " + writeTimeoutMs);
+    }
     if (regionId < 1) {
       throw new Launcher.UsageException("--region-id must be positive, got " + regionId);
     }
@@ -173,7 +191,10 @@ final class DerperCommand implements Callable<Integer> {
         .listen(bind)
         .tls(ssl)
         .handshakeTimeout(java.time.Duration.ofMillis(handshakeTimeoutMs));
-    config.senderPauseLimit(java.time.Duration.ofMillis(senderPauseLimitMs));
+    config.senderPauseLimit(java.time.Duration.ofMillis(senderPauseLimitMs))
+        .maxConnectionsPerIp(maxConnsPerIp)
+        .idleTimeout(java.time.Duration.ofMillis(idleTimeoutMs))
+        .writeTimeout(java.time.Duration.ofMillis(writeTimeoutMs));
     if (rateLimit > 0) {
       config.rateLimit(rateLimit, rateBurst > 0 ? rateBurst : Math.max(rateLimit, DerpServerConfig.MIN_RATE_BURST));
     }

@@ -180,6 +180,9 @@ class DerperProcessTest {
       --rate-limit 1000000 --rate-burst 100   | derper: --rate-burst must be at least 65568 bytes (one largest frame), got 100
       --region-id 0                           | derper: --region-id must be positive, got 0
       --sender-pause-limit-ms -1              | derper: --sender-pause-limit-ms must be >= 0, got -1
+      --max-conns-per-ip 0                    | derper: --max-conns-per-ip must be at least 1, got 0
+      --idle-timeout-ms -5                    | derper: --idle-timeout-ms must be >= 0 (0 = off), got -5
+      --write-timeout-ms -1                   | derper: --write-timeout-ms must be >= 0 (0 = off), got -1
       --cert missing.pem --key missing.key    | derper: --cert missing.pem: no such file
       """)
   void aBadValueIsAUsageErrorBeforeAnythingIsWritten(String flags, String message) throws Exception {

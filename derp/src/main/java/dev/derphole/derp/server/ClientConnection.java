@@ -13,6 +13,7 @@ import dev.derphole.derp.key.NodePublicKey;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -25,6 +26,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * One client's DERP connection after the HTTP upgrade.
@@ -51,6 +53,13 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *   sender reads ──▶ route ──▶ dst queue ≥ ½ ──▶ sender paused ──▶ dst queue ≤ ¼ ──▶ sender read again
  *                                                      └──── pause limit ──▶ dst stalled: drop when full
  * </pre>
+ *
+ * <p>Nothing is written to a client whose socket is unwritable (more than
+ * {@link DerpServer#WRITE_HIGH_WATER} waiting): relayed packets and PeerGone wait in the bounded
+ * queue, and the frames the server sends on its own (Pong, NotHere, KeepAlive, the idle Ping) are
+ * dropped and counted, as Tailscale's derper drops a pong when its one-slot pong buffer is full. So
+ * a client that sends Pings and never reads costs at most that buffer; and one whose socket stays
+ * unwritable past the write timeout is closed.
  */
 final class ClientConnection extends ChannelInboundHandlerAdapter {
   private static final System.Logger LOG = System.getLogger(ClientConnection.class.getName());
@@ -86,6 +95,17 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   private int lastDestinationVersion;
   private TokenBucket bucket;
   private ScheduledFuture<?> keepAliveTask;
+  /** Closes the client if its socket is still unwritable when it fires; null while writable. */
+  private ScheduledFuture<?> writeDeadline;
+  private ScheduledFuture<?> idleTask;
+  /** The client said it answers server pings (ClientInfo {@code CanAckPings}). */
+  private boolean canAckPings;
+  /** When a read from this client last completed (System.nanoTime). */
+  private long lastHeard;
+  /** An idle Ping went out and nothing has been heard since. */
+  private boolean idlePinged;
+  /** This side closed the connection (and said why); what fails after that is not news. */
+  private boolean closing;
   private double notHereTokens = 3;
   private long notHereLast = System.nanoTime();
   /** Reading is off while the token bucket is empty. */
@@ -174,6 +194,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     }
     key = info.clientKey();
     keyBytes = key.raw();
+    canAckPings = body.canAckPings();
     state = State.ACTIVE;
     server.verified(ctx.channel());
     decoder.setMaxFrameLength(DerpProtocol.MAX_SERVER_FRAME_LENGTH);
@@ -194,29 +215,43 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     byte[] sealed = server.config.privateKey().seal(key, serverInfo.toJson());
     ctx.writeAndFlush(new Frame.ServerInfo(sealed));
     scheduleKeepAlive();
+    scheduleIdleCheck();
   }
 
-  /** Charges {@code frameBytes} to the token bucket, if any, and pauses reading while it is empty. */
+  /**
+   * Charges {@code frameBytes} to the token bucket, if any, and pauses reading while it is in debt.
+   * One pause at a time: the frames of a read still being decoded add to the debt, and the pause
+   * ends only once all of it is paid. (A timer per frame let the first one resume reading while
+   * the debt of the others stood, and the relay passed about four times the configured rate.)
+   */
   private void pace(int frameBytes) {
     if (bucket != null) {
       long pause = bucket.take(frameBytes, System.nanoTime());
-      if (pause > 0) {
+      if (pause > 0 && !rateLimited) {
         server.metrics.rateLimitPauses.increment();
         rateLimited = true;
         updateAutoRead();
-        ctx.executor().schedule(() -> {
-          rateLimited = false;
-          updateAutoRead();
-        }, pause, TimeUnit.NANOSECONDS);
+        ctx.executor().schedule(this::endRatePause, pause, TimeUnit.NANOSECONDS);
       }
     }
+  }
+
+  private void endRatePause() {
+    long more = bucket.take(0, System.nanoTime());
+    if (more > 0) {
+      ctx.executor().schedule(this::endRatePause, more, TimeUnit.NANOSECONDS);
+      return;
+    }
+    rateLimited = false;
+    updateAutoRead();
   }
 
   private void onFrame(Frame frame) {
     pace(frame.encodedLength());
     if (frame instanceof Frame.Ping ping) {
-      server.metrics.pingsAnswered.increment();
-      ctx.write(new Frame.Pong(ping.data()));
+      if (writeOwn(new Frame.Pong(ping.data()), server.metrics.droppedPongs)) {
+        server.metrics.pingsAnswered.increment();
+      }
     } else if (frame instanceof Frame.NotePreferred || frame instanceof Frame.Unknown
         || frame instanceof Frame.KeepAlive || frame instanceof Frame.Pong) {
       // stats only / ignored, as derper does
@@ -346,7 +381,30 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     notHereLast = now;
     if (notHereTokens >= 1) {
       notHereTokens -= 1;
-      ctx.write(new Frame.PeerGone(destination, PeerGoneReason.NOT_HERE));
+      writeOwn(new Frame.PeerGone(destination, PeerGoneReason.NOT_HERE), server.metrics.droppedNotHere);
+    }
+  }
+
+  /**
+   * Writes (without flushing) a frame the server sends on its own, not one it relays: dropped,
+   * and counted in {@code dropped}, while the socket is unwritable. True when written.
+   */
+  private boolean writeOwn(Frame frame, LongAdder dropped) {
+    Channel ch = ctx.channel();
+    if (!ch.isWritable()) {
+      dropped.increment();
+      return false;
+    }
+    ctx.write(frame, ctx.voidPromise());
+    notePending(ch);
+    return true;
+  }
+
+  /** Tells the metrics how much waits in the socket's write buffer after a write. */
+  private void notePending(Channel ch) {
+    ChannelOutboundBuffer buf = ch.unsafe().outboundBuffer();
+    if (buf != null) {
+      server.metrics.notePending(buf.totalPendingWriteBytes());
     }
   }
 
@@ -397,6 +455,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
       written++;
     }
     if (written > 0) {
+      notePending(ch);
       ctx.flush();
     }
     if (state == State.CLOSED) {
@@ -410,14 +469,30 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-    if (ctx.channel().isWritable() && !outbound.isEmpty()) {
-      drain();
+    Channel ch = ctx.channel();
+    if (ch.isWritable()) {
+      if (writeDeadline != null) {
+        writeDeadline.cancel(false);
+        writeDeadline = null;
+      }
+      if (!outbound.isEmpty()) {
+        drain();
+      }
+    } else if (writeDeadline == null && !server.config.writeTimeout.isZero() && ch.isActive()) {
+      writeDeadline = ctx.executor().schedule(() -> {
+        if (!ch.isWritable() && ch.isActive()) {
+          server.metrics.writeTimeouts.increment();
+          fail("its socket stayed full for " + server.config.writeTimeout.toMillis() + " ms: it is not reading");
+        }
+      }, server.config.writeTimeout.toNanos(), TimeUnit.NANOSECONDS);
     }
     ctx.fireChannelWritabilityChanged();
   }
 
   @Override
   public void channelReadComplete(ChannelHandlerContext ctx) {
+    lastHeard = System.nanoTime();
+    idlePinged = false;
     ctx.flush();
   }
 
@@ -425,9 +500,44 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     long jitter = server.config.keepAliveJitter.toNanos();
     long period = server.config.keepAlive.toNanos() + (jitter > 0 ? ThreadLocalRandom.current().nextLong(jitter) : 0);
     keepAliveTask = ctx.executor().scheduleAtFixedRate(() -> {
-      server.metrics.keepAlivesSent.increment();
-      ctx.writeAndFlush(Frame.KeepAlive.INSTANCE, ctx.voidPromise());
+      if (writeOwn(Frame.KeepAlive.INSTANCE, server.metrics.droppedKeepAlives)) {
+        server.metrics.keepAlivesSent.increment();
+        ctx.flush();
+      }
     }, period, period, TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * Checks every quarter of the idle timeout how long the client has said nothing: from half of
+   * it, a client that can answer pings gets one; past all of it, the client is closed. A client
+   * we are not reading (rate limit, backpressure) is not silent, only unheard.
+   */
+  private void scheduleIdleCheck() {
+    long timeout = server.config.idleTimeout.toNanos();
+    if (timeout == 0 || !canAckPings) {
+      return; // a client that cannot answer pings may stay silent for as long as it likes
+    }
+    lastHeard = System.nanoTime();
+    idleTask = ctx.executor().scheduleAtFixedRate(() -> {
+      long now = System.nanoTime();
+      if (!ctx.channel().config().isAutoRead()) {
+        lastHeard = now;
+        return;
+      }
+      long silent = now - lastHeard;
+      if (silent >= timeout) {
+        server.metrics.idleTimeouts.increment();
+        fail("said nothing, not even a pong, for " + TimeUnit.NANOSECONDS.toMillis(silent) + " ms");
+      } else if (silent >= timeout / 2 && !idlePinged) {
+        byte[] data = new byte[DerpProtocol.MIN_PING_LENGTH];
+        ThreadLocalRandom.current().nextBytes(data);
+        if (writeOwn(new Frame.Ping(data), server.metrics.droppedIdlePings)) {
+          idlePinged = true;
+          server.metrics.idlePings.increment();
+          ctx.flush();
+        }
+      }
+    }, timeout / 4, timeout / 4, TimeUnit.NANOSECONDS);
   }
 
   @Override
@@ -439,6 +549,12 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     }
     if (pauseLimitTask != null) {
       pauseLimitTask.cancel(false);
+    }
+    if (writeDeadline != null) {
+      writeDeadline.cancel(false);
+    }
+    if (idleTask != null) {
+      idleTask.cancel(false);
     }
     releaseQueued();
     wakeWaiters(); // nothing more is queued for a closed client: its senders go on
@@ -467,6 +583,9 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (closing) {
+      return; // writes still queued when we closed fail (void promises report here): nothing new
+    }
     if (state == State.AWAITING_CLIENT_INFO) {
       server.metrics.handshakeFailures.increment();
     } else if (state == State.ACTIVE) {
@@ -476,10 +595,11 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   }
 
   private void fail(String why) {
-    if (state != State.CLOSED) {
+    if (state != State.CLOSED && !closing) {
       LOG.log(Level.INFO, "closing DERP connection from {0}{1}: {2}", ctx.channel().remoteAddress(),
           key != null ? " (client " + key.shortString() + ")" : "", why);
     }
+    closing = true;
     ctx.close();
   }
 

@@ -15,7 +15,12 @@ import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
+import java.net.Inet6Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.util.Arrays;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -31,14 +36,25 @@ import java.util.concurrent.TimeUnit;
  *
  * Every connection must finish TLS, the upgrade and a valid ClientInfo within the handshake
  * timeout, or it is closed: a slow or silent peer costs one idle socket for at most that long.
+ * One address (an IPv6 /64) holds at most {@code maxConnectionsPerIp} connections; after the
+ * handshake, the idle and write time-outs close clients that fall silent or stop reading.
  */
 public final class DerpServer implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(DerpServer.class.getName());
   private static final AttributeKey<ScheduledFuture<?>> DEADLINE = AttributeKey.valueOf("derp-handshake-deadline");
+  /**
+   * Bytes waiting in a connection's socket write buffer beyond which it is unwritable: the server
+   * then writes nothing more to it (relayed packets wait in its bounded queue, frames the server
+   * sends on its own are dropped) until it drains to {@link #WRITE_LOW_WATER}.
+   */
+  static final int WRITE_HIGH_WATER = 1 << 20;
+  static final int WRITE_LOW_WATER = 256 << 10;
 
   final DerpServerConfig config;
   final ServerMetrics metrics = new ServerMetrics();
   final ClientRegistry registry = new ClientRegistry();
+  /** Open connections per IPv4 address or IPv6 /64; an entry goes when its count reaches 0. */
+  private final ConcurrentHashMap<InetAddress, Integer> perIp = new ConcurrentHashMap<>();
   private final NodePublicKey publicKey;
   private final EventLoopGroup bossGroup;
   private final EventLoopGroup workerGroup;
@@ -58,7 +74,7 @@ public final class DerpServer implements AutoCloseable {
         .option(ChannelOption.SO_REUSEADDR, true)
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childOption(ChannelOption.SO_KEEPALIVE, true)
-        .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(256 << 10, 1 << 20))
+        .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(WRITE_LOW_WATER, WRITE_HIGH_WATER))
         .childHandler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
@@ -90,6 +106,18 @@ public final class DerpServer implements AutoCloseable {
       return;
     }
     ch.closeFuture().addListener(f -> metrics.connections.decrementAndGet());
+    InetAddress source = sourceOf(ch);
+    if (source != null) {
+      if (perIp.merge(source, 1, Integer::sum) > config.maxConnectionsPerIp) {
+        perIp.computeIfPresent(source, (a, n) -> n > 1 ? n - 1 : null);
+        metrics.refusedPerIp.increment();
+        LOG.log(Level.WARNING, "refusing connection from {0}: {1} connections from that address already open",
+            ch.remoteAddress(), config.maxConnectionsPerIp);
+        ch.close();
+        return;
+      }
+      ch.closeFuture().addListener(f -> perIp.computeIfPresent(source, (a, n) -> n > 1 ? n - 1 : null));
+    }
     ScheduledFuture<?> deadline = ch.eventLoop().schedule(() -> {
       metrics.handshakeTimeouts.increment();
       LOG.log(Level.INFO, "closing connection from {0}: no DERP handshake within {1} ms", ch.remoteAddress(),
@@ -102,6 +130,29 @@ public final class DerpServer implements AutoCloseable {
     }
     ch.pipeline().addLast(HttpFront.HEAD_DECODER, new HttpHeadDecoder());
     ch.pipeline().addLast("http-front", new HttpFront(this));
+  }
+
+  /**
+   * What {@code ch}'s peer counts against: its IPv4 address, or the /64 of its IPv6 address (a
+   * host usually holds a whole /64, so one address each would be no limit); null if unknown.
+   */
+  private static InetAddress sourceOf(SocketChannel ch) {
+    InetSocketAddress remote = ch.remoteAddress();
+    return remote == null ? null : countedAs(remote.getAddress());
+  }
+
+  /** {@code a} itself for IPv4, its /64 (the rest zero) for IPv6. */
+  static InetAddress countedAs(InetAddress a) {
+    if (a instanceof Inet6Address) {
+      byte[] prefix = Arrays.copyOf(a.getAddress(), 16);
+      Arrays.fill(prefix, 8, 16, (byte) 0);
+      try {
+        return InetAddress.getByAddress(prefix);
+      } catch (UnknownHostException e) {
+        throw new AssertionError("16 bytes are an IPv6 address", e);
+      }
+    }
+    return a;
   }
 
   /** The handshake finished (or the request was answered): lift the deadline. */

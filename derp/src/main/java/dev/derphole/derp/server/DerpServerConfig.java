@@ -23,6 +23,9 @@ public final class DerpServerConfig {
   final long rateBytesPerSecond;
   final long rateBurstBytes;
   final int maxConnections;
+  final int maxConnectionsPerIp;
+  final Duration idleTimeout;
+  final Duration writeTimeout;
   final Duration senderPauseLimit;
   final PacketTap tap;
 
@@ -38,6 +41,19 @@ public final class DerpServerConfig {
   public static final int DEFAULT_QUEUE_PACKETS = 1024;
   /** Packet bytes queued for one client before new packets are dropped. */
   public static final long DEFAULT_QUEUE_BYTES = 4L << 20;
+  /** Connections held at once from one IPv4 address or one IPv6 /64, verified or not. */
+  public static final int DEFAULT_MAX_CONNECTIONS_PER_IP = 64;
+  /**
+   * Three keep-alive periods. A client that says nothing for half of it gets a Ping; one that
+   * still says nothing when it has passed is closed (see {@link Builder#idleTimeout}).
+   */
+  public static final Duration DEFAULT_IDLE_TIMEOUT = DerpProtocol.KEEP_ALIVE.multipliedBy(3);
+  /**
+   * How long a client's socket may stay unwritable (more than the 1 MiB high-water mark waiting,
+   * not drained to the 256 KiB low-water mark) before it is closed. Tailscale's derper gives one
+   * write 2 s; ours waits for a whole MiB to drain, which a slow but honest link may need longer for.
+   */
+  public static final Duration DEFAULT_WRITE_TIMEOUT = Duration.ofSeconds(10);
   /** The smallest rate-limit burst: one frame of the largest size the protocol allows. */
   public static final long MIN_RATE_BURST = TokenBucket.MAX_FRAME_COST;
 
@@ -61,6 +77,9 @@ public final class DerpServerConfig {
     this.rateBytesPerSecond = b.rateBytesPerSecond;
     this.rateBurstBytes = b.rateBurstBytes;
     this.maxConnections = b.maxConnections;
+    this.maxConnectionsPerIp = b.maxConnectionsPerIp;
+    this.idleTimeout = b.idleTimeout;
+    this.writeTimeout = b.writeTimeout;
     this.senderPauseLimit = b.senderPauseLimit;
     this.tap = b.tap;
   }
@@ -90,6 +109,9 @@ public final class DerpServerConfig {
     private long rateBytesPerSecond;
     private long rateBurstBytes;
     private int maxConnections = 10_000;
+    private int maxConnectionsPerIp = DEFAULT_MAX_CONNECTIONS_PER_IP;
+    private Duration idleTimeout = DEFAULT_IDLE_TIMEOUT;
+    private Duration writeTimeout = DEFAULT_WRITE_TIMEOUT;
     private Duration senderPauseLimit = DEFAULT_SENDER_PAUSE_LIMIT;
     private PacketTap tap;
 
@@ -189,6 +211,47 @@ public final class DerpServerConfig {
         throw new IllegalArgumentException("maxConnections must be >= 1, got " + max);
       }
       this.maxConnections = max;
+      return this;
+    }
+
+    /**
+     * Connections held at once from one IPv4 address, or one IPv6 /64 (what one host is usually
+     * given); more are closed at accept. Counts every connection, verified or not.
+     */
+    public Builder maxConnectionsPerIp(int max) {
+      if (max < 1) {
+        throw new IllegalArgumentException("maxConnectionsPerIp must be >= 1, got " + max);
+      }
+      this.maxConnectionsPerIp = max;
+      return this;
+    }
+
+    /**
+     * How long a verified client may say nothing at all. Clients need send nothing while idle (the
+     * server's keep-alives are what keeps the connection up), so silence alone proves nothing: a
+     * client that said it can answer pings ({@code CanAckPings}, as Tailscale's and ours do) and
+     * has been silent for half of this gets a Ping, and is closed only if it has still said
+     * nothing when the whole of it has passed. A client that cannot answer pings is never closed
+     * for silence. {@link Duration#ZERO} turns it off.
+     */
+    public Builder idleTimeout(Duration timeout) {
+      if (timeout == null || timeout.isNegative() || (!timeout.isZero() && timeout.toMillis() < 1)) {
+        throw new IllegalArgumentException("idleTimeout must be 0 (off) or at least 1 ms, got " + timeout);
+      }
+      this.idleTimeout = timeout;
+      return this;
+    }
+
+    /**
+     * How long a client's socket may stay unwritable (its outbound buffer past the high-water mark
+     * without draining to the low one) before the client is closed: one that stops reading holds
+     * at most that buffer, and only this long. {@link Duration#ZERO} turns it off.
+     */
+    public Builder writeTimeout(Duration timeout) {
+      if (timeout == null || timeout.isNegative()) {
+        throw new IllegalArgumentException("writeTimeout must be >= 0, got " + timeout);
+      }
+      this.writeTimeout = timeout;
       return this;
     }
 

@@ -1,6 +1,7 @@
 package dev.derphole.derp.server;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
 /** Counters of a DERP server, rendered as Prometheus text at {@code /metrics}. */
@@ -9,6 +10,7 @@ public final class ServerMetrics {
   final AtomicInteger clients = new AtomicInteger();
   final LongAdder accepts = new LongAdder();
   final LongAdder refusedOverLimit = new LongAdder();
+  final LongAdder refusedPerIp = new LongAdder();
   final LongAdder handshakeFailures = new LongAdder();
   final LongAdder handshakeTimeouts = new LongAdder();
   final LongAdder protocolErrors = new LongAdder();
@@ -24,6 +26,23 @@ public final class ServerMetrics {
   final LongAdder senderPauses = new LongAdder();
   final LongAdder senderPauseLimits = new LongAdder();
   final LongAdder httpRequests = new LongAdder();
+  final LongAdder idlePings = new LongAdder();
+  final LongAdder idleTimeouts = new LongAdder();
+  final LongAdder writeTimeouts = new LongAdder();
+  final LongAdder droppedPongs = new LongAdder();
+  final LongAdder droppedKeepAlives = new LongAdder();
+  final LongAdder droppedNotHere = new LongAdder();
+  final LongAdder droppedIdlePings = new LongAdder();
+  /** The most bytes seen waiting in one connection's socket write buffer. */
+  private final AtomicLong outboundPendingPeak = new AtomicLong();
+
+  /** Notes how many bytes wait in one connection's socket write buffer right now. */
+  void notePending(long bytes) {
+    long peak = outboundPendingPeak.get();
+    while (bytes > peak && !outboundPendingPeak.compareAndSet(peak, bytes)) {
+      peak = outboundPendingPeak.get();
+    }
+  }
 
   public int connections() {
     return connections.get();
@@ -73,6 +92,31 @@ public final class ServerMetrics {
     return refusedOverLimit.sum();
   }
 
+  public long refusedPerIp() {
+    return refusedPerIp.sum();
+  }
+
+  public long idlePings() {
+    return idlePings.sum();
+  }
+
+  public long idleTimeouts() {
+    return idleTimeouts.sum();
+  }
+
+  public long writeTimeouts() {
+    return writeTimeouts.sum();
+  }
+
+  public long droppedPongs() {
+    return droppedPongs.sum();
+  }
+
+  /** The most bytes ever seen waiting in one connection's socket write buffer. */
+  public long outboundPendingPeak() {
+    return outboundPendingPeak.get();
+  }
+
   public long rateLimitPauses() {
     return rateLimitPauses.sum();
   }
@@ -92,6 +136,7 @@ public final class ServerMetrics {
     gauge(sb, "derp_clients", "verified DERP clients connected", clients.get());
     counter(sb, "derp_accepts_total", "TCP connections accepted", accepts.sum());
     counter(sb, "derp_refused_over_limit_total", "connections closed at accept because the limit was reached", refusedOverLimit.sum());
+    counter(sb, "derp_refused_per_ip_total", "connections closed at accept because their address (IPv6: /64) had too many open", refusedPerIp.sum());
     counter(sb, "derp_handshake_failures_total", "connections closed during the upgrade or ClientInfo", handshakeFailures.sum());
     counter(sb, "derp_handshake_timeouts_total", "connections closed for not finishing the handshake in time", handshakeTimeouts.sum());
     counter(sb, "derp_protocol_errors_total", "verified connections closed for breaking the protocol", protocolErrors.sum());
@@ -103,6 +148,16 @@ public final class ServerMetrics {
     sb.append("derp_packets_dropped_total{reason=\"unknown_dest\"} ").append(droppedUnknownDestination.sum()).append('\n');
     sb.append("derp_packets_dropped_total{reason=\"gone\"} ").append(droppedGone.sum()).append('\n');
     counter(sb, "derp_pings_answered_total", "client pings answered with a pong", pingsAnswered.sum());
+    sb.append("# HELP derp_control_frames_dropped_total frames the server sends on its own, dropped because the client's socket was full\n"
+        + "# TYPE derp_control_frames_dropped_total counter\n");
+    sb.append("derp_control_frames_dropped_total{frame=\"pong\"} ").append(droppedPongs.sum()).append('\n');
+    sb.append("derp_control_frames_dropped_total{frame=\"keepalive\"} ").append(droppedKeepAlives.sum()).append('\n');
+    sb.append("derp_control_frames_dropped_total{frame=\"not_here\"} ").append(droppedNotHere.sum()).append('\n');
+    sb.append("derp_control_frames_dropped_total{frame=\"idle_ping\"} ").append(droppedIdlePings.sum()).append('\n');
+    gauge(sb, "derp_outbound_pending_bytes_peak", "the most bytes seen waiting in one connection's socket write buffer", outboundPendingPeak.get());
+    counter(sb, "derp_write_timeouts_total", "clients closed because their socket stayed full past the write timeout", writeTimeouts.sum());
+    counter(sb, "derp_idle_pings_total", "pings sent to clients silent for half the idle timeout", idlePings.sum());
+    counter(sb, "derp_idle_timeouts_total", "clients closed for saying nothing, not even a pong, for the idle timeout", idleTimeouts.sum());
     counter(sb, "derp_keepalives_sent_total", "keep-alive frames sent", keepAlivesSent.sum());
     counter(sb, "derp_rate_limit_pauses_total", "times a client's reads were paused by its token bucket", rateLimitPauses.sum());
     counter(sb, "derp_sender_pauses_total", "times a sender stopped being read while its destination's queue drained", senderPauses.sum());

@@ -225,10 +225,21 @@ class DirectPathTest {
         return true;
       }
     };
-    QuicTransport.serve(bob.udp, bob.tls, alice.tls.publicKey(), noop, sink);
+    ChannelHandler bobsConnection = new ChannelInboundHandlerAdapter() {
+      @Override
+      public void handlerAdded(ChannelHandlerContext ctx) {
+        bob.path.quic((QuicChannel) ctx.channel()); // as a session does, on both sides
+      }
+
+      @Override
+      public boolean isSharable() {
+        return true;
+      }
+    };
+    QuicTransport.serve(bob.udp, bob.tls, alice.tls.publicKey(), bobsConnection, sink);
     QuicChannel quic = QuicTransport.connect(alice.udp, alice.path, alice.tls, bob.tls.publicKey(), noop, noop)
         .get(10, TimeUnit.SECONDS);
-    alice.path.quic(quic); // as a session does (bob's side hears only disco here)
+    alice.path.quic(quic);
     QuicStreamChannel stream = quic.createStream(QuicStreamType.BIDIRECTIONAL, noop).get(10, TimeUnit.SECONDS);
     MessageDigest sha = MessageDigest.getInstance("SHA-256");
     Random random = new Random(5);
@@ -268,6 +279,7 @@ class DirectPathTest {
     assertThat(alice.path.splitPackets()).as("large packets went direct in segments").isPositive();
     assertThat(bob.path.joinedPackets()).as("and were put back together").isPositive();
     assertThat(alice.path.quicHeard()).as("QUIC packets the connection accepted kept the direct path alive").isPositive();
+    assertThat(bob.path.quicHeard()).as("on the server's side too").isPositive();
     quic.close().sync();
     return alice;
   }

@@ -26,8 +26,8 @@ import java.util.function.LongSupplier;
  * unknown address is dropped, so a virtual address can never leak onto the network.
  *
  * <p>While the direct path has been silent for {@link #SUSPECT} (nothing from the peer over it:
- * no QUIC that the connection accepted, no authenticated disco), every packet also goes through the relay, until the peer is heard again or
- * {@link DirectPath} gives the direct path up. Without that overlap, a direct path that dies
+ * no QUIC that the connection accepted, no authenticated disco), every packet also goes through
+ * the relay, until the peer is heard again or {@link DirectPath} gives the direct path up. Without that overlap, a direct path that dies
  * mid-transfer stalls QUIC for the whole wait before the fallback and then for the rest of QUIC's
  * backed-off probe timer (5-10 s in all, measured in the NAT lab); with it, QUIC's next probe gets through.
  * The peer's QUIC drops whichever copy comes second. Tailscale's magicsock does the same while

@@ -133,6 +133,10 @@ public final class QuicCeilingBench {
       InetSocketAddress peer = withPath ? client.path.virtualPeer() : server.address();
       QuicChannel quic = QuicTransport.connect(client.udp, local, peer, client.tls, server.tls.publicKey(), noop(), noop())
           .get(10, TimeUnit.SECONDS);
+      if (withPath) { // as a session does: what each connection accepts keeps the direct path alive
+        client.path.quic(quic);
+        serverQuic.thenAccept(server.path::quic);
+      }
 
       ResultLine line = measure(rung, bytes, quic, serverQuic, moved -> {
         if (receiver != null) {

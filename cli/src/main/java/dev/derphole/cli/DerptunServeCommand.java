@@ -39,6 +39,14 @@ final class DerptunServeCommand implements Callable<Integer> {
   @Option(names = "--force-relay", description = "Never send UDP to clients; the relay carries everything.")
   boolean forceRelay;
 
+  @Option(names = "--max-connections", paramLabel = "N", description = "Client connections at once, in all "
+      + "(default: ${DEFAULT-VALUE}); more claims are dropped until one ends.")
+  int maxConnections = TunnelServer.Limits.DEFAULT.legs();
+
+  @Option(names = "--max-connections-per-client", paramLabel = "N", description = "Connections at once for one "
+      + "client token (default: ${DEFAULT-VALUE}).")
+  int maxPerClient = TunnelServer.Limits.DEFAULT.legsPerClient();
+
   @Override
   public Integer call() throws Exception {
     InetSocketAddress target;
@@ -51,6 +59,12 @@ final class DerptunServeCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new Launcher.UsageException("--tcp: " + e.getMessage());
     }
+    TunnelServer.Limits limits;
+    try {
+      limits = new TunnelServer.Limits(maxPerClient, maxConnections);
+    } catch (IllegalArgumentException e) {
+      throw new Launcher.UsageException("--max-connections and --max-connections-per-client must be at least 1");
+    }
     ServerToken token;
     try {
       token = source.server("derptun serve");
@@ -61,7 +75,7 @@ final class DerptunServeCommand implements Callable<Integer> {
       Reporter r = setup.options.reporter();
       ShareServer share = new ShareServer(target, events(r));
       CountDownLatch stop = new CountDownLatch(1);
-      try (TunnelServer server = TunnelServer.start(token, setup.options, share.streamHandler())) {
+      try (TunnelServer server = TunnelServer.start(token, setup.options, share.streamHandler(), limits)) {
         System.err.println("serving " + tcp + " to derptun clients; the token expires " + token.expires());
         System.err.flush();
         Thread hook = new Thread(() -> {

@@ -10,7 +10,8 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * Watches a QUIC connection for the reason it ends, so the user reads "the other side was
- * interrupted" rather than a bare "closed".
+ * interrupted" rather than a bare "closed"; and tells the peer path which connection's accepted
+ * packets are signs of life.
  */
 @ChannelHandler.Sharable
 final class ConnectionWatch extends ChannelInboundHandlerAdapter {
@@ -19,7 +20,19 @@ final class ConnectionWatch extends ChannelInboundHandlerAdapter {
   static final int CLOSE_INTERRUPTED = 1;
   static final int CLOSE_FAILED = 2;
 
+  private final dev.derphole.transport.path.PeerPath path;
   private volatile String reason;
+
+  ConnectionWatch(dev.derphole.transport.path.PeerPath path) {
+    this.path = path;
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    if (ctx.channel() instanceof QuicChannel q) {
+      path.quic(q);
+    }
+  }
 
   String reason() {
     return reason;

@@ -35,7 +35,7 @@ final class SessionCore implements AutoCloseable {
   final NodePrivateKey derpKey;
   final TlsIdentity tls;
   final PeerPath path = new PeerPath();
-  final ConnectionWatch watch = new ConnectionWatch();
+  final ConnectionWatch watch = new ConnectionWatch(path);
   final SessionLink link;
   final DatagramChannel udp;
   volatile QuicChannel quic;

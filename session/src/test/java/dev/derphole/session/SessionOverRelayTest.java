@@ -38,6 +38,8 @@ class SessionOverRelayTest {
   }
 
   private boolean forceRelay;
+  /** The listening side's peer path in the last {@link #pipe}. */
+  private dev.derphole.transport.path.PeerPath listenPath;
 
   private SessionOptions options(Reporter reporter) {
     return relay.options(reporter, forceRelay, Duration.ofSeconds(5));
@@ -49,6 +51,7 @@ class SessionOverRelayTest {
     try (IssuedSession listen = IssuedSession.open(Capability.STREAM, options((n, d) -> listenEvents.add(n)),
         firstStream(receiver))) {
       Token token = Token.decodeFor(listen.token().encode(), Capability.STREAM, Instant.now());
+      listenPath = listen.core.path;
       CompletableFuture<Long> sent = CompletableFuture.supplyAsync(() -> {
         try (ClaimedSession pipe = ClaimedSession.claim(token, options(Reporter.SILENT), null)) {
           return StreamSender.send(pipe.connection(), new ByteArrayInputStream(data), n -> { });
@@ -87,6 +90,7 @@ class SessionOverRelayTest {
     new Random(8).nextBytes(data);
     assertThat(pipe(data)).isEqualTo(data);
     assertThat(listenEvents).containsSubsequence("claimed", "connected-relay", "connected-direct");
+    assertThat(listenPath.quicHeard()).as("QUIC the connection accepted over the direct path kept it alive").isPositive();
   }
 
   @Test

@@ -117,6 +117,14 @@ class DerptunBadInputIT extends RelayedIT {
   }
 
   @Test
+  void connectionLimitsBelowOneAreUsageErrors() throws Exception {
+    for (String flag : new String[] {"--max-connections", "--max-connections-per-client"}) {
+      assertThat(fails(2, "limit" + flag, "serve", "--token-file", serverFile.toString(), "--tcp", "127.0.0.1:22",
+          flag, "0")).isEqualTo("--max-connections and --max-connections-per-client must be at least 1");
+    }
+  }
+
+  @Test
   void everyCommandHasHelpOnStderrAndNothingOnStdout() throws Exception {
     for (String[] cmd : new String[][] {{"token", "--help"}, {"token", "server", "--help"}, {"token", "client", "--help"},
         {"serve", "--help"}, {"open", "--help"}, {"connect", "--help"}}) {

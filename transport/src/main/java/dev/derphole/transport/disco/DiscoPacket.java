@@ -15,27 +15,32 @@ import javax.crypto.spec.SecretKeySpec;
 /**
  * A disco probe or its answer, sent straight over UDP between candidate endpoints to find and keep
  * a direct path. Authenticated with a key only the two session peers hold, so a forged or
- * reflected probe is ignored.
+ * reflected probe is ignored; the counter lets the receiver refuse a replayed one.
  *
  * <pre>
- *  0      8   9    10    11         23                       41
- *  +------+---+----+-----+----------+------------------------+-----------+
- *  |magic |ver|kind|role | txid(12) | observed ip(16)+port(2)| mac(16)   |
- *  +------+---+----+-----+----------+------------------------+-----------+
- *   00 "DHDISC1"  1  1=ping          (pong only: where the ping  HMAC-SHA256(disco key, all
- *                    2=pong           came from, v4-mapped)      bytes before it)[0..16)
- *                    role: 0 issuer, 1 claimant (the sender's)
+ *  0      8   9    10    11         23           31                       49
+ *  +------+---+----+-----+----------+------------+------------------------+-----------+
+ *  |magic |ver|kind|role | txid(12) | counter(8) | observed ip(16)+port(2)| mac(16)   |
+ *  +------+---+----+-----+----------+------------+------------------------+-----------+
+ *   00 "DHDISC1"  1  1=ping          ping: the     (pong only: where the   HMAC-SHA256(disco key,
+ *              2     2=pong          sender's      ping came from,         all bytes before it)
+ *                    role: 0 issuer, clock in µs,  v4-mapped)              [0..16)
+ *                    1 claimant      strictly
+ *                    (the sender's)  increasing;
+ *                                    pong: the
+ *                                    ping's
  * </pre>
  *
  * The first byte 0x00 never starts a QUIC packet (QUIC sets 0x40), and bytes 4..7 are never the
- * STUN cookie, so one socket carries QUIC, STUN and disco.
+ * STUN cookie, so one socket carries QUIC, STUN and disco. Version 2 added the counter; a version
+ * 1 packet is ignored.
  */
-public record DiscoPacket(Kind kind, int senderRole, byte[] txid, Optional<InetSocketAddress> observed) {
+public record DiscoPacket(Kind kind, int senderRole, byte[] txid, long counter, Optional<InetSocketAddress> observed) {
   public static final byte[] MAGIC = "\0DHDISC1".getBytes(StandardCharsets.ISO_8859_1);
-  public static final int VERSION = 1;
+  public static final int VERSION = 2;
   public static final int TXID_LENGTH = 12;
   static final int MAC_LENGTH = 16;
-  static final int PING_LENGTH = MAGIC.length + 3 + TXID_LENGTH + MAC_LENGTH;
+  static final int PING_LENGTH = MAGIC.length + 3 + TXID_LENGTH + 8 + MAC_LENGTH;
   static final int PONG_LENGTH = PING_LENGTH + 18;
 
   public enum Kind { PING, PONG }
@@ -71,6 +76,9 @@ public record DiscoPacket(Kind kind, int senderRole, byte[] txid, Optional<InetS
     out[at++] = (byte) senderRole;
     System.arraycopy(txid, 0, out, at, TXID_LENGTH);
     at += TXID_LENGTH;
+    for (int i = 7; i >= 0; i--) {
+      out[at++] = (byte) (counter >>> (8 * i));
+    }
     if (kind == Kind.PONG) {
       InetSocketAddress o = observed.orElseThrow(() -> new IllegalStateException("a pong says where the ping came from"));
       byte[] ip = o.getAddress().getAddress();
@@ -113,6 +121,10 @@ public record DiscoPacket(Kind kind, int senderRole, byte[] txid, Optional<InetS
     }
     byte[] txid = Arrays.copyOfRange(in, at, at + TXID_LENGTH);
     at += TXID_LENGTH;
+    long counter = 0;
+    for (int i = 0; i < 8; i++) {
+      counter = (counter << 8) | (in[at++] & 0xff);
+    }
     Optional<InetSocketAddress> observed = Optional.empty();
     if (kind == Kind.PONG) {
       try {
@@ -123,7 +135,7 @@ public record DiscoPacket(Kind kind, int senderRole, byte[] txid, Optional<InetS
         return Optional.empty();
       }
     }
-    return Optional.of(new DiscoPacket(kind, role, txid, observed));
+    return Optional.of(new DiscoPacket(kind, role, txid, counter, observed));
   }
 
   private static byte[] mac(byte[] key, byte[] data, int length) {
@@ -140,7 +152,7 @@ public record DiscoPacket(Kind kind, int senderRole, byte[] txid, Optional<InetS
   @Override
   public boolean equals(Object o) {
     return o instanceof DiscoPacket d && kind == d.kind && senderRole == d.senderRole
-        && Arrays.equals(txid, d.txid) && observed.equals(d.observed);
+        && Arrays.equals(txid, d.txid) && counter == d.counter && observed.equals(d.observed);
   }
 
   @Override

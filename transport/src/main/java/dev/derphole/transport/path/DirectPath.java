@@ -2,6 +2,7 @@ package dev.derphole.transport.path;
 
 import dev.derphole.derp.stun.Stun;
 import dev.derphole.transport.disco.DiscoPacket;
+import dev.derphole.transport.disco.ReplayWindow;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -20,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 
 /**
  * Finds, keeps and drops the direct UDP path to the peer. It sits first on the session socket and
@@ -34,8 +36,15 @@ import java.util.concurrent.TimeUnit;
  * every second while there is no direct path, so two endpoint-independent NATs open their
  * filters to each other within the first few probes. A ping from an address we did not know (the
  * peer's NAT mapping as seen from here) is answered and that address probed in turn. Only a pong
- * answering one of our own pings, from the address we pinged, promotes a path. Runs on the
- * socket's event loop.
+ * answering one of our own pings, from the address we pinged, with its counter, and saying a
+ * plausible address for us, promotes a path. Runs on the socket's event loop.
+ *
+ * <p>Against a party on the path: a ping is answered only once and only while fresh ({@link
+ * ReplayWindow}), so a captured ping replayed from elsewhere gets no pong and no candidate slot;
+ * addresses learnt from pings have {@link #MAX_LEARNT} of the {@link #MAX_REMOTES} slots, the
+ * stalest evicted first and any unheard for {@link #LEARNT_TTL} dropped, never the one in use; and
+ * the path is alive only on authenticated words from the peer (a fresh ping, an answering pong, or
+ * QUIC that the connection accepted: {@link PeerPath}), not on any datagram from its address.
  */
 public final class DirectPath extends ChannelInboundHandlerAdapter {
   public static final Duration STALE = Duration.ofSeconds(5);
@@ -48,6 +57,10 @@ public final class DirectPath extends ChannelInboundHandlerAdapter {
   static final Duration PROBE_INTERVAL = Duration.ofSeconds(1);
   static final Duration REPROBE_WHILE_DIRECT = Duration.ofSeconds(5);
   static final int MAX_REMOTES = 48;
+  /** Of those, addresses learnt from the peer's pings (not from its candidates). */
+  static final int MAX_LEARNT = 16;
+  /** A learnt address with no authenticated word from it for this long is forgotten. */
+  static final Duration LEARNT_TTL = Duration.ofSeconds(30);
   static final double SWITCH_IF_FASTER = 0.7;
 
   /** What the direct path tells the session. */
@@ -62,17 +75,23 @@ public final class DirectPath extends ChannelInboundHandlerAdapter {
 
   private static final class Remote {
     final InetSocketAddress address;
+    /** From one of the peer's pings, not from its candidates. */
+    final boolean fromPing;
     long learnt;
     int probes;
     long lastPing;
+    /** The last fresh ping or answering pong from it; when it was added if none yet. */
+    long heard;
 
-    Remote(InetSocketAddress address, long now) {
+    Remote(InetSocketAddress address, long now, boolean fromPing) {
       this.address = address;
+      this.fromPing = fromPing;
       this.learnt = now;
+      this.heard = now;
     }
   }
 
-  private record Pending(InetSocketAddress to, long sentAt) {}
+  private record Pending(InetSocketAddress to, long sentAt, long counter) {}
 
   /** The socket's event loop: calls from other threads queue behind the handler being added. */
   private final io.netty.util.concurrent.EventExecutor loop;
@@ -82,6 +101,14 @@ public final class DirectPath extends ChannelInboundHandlerAdapter {
   private final Listener listener;
   private final SecureRandom random = new SecureRandom();
   private final Map<InetSocketAddress, Remote> remotes = new LinkedHashMap<>();
+  private final ReplayWindow replays = new ReplayWindow();
+  private final LongSupplier clock;
+  private final LongSupplier wallMicros;
+  /** The counter of our last ping. */
+  private long counter;
+  /** Our address as the peer saw it on the path in use (its last pong there). */
+  private volatile InetSocketAddress seenAs;
+  private long refusedPings;
   private final Map<String, Pending> pending = new HashMap<>();
   private final Map<String, InetSocketAddress> stunPending = new HashMap<>();
   private final List<InetSocketAddress> stunServers = new ArrayList<>();
@@ -100,6 +127,14 @@ public final class DirectPath extends ChannelInboundHandlerAdapter {
    * @param role 0 for the issuer, 1 for the claimant: a probe carrying our own role is a reflection
    */
   public DirectPath(io.netty.util.concurrent.EventExecutor loop, byte[] key, int role, PeerPath path, Listener listener) {
+    this(loop, key, role, path, listener, () -> System.currentTimeMillis() * 1000);
+  }
+
+  /** @param wallMicros the wall clock in microseconds (pings carry it), or a test's; time passes by {@code path}'s clock */
+  DirectPath(io.netty.util.concurrent.EventExecutor loop, byte[] key, int role, PeerPath path, Listener listener,
+             LongSupplier wallMicros) {
+    this.clock = path::now;
+    this.wallMicros = wallMicros;
     this.loop = loop;
     this.key = key.clone();
     this.role = role;
@@ -124,12 +159,11 @@ public final class DirectPath extends ChannelInboundHandlerAdapter {
   /** Adds the peer's candidates (already checked against the candidate policy); probes new ones at once. */
   public void addRemotes(List<InetSocketAddress> candidates) {
     loop.execute(() -> {
-      long now = System.nanoTime();
+      long now = clock.getAsLong();
       for (InetSocketAddress c : candidates) {
-        if (remotes.size() >= MAX_REMOTES) {
-          break;
+        if (!remotes.containsKey(c)) {
+          addRemote(c, now, false);
         }
-        remotes.computeIfAbsent(c, a -> new Remote(a, now));
       }
       tick();
     });
@@ -149,6 +183,45 @@ public final class DirectPath extends ChannelInboundHandlerAdapter {
     return current;
   }
 
+  /** Our address as the peer saw it over the path in use (from its pongs), or null. */
+  public InetSocketAddress seenAs() {
+    return seenAs;
+  }
+
+  /** Remote addresses held now (for tests; on the event loop). */
+  int remoteCount() {
+    return remotes.size();
+  }
+
+  /** Pings refused as replayed or stale (for tests; on the event loop). */
+  long refusedPings() {
+    return refusedPings;
+  }
+
+  /**
+   * Adds a remote if there is a slot: a learnt one (from a ping) takes the stalest learnt one's
+   * place when learnt ones are at {@link #MAX_LEARNT}; a candidate takes a learnt one's place
+   * when all slots are taken. The path in use is never evicted. Null if there was no room.
+   */
+  private Remote addRemote(InetSocketAddress address, long now, boolean fromPing) {
+    long learnt = remotes.values().stream().filter(r -> r.fromPing).count();
+    if ((fromPing && learnt >= MAX_LEARNT) || remotes.size() >= MAX_REMOTES) {
+      Remote stalest = null;
+      for (Remote r : remotes.values()) {
+        if (r.fromPing && !r.address.equals(current) && (stalest == null || r.heard < stalest.heard)) {
+          stalest = r;
+        }
+      }
+      if (stalest == null) {
+        return null;
+      }
+      remotes.remove(stalest.address);
+    }
+    Remote r = new Remote(address, now, fromPing);
+    remotes.put(address, r);
+    return r;
+  }
+
   private void sendStun() {
     for (InetSocketAddress server : stunServers) {
       byte[] tx = Stun.newTransactionId();
@@ -156,15 +229,17 @@ public final class DirectPath extends ChannelInboundHandlerAdapter {
       ctx.writeAndFlush(new DatagramPacket(Unpooled.wrappedBuffer(Stun.bindingRequest(tx)), server));
     }
     stunTries++;
-    lastStun = System.nanoTime();
+    lastStun = clock.getAsLong();
   }
 
-  private void tick() {
+  /** Every {@link #TICK} on the event loop (tests call it there too). */
+  void tick() {
     if (closed) {
       return;
     }
-    long now = System.nanoTime();
+    long now = clock.getAsLong();
     pending.values().removeIf(p -> now - p.sentAt() > STALE.toNanos());
+    remotes.values().removeIf(r -> r.fromPing && !r.address.equals(current) && now - r.heard > LEARNT_TTL.toNanos());
     if (stunTries > 0 && stunTries < STUN_TRIES && stunSeen.isEmpty() && now - lastStun >= STUN_RETRY.toNanos()) {
       sendStun();
     }
@@ -206,10 +281,11 @@ public final class DirectPath extends ChannelInboundHandlerAdapter {
   private void ping(Remote r, long now) {
     byte[] tx = new byte[DiscoPacket.TXID_LENGTH];
     random.nextBytes(tx);
-    pending.put(HexFormat.of().formatHex(tx), new Pending(r.address, now));
+    counter = Math.max(counter + 1, wallMicros.getAsLong());
+    pending.put(HexFormat.of().formatHex(tx), new Pending(r.address, now, counter));
     r.probes++;
     r.lastPing = now;
-    byte[] bytes = new DiscoPacket(DiscoPacket.Kind.PING, role, tx, Optional.empty()).encode(key);
+    byte[] bytes = new DiscoPacket(DiscoPacket.Kind.PING, role, tx, counter, Optional.empty()).encode(key);
     ctx.writeAndFlush(new DatagramPacket(Unpooled.wrappedBuffer(bytes), r.address));
   }
 
@@ -246,25 +322,45 @@ public final class DirectPath extends ChannelInboundHandlerAdapter {
     if (p.senderRole() == role) {
       return; // our own probe reflected back at us
     }
-    long now = System.nanoTime();
-    if (from.equals(current)) {
-      path.heardDirect();
-    }
+    long now = clock.getAsLong();
     if (p.kind() == DiscoPacket.Kind.PING) {
-      byte[] pong = new DiscoPacket(DiscoPacket.Kind.PONG, role, p.txid(), Optional.of(from)).encode(key);
+      if (!replays.accept(p.counter(), wallMicros.getAsLong())) {
+        refusedPings++;
+        return; // seen before, or not fresh: a replay, whoever sends it
+      }
+      if (from.equals(current)) {
+        path.heardDirect();
+      }
+      byte[] pong = new DiscoPacket(DiscoPacket.Kind.PONG, role, p.txid(), p.counter(), Optional.of(from)).encode(key);
       ctx.writeAndFlush(new DatagramPacket(Unpooled.wrappedBuffer(pong), from));
       Remote r = remotes.get(from);
-      if (r == null && remotes.size() < MAX_REMOTES) {
+      if (r != null) {
+        r.heard = now;
+      } else {
         // The peer as our side of the network sees it (its NAT's mapping): probe it too.
-        r = new Remote(from, now);
-        remotes.put(from, r);
-        ping(r, now);
+        r = addRemote(from, now, true);
+        if (r != null) {
+          ping(r, now);
+        }
       }
       return;
     }
-    Pending sent = pending.remove(HexFormat.of().formatHex(p.txid()));
-    if (sent == null || !sent.to().equals(from)) {
+    String tx = HexFormat.of().formatHex(p.txid());
+    Pending sent = pending.get(tx);
+    if (sent == null || !sent.to().equals(from) || sent.counter() != p.counter()) {
       return; // not an answer to a ping of ours to that address
+    }
+    InetSocketAddress us = p.observed().orElse(null);
+    if (!plausible(us)) {
+      return; // an answer that cannot say where we are answers nothing
+    }
+    pending.remove(tx);
+    if (from.equals(current)) {
+      path.heardDirect();
+    }
+    Remote heard = remotes.get(from);
+    if (heard != null) {
+      heard.heard = now;
     }
     long rtt = now - sent.sentAt();
     path.trust(from);
@@ -275,6 +371,15 @@ public final class DirectPath extends ChannelInboundHandlerAdapter {
     } else if (rtt < currentRtt * SWITCH_IF_FASTER) {
       promote(from, rtt, "faster than " + current);
     }
+    if (from.equals(current)) {
+      seenAs = us; // differs from our socket's address behind a NAT; changes if the NAT rebinds us
+    }
+  }
+
+  /** An address a pong may say we are at: a unicast address and a port. */
+  static boolean plausible(InetSocketAddress a) {
+    return a != null && a.getPort() != 0 && a.getAddress() != null && !a.getAddress().isAnyLocalAddress()
+        && !a.getAddress().isMulticastAddress();
   }
 
   private void promote(InetSocketAddress to, long rtt, String why) {

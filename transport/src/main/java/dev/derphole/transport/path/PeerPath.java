@@ -26,12 +26,17 @@ import java.util.function.LongSupplier;
  * unknown address is dropped, so a virtual address can never leak onto the network.
  *
  * <p>While the direct path has been silent for {@link #SUSPECT} (nothing from the peer over it:
- * no QUIC, no disco), every packet also goes through the relay, until the peer is heard again or
- * {@link DirectPath} gives the direct path up. Without that overlap, a direct path that dies
+ * no QUIC that the connection accepted, no authenticated disco), every packet also goes through
+ * the relay, until the peer is heard again or {@link DirectPath} gives the direct path up. Without that overlap, a direct path that dies
  * mid-transfer stalls QUIC for the whole wait before the fallback and then for the rest of QUIC's
  * backed-off probe timer (5-10 s in all, measured in the NAT lab); with it, QUIC's next probe gets through.
  * The peer's QUIC drops whichever copy comes second. Tailscale's magicsock does the same while
  * its best address is not confirmed.
+ *
+ * <p>A datagram from the endpoint's address is not by itself a word from the peer: anyone on the
+ * path can send one with that source. QUIC over the direct path counts as life only when the
+ * connection accepted it (quiche's count of packets received rose across the read batch; checked
+ * at most every {@link #LIFE_CHECK}), disco only when {@link DirectPath} authenticated it.
  */
 public final class PeerPath extends ChannelDuplexHandler {
   /** The largest packet PeerPath carries to the peer (in segments on the direct path). */
@@ -45,6 +50,9 @@ public final class PeerPath extends ChannelDuplexHandler {
    */
   public static final java.time.Duration SUSPECT = java.time.Duration.ofSeconds(1);
   private static final long SUSPECT_NANOS = SUSPECT.toNanos();
+  /** While the direct path was heard this recently, QUIC's acceptance is not asked again (it costs a native call). */
+  static final java.time.Duration LIFE_CHECK = java.time.Duration.ofMillis(100);
+  private static final long LIFE_CHECK_NANOS = LIFE_CHECK.toNanos();
   /** {@code -Dderphole.gso=false} sends segments one datagram per system call (to compare, or to work around). */
   static final boolean GSO_ALLOWED = !"false".equals(System.getProperty("derphole.gso"));
   private static final AtomicInteger NEXT = new AtomicInteger(2);
@@ -58,6 +66,10 @@ public final class PeerPath extends ChannelDuplexHandler {
   /** Endpoints proven (by disco) to be the peer: their QUIC packets are accepted even before we send there. */
   private final java.util.Set<InetSocketAddress> trusted = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private volatile long lastDirectIn;
+  /** The connection whose acceptance of a packet makes it a sign of life; null before there is one. */
+  private volatile io.netty.handler.codec.quic.QuicChannel quic;
+  /** Event loop only: quiche's received-packet count before this read batch's first direct datagram; -1 if none to check. */
+  private long acceptedBefore = -1;
   private final LongSupplier clock;
   private ChannelHandlerContext ctx;
   private final LongAdder relayedOut = new LongAdder();
@@ -68,6 +80,7 @@ public final class PeerPath extends ChannelDuplexHandler {
   private final LongAdder overlapOut = new LongAdder();
   private final LongAdder splitOut = new LongAdder();
   private final LongAdder joinedIn = new LongAdder();
+  private final LongAdder quicHeard = new LongAdder();
   /** Event loop only: the number of the next packet split into segments. */
   private int nextSplit;
   /** Event loop only: packets coming in as segments. */
@@ -113,9 +126,29 @@ public final class PeerPath extends ChannelDuplexHandler {
     this.direct = endpoint;
   }
 
-  /** The peer was heard over the direct path (disco; QUIC is seen here): it is alive. */
+  /** The peer was heard over the direct path (authenticated disco; QUIC is seen here): it is alive. */
   public void heardDirect() {
     lastDirectIn = clock.getAsLong();
+  }
+
+  /** The QUIC connection over this path: the packets it accepts from the direct path are signs of life. */
+  public void quic(io.netty.handler.codec.quic.QuicChannel connection) {
+    this.quic = connection;
+  }
+
+  /** This path's clock: {@link System#nanoTime()} or a test's. */
+  long now() {
+    return clock.getAsLong();
+  }
+
+  /** Packets the connection accepted (decrypted) so far; -1 if there is none or it cannot say now. */
+  private long quicAccepted() {
+    io.netty.handler.codec.quic.QuicChannel q = quic;
+    if (q == null || !q.isActive()) {
+      return -1;
+    }
+    io.netty.util.concurrent.Future<io.netty.handler.codec.quic.QuicConnectionStats> f = q.collectStats();
+    return f.isDone() && f.isSuccess() ? f.getNow().recv() : -1; // at once on the event loop
   }
 
   public InetSocketAddress directEndpoint() {
@@ -127,7 +160,7 @@ public final class PeerPath extends ChannelDuplexHandler {
     trusted.add(endpoint);
   }
 
-  /** {@link System#nanoTime()} of the last datagram (QUIC or disco) from the peer over direct UDP; 0 if none yet. */
+  /** The clock's time of the last authenticated word (accepted QUIC or disco) from the peer over direct UDP; 0 if none yet. */
   public long lastDirectIn() {
     return lastDirectIn;
   }
@@ -214,7 +247,9 @@ public final class PeerPath extends ChannelDuplexHandler {
     if (msg instanceof DatagramPacket dp) {
       InetSocketAddress to = direct;
       if ((to != null && to.equals(dp.sender())) || trusted.contains(dp.sender())) {
-        lastDirectIn = clock.getAsLong();
+        if (acceptedBefore < 0 && clock.getAsLong() - lastDirectIn > LIFE_CHECK_NANOS) {
+          acceptedBefore = quicAccepted();
+        }
         ByteBuf packet = dp.content();
         if (Segments.isSegment(packet)) {
           packet = reassembly.add(packet);
@@ -232,6 +267,19 @@ public final class PeerPath extends ChannelDuplexHandler {
       return;
     }
     ctx.fireChannelRead(msg);
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    ctx.fireChannelReadComplete(); // the codec has handed the batch to quiche once this returns
+    if (acceptedBefore >= 0) {
+      long after = quicAccepted();
+      if (after > acceptedBefore) {
+        lastDirectIn = clock.getAsLong();
+        quicHeard.increment();
+      }
+      acceptedBefore = -1;
+    }
   }
 
   /** Delivers packets that came through the relay, from any thread, as one read batch. */
@@ -277,6 +325,11 @@ public final class PeerPath extends ChannelDuplexHandler {
   /** Large packets whose segments left in one UDP GSO send. */
   public long gsoPackets() {
     return gsoOut.sum();
+  }
+
+  /** Read batches over the direct path in which the QUIC connection accepted a packet: the signs of life QUIC gave. */
+  public long quicHeard() {
+    return quicHeard.sum();
   }
 
   /** Packets put back together from their segments. */

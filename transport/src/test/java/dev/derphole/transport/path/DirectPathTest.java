@@ -40,6 +40,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -224,9 +225,21 @@ class DirectPathTest {
         return true;
       }
     };
-    QuicTransport.serve(bob.udp, bob.tls, alice.tls.publicKey(), noop, sink);
+    ChannelHandler bobsConnection = new ChannelInboundHandlerAdapter() {
+      @Override
+      public void handlerAdded(ChannelHandlerContext ctx) {
+        bob.path.quic((QuicChannel) ctx.channel()); // as a session does, on both sides
+      }
+
+      @Override
+      public boolean isSharable() {
+        return true;
+      }
+    };
+    QuicTransport.serve(bob.udp, bob.tls, alice.tls.publicKey(), bobsConnection, sink);
     QuicChannel quic = QuicTransport.connect(alice.udp, alice.path, alice.tls, bob.tls.publicKey(), noop, noop)
         .get(10, TimeUnit.SECONDS);
+    alice.path.quic(quic);
     QuicStreamChannel stream = quic.createStream(QuicStreamType.BIDIRECTIONAL, noop).get(10, TimeUnit.SECONDS);
     MessageDigest sha = MessageDigest.getInstance("SHA-256");
     Random random = new Random(5);
@@ -265,6 +278,8 @@ class DirectPathTest {
         .isPositive();
     assertThat(alice.path.splitPackets()).as("large packets went direct in segments").isPositive();
     assertThat(bob.path.joinedPackets()).as("and were put back together").isPositive();
+    assertThat(alice.path.quicHeard()).as("QUIC packets the connection accepted kept the direct path alive").isPositive();
+    assertThat(bob.path.quicHeard()).as("on the server's side too").isPositive();
     quic.close().sync();
     return alice;
   }
@@ -283,7 +298,7 @@ class DirectPathTest {
           mirror.receive(p);
           mirror.send(new java.net.DatagramPacket(p.getData(), p.getLength(), p.getSocketAddress()));
           byte[] forged = new DiscoPacket(DiscoPacket.Kind.PONG, 0, java.util.Arrays.copyOfRange(p.getData(), 11, 23),
-              Optional.of(new InetSocketAddress("127.0.0.1", 1))).encode(new byte[32]); // another session's key
+              wire(p.getData(), 23), Optional.of(new InetSocketAddress("127.0.0.1", 1))).encode(new byte[32]); // another session's key
           mirror.send(new java.net.DatagramPacket(forged, forged.length, p.getSocketAddress()));
         }
       } catch (java.io.IOException e) {
@@ -295,5 +310,262 @@ class DirectPathTest {
     alice.direct.addRemotes(List.of((InetSocketAddress) mirror.getLocalSocketAddress()));
     assertThat(alice.events.poll(3, TimeUnit.SECONDS)).as("no promotion from reflections or forgeries").isNull();
     assertThat(alice.direct.current()).isNull();
+  }
+
+  /** A big-endian long at {@code at}: a disco packet's counter is at offset 23. */
+  static long wire(byte[] b, int at) {
+    return java.nio.ByteBuffer.wrap(b, at, 8).getLong();
+  }
+
+  // ---- A party on the path, with the clocks in the test's hands ----
+
+  /** Alice's direct path on a real socket, its monotonic and wall clocks the test's. */
+  final class Clocked implements DirectPath.Listener {
+    final AtomicLong now = new AtomicLong(TimeUnit.SECONDS.toNanos(100));
+    /** 2026-12-07T12:00:00Z, in microseconds. */
+    final AtomicLong wall = new AtomicLong(1_796_644_800_000_000L);
+    final PeerPath path = new PeerPath(now::get);
+    final BlockingQueue<String> events = new LinkedBlockingQueue<>();
+    DirectPath direct;
+    DatagramChannel udp;
+
+    Clocked open() throws Exception {
+      udp = QuicTransport.bind(group.next(), new InetSocketAddress("127.0.0.1", 0), path);
+      closeMe.add(() -> udp.close().syncUninterruptibly());
+      direct = new DirectPath(udp.eventLoop(), KEY, 1, path, this, wall::get);
+      udp.pipeline().addBefore(QuicTransport.PATH, "direct-path", direct);
+      return this;
+    }
+
+    InetSocketAddress address() {
+      return (InetSocketAddress) udp.localAddress();
+    }
+
+    void elapse(Duration d) {
+      now.addAndGet(d.toNanos());
+      wall.addAndGet(d.toNanos() / 1000);
+    }
+
+    /** Runs on the socket's event loop, after whatever it is doing now. */
+    <T> T onLoop(java.util.concurrent.Callable<T> c) throws Exception {
+      return udp.eventLoop().submit(c).get(10, TimeUnit.SECONDS);
+    }
+
+    @Override
+    public void onDirect(InetSocketAddress endpoint, Duration rtt, String why) {
+      events.add("direct " + endpoint);
+    }
+
+    @Override
+    public void onRelay(String why) {
+      events.add("relay");
+    }
+  }
+
+  /** A raw UDP socket that holds the session's disco key: the peer (role 0), or an impostor. */
+  final class Raw {
+    final java.nio.channels.DatagramChannel socket;
+
+    Raw() throws Exception {
+      socket = java.nio.channels.DatagramChannel.open().bind(new InetSocketAddress("127.0.0.1", 0));
+      closeMe.add(socket);
+    }
+
+    InetSocketAddress address() throws Exception {
+      return (InetSocketAddress) socket.getLocalAddress();
+    }
+
+    void send(byte[] bytes, InetSocketAddress to) throws Exception {
+      socket.send(java.nio.ByteBuffer.wrap(bytes), to);
+    }
+
+    /** The next disco packet of {@code kind} that arrives (bounded wait); others are skipped. */
+    DiscoPacket next(DiscoPacket.Kind kind) throws Exception {
+      socket.configureBlocking(false);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(2048);
+      try (java.nio.channels.Selector sel = java.nio.channels.Selector.open()) {
+        socket.register(sel, java.nio.channels.SelectionKey.OP_READ);
+        while (System.nanoTime() < deadline) {
+          sel.select(100);
+          sel.selectedKeys().clear();
+          buf.clear();
+          while (socket.receive(buf) != null) {
+            buf.flip();
+            byte[] b = new byte[buf.remaining()];
+            buf.get(b);
+            buf.clear();
+            Optional<DiscoPacket> p = DiscoPacket.decode(KEY, b);
+            if (p.isPresent() && p.get().kind() == kind) {
+              return p.get();
+            }
+          }
+        }
+      }
+      throw new AssertionError("no " + kind + " within 10 s");
+    }
+
+    /** Whatever disco arrived and is waiting, without waiting. */
+    List<DiscoPacket> waiting() throws Exception {
+      socket.configureBlocking(false);
+      List<DiscoPacket> out = new ArrayList<>();
+      java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(2048);
+      while (socket.receive(buf) != null) {
+        buf.flip();
+        byte[] b = new byte[buf.remaining()];
+        buf.get(b);
+        buf.clear();
+        DiscoPacket.decode(KEY, b).ifPresent(out::add);
+      }
+      return out;
+    }
+  }
+
+  private long counters;
+
+  /** A ping as the peer makes one: fresh by alice's wall clock, each counter new. */
+  byte[] ping(Clocked alice) {
+    byte[] tx = new byte[DiscoPacket.TXID_LENGTH];
+    new Random().nextBytes(tx);
+    return new DiscoPacket(DiscoPacket.Kind.PING, 0, tx, alice.wall.get() + counters++, Optional.empty()).encode(KEY);
+  }
+
+  static byte[] pong(DiscoPacket ping, InetSocketAddress seenAs) {
+    return new DiscoPacket(DiscoPacket.Kind.PONG, 0, ping.txid(), ping.counter(), Optional.of(seenAs)).encode(KEY);
+  }
+
+  /**
+   * Waits until alice has dealt with everything sent to her so far: a fresh ping from {@code via}
+   * gets its pong only after what was queued before it on her socket.
+   */
+  void sync(Clocked alice, Raw via) throws Exception {
+    byte[] p = ping(alice);
+    via.send(p, alice.address());
+    byte[] tx = DiscoPacket.decode(KEY, p).orElseThrow().txid();
+    DiscoPacket pong;
+    do {
+      pong = via.next(DiscoPacket.Kind.PONG);
+    } while (!java.util.Arrays.equals(pong.txid(), tx));
+  }
+
+  /** Alice probes bob, bob answers: alice is direct to bob. */
+  Clocked directTo(Raw bob) throws Exception {
+    Clocked alice = new Clocked().open();
+    alice.direct.addRemotes(List.of(bob.address()));
+    DiscoPacket probe = bob.next(DiscoPacket.Kind.PING);
+    bob.send(pong(probe, alice.address()), alice.address());
+    assertThat(alice.events.poll(10, TimeUnit.SECONDS)).isEqualTo("direct " + bob.address());
+    return alice;
+  }
+
+  @Test
+  void aReplayedPingGetsNoPongAndNoSlotAndDoesNotEvictTheLivePath() throws Exception {
+    Raw bob = new Raw();
+    Clocked alice = directTo(bob);
+    byte[] captured = ping(alice);
+    bob.send(captured, alice.address());
+    assertThat(bob.next(DiscoPacket.Kind.PONG).txid()).isEqualTo(DiscoPacket.decode(KEY, captured).orElseThrow().txid());
+
+    // Replayed from bob's own address, and from 60 others (more than the 48 slots).
+    bob.send(captured, alice.address());
+    List<Raw> replayers = new ArrayList<>();
+    for (int i = 0; i < DirectPath.MAX_REMOTES + 12; i++) {
+      Raw r = new Raw();
+      r.send(captured, alice.address());
+      replayers.add(r);
+    }
+    sync(alice, bob); // bob's next pong answers a fresh ping: none came for the replay before it
+    for (Raw r : replayers) {
+      assertThat(r.waiting()).as("a pong to a replay").isEmpty();
+    }
+    assertThat(alice.onLoop(alice.direct::remoteCount)).as("remote slots").isEqualTo(1);
+    assertThat(alice.onLoop(alice.direct::refusedPings)).isEqualTo(DirectPath.MAX_REMOTES + 13);
+    assertThat(alice.direct.current()).isEqualTo(bob.address());
+
+    // A ping made (with the key) more than the allowed skew ago: refused too, wherever it comes from.
+    Raw late = new Raw();
+    byte[] old = new DiscoPacket(DiscoPacket.Kind.PING, 0, new byte[DiscoPacket.TXID_LENGTH],
+        alice.wall.get() - dev.derphole.transport.disco.ReplayWindow.MAX_SKEW.toNanos() / 1000 - 1, Optional.empty())
+        .encode(KEY);
+    late.send(old, alice.address());
+    sync(alice, bob);
+    assertThat(late.waiting()).isEmpty();
+    assertThat(alice.onLoop(alice.direct::remoteCount)).isEqualTo(1);
+  }
+
+  @Test
+  void addressesLearntFromPingsTakeAFewSlotsAndTheStalestGoesFirst() throws Exception {
+    Raw bob = new Raw();
+    Clocked alice = directTo(bob);
+    // Fresh pings (the peer's, from addresses alice did not know) from more addresses than learnt slots.
+    for (int i = 0; i < DirectPath.MAX_LEARNT + 8; i++) {
+      Raw r = new Raw();
+      sync(alice, r);
+      alice.elapse(Duration.ofMillis(10));
+    }
+    assertThat(alice.onLoop(alice.direct::remoteCount)).isEqualTo(1 + DirectPath.MAX_LEARNT);
+    assertThat(alice.direct.current()).as("the path in use is never evicted").isEqualTo(bob.address());
+    // Unheard for the learnt lifetime: forgotten, while bob (a candidate, and in use) stays.
+    alice.elapse(DirectPath.LEARNT_TTL.plusSeconds(1));
+    bob.send(ping(alice), alice.address()); // bob stays alive meanwhile
+    sync(alice, bob);
+    alice.onLoop(() -> {
+      alice.direct.tick();
+      return null;
+    });
+    assertThat(alice.onLoop(alice.direct::remoteCount)).isEqualTo(1);
+    assertThat(alice.direct.current()).isEqualTo(bob.address());
+  }
+
+  @Test
+  void aDeadPathIsDeclaredDeadOnTimeWhateverElseComesFromItsAddress() throws Exception {
+    Raw bob = new Raw();
+    Raw carol = new Raw(); // only for sync: alice answers her pings
+    Clocked alice = directTo(bob);
+    byte[] bobsOldPing = ping(alice);
+    bob.send(bobsOldPing, alice.address());
+    sync(alice, bob);
+    // Bob is gone; a party on the path sends from his address: QUIC-looking junk, his old ping, a stray pong.
+    for (int second = 1; second <= DirectPath.STALE.toSeconds() + 1; second++) {
+      alice.elapse(Duration.ofSeconds(1));
+      bob.send(new byte[] {0x40, 1, 2, 3, 4, 5, 6, 7}, alice.address());
+      bob.send(bobsOldPing, alice.address());
+      byte[] tx = new byte[DiscoPacket.TXID_LENGTH];
+      bob.send(new DiscoPacket(DiscoPacket.Kind.PONG, 0, tx, 0, Optional.of(alice.address())).encode(KEY), alice.address());
+      sync(alice, carol);
+      alice.onLoop(() -> {
+        alice.direct.tick();
+        return null;
+      });
+      if (second <= DirectPath.STALE.toSeconds()) {
+        assertThat(alice.direct.current()).as("%d s after bob's last word", second).isEqualTo(bob.address());
+        assertThat(alice.events).as("%d s after bob's last word", second).isEmpty();
+      } else {
+        assertThat(alice.direct.current()).as("%d s after bob's last word", second).isNull();
+        assertThat(alice.events.poll()).isEqualTo("relay");
+      }
+    }
+  }
+
+  @Test
+  void aPongMustSayAPlausibleAddressForUsAndItIsRecorded() throws Exception {
+    Raw bob = new Raw();
+    Raw carol = new Raw();
+    Clocked alice = new Clocked().open();
+    alice.direct.addRemotes(List.of(bob.address()));
+    DiscoPacket probe = bob.next(DiscoPacket.Kind.PING);
+    // No address, a multicast one, and the right one under another counter: none answers the probe.
+    bob.send(pong(probe, new InetSocketAddress("0.0.0.0", 0)), alice.address());
+    bob.send(pong(probe, new InetSocketAddress("224.0.0.1", 5000)), alice.address());
+    bob.send(new DiscoPacket(DiscoPacket.Kind.PONG, 0, probe.txid(), probe.counter() + 1,
+        Optional.of(alice.address())).encode(KEY), alice.address());
+    sync(alice, carol);
+    assertThat(alice.direct.current()).isNull();
+    assertThat(alice.events).isEmpty();
+    // Seen through a NAT: another address than alice's socket, plausible: promotes, and is recorded.
+    InetSocketAddress mapped = new InetSocketAddress("198.51.100.7", 4242);
+    bob.send(pong(probe, mapped), alice.address());
+    assertThat(alice.events.poll(10, TimeUnit.SECONDS)).isEqualTo("direct " + bob.address());
+    assertThat(alice.direct.seenAs()).isEqualTo(mapped);
   }
 }

@@ -4,7 +4,7 @@ import dev.derphole.session.IssuedSession;
 import dev.derphole.session.SessionException;
 import dev.derphole.session.offer.ByteSize;
 import dev.derphole.session.offer.DirectoryTar;
-import dev.derphole.session.offer.Failures;
+import dev.derphole.derp.io.Failures;
 import dev.derphole.session.offer.OfferHeader;
 import dev.derphole.session.offer.OfferKind;
 import dev.derphole.session.offer.OfferSender;

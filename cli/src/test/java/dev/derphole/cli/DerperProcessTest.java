@@ -194,6 +194,17 @@ class DerperProcessTest {
   }
 
   @Test
+  void aTakenPortIsOneLineInPlainWords() throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+      Process p = derper("--listen", "127.0.0.1:" + taken.getLocalPort(), "--stun-port", "-1");
+      assertThat(p.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+      assertThat(p.exitValue()).isEqualTo(1);
+      assertThat(stderr().strip()).isEqualTo("derper: cannot listen on 127.0.0.1:" + taken.getLocalPort() + ": Address already in use");
+      processes.clear();
+    }
+  }
+
+  @Test
   void aKeyFileThatCannotBeCreatedSaysWhereAndWhy() throws Exception {
     Process p = derper("--key-file", "no-such-dir/relay-key.json", "--listen", "127.0.0.1:0", "--stun-port", "-1");
     assertThat(p.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();

@@ -9,9 +9,11 @@ import dev.derphole.derp.frame.FrameException;
 import dev.derphole.derp.frame.ServerInfoMessage;
 import dev.derphole.derp.http.HttpHead;
 import dev.derphole.derp.http.HttpHeadDecoder;
+import dev.derphole.derp.io.Failures;
 import dev.derphole.derp.key.BoxException;
 import dev.derphole.derp.key.NodePrivateKey;
 import dev.derphole.derp.key.NodePublicKey;
+import dev.derphole.derp.net.IpLiteral;
 import dev.derphole.derp.tls.DerpTls;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -26,7 +28,6 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
-import io.netty.handler.codec.DecoderException;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
@@ -163,10 +164,10 @@ public final class DerpClient implements AutoCloseable {
     } catch (ExecutionException e) {
       cf.channel().close();
       Throwable c = e.getCause();
-      throw new IOException("DERP " + endpoint + " (" + address + "): " + describe(c), c);
+      throw new IOException("DERP " + endpoint + " (" + IpLiteral.format(address) + "): " + Failures.describe(c), c);
     } catch (TimeoutException e) {
       cf.channel().close();
-      throw new IOException("DERP " + endpoint + " (" + address + "): handshake timed out");
+      throw new IOException("DERP " + endpoint + " (" + IpLiteral.format(address) + "): handshake timed out");
     } catch (InterruptedException e) {
       cf.channel().close();
       Thread.currentThread().interrupt();
@@ -268,15 +269,6 @@ public final class DerpClient implements AutoCloseable {
     channel.close().awaitUninterruptibly();
   }
 
-  static String describe(Throwable t) {
-    Throwable c = t;
-    while ((c instanceof DecoderException || c instanceof ExecutionException || c.getMessage() == null)
-        && c.getCause() != null) {
-      c = c.getCause();
-    }
-    return c.getMessage() != null ? c.getMessage() : c.getClass().getSimpleName();
-  }
-
   /** The pipeline end: upgrade, handshake, then the steady state. */
   private static final class Handler extends ChannelInboundHandlerAdapter {
     enum State { AWAITING_UPGRADE, AWAITING_SERVER_KEY, AWAITING_SERVER_INFO, ACTIVE, CLOSED }
@@ -311,7 +303,7 @@ public final class DerpClient implements AutoCloseable {
           if (f.isSuccess()) {
             sendUpgrade(ctx);
           } else {
-            fail(ctx, "TLS handshake failed: " + describe(f.cause()));
+            fail(ctx, "TLS handshake failed: " + Failures.describe(f.cause()));
           }
         });
       }
@@ -447,7 +439,7 @@ public final class DerpClient implements AutoCloseable {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      fail(ctx, describe(cause));
+      fail(ctx, Failures.describe(cause));
     }
 
     @Override

@@ -1,12 +1,8 @@
 package dev.derphole.cli;
 
+import dev.derphole.derp.io.Failures;
 import java.io.PrintWriter;
-import java.nio.file.AccessDeniedException;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
-import java.nio.file.NoSuchFileException;
-import java.nio.file.NotDirectoryException;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import picocli.CommandLine;
@@ -50,26 +46,12 @@ final class Launcher {
     while (c.getMessage() == null && c.getCause() != null) {
       c = c.getCause();
     }
-    String m = c instanceof FileSystemException fs ? describe(fs)
-        : c.getMessage() != null ? c.getMessage() : c.getClass().getSimpleName();
+    String m = c instanceof FileSystemException fs && fs.getFile() != null
+        ? fs.getFile() + (fs.getOtherFile() != null ? " -> " + fs.getOtherFile() : "") + ": " + Failures.describe(fs)
+        : Failures.describe(c);
     return m.replace('\n', ' ');
   }
 
-  /**
-   * The JDK's file errors name only the path ("/x/y" for a missing file); this adds what went
-   * wrong, as the shell would say it.
-   */
-  static String describe(FileSystemException e) {
-    String what = e.getReason() != null ? e.getReason()
-        : e instanceof NoSuchFileException ? "no such file or directory"
-        : e instanceof AccessDeniedException ? "permission denied"
-        : e instanceof FileAlreadyExistsException ? "already exists"
-        : e instanceof NotDirectoryException ? "not a directory"
-        : e instanceof DirectoryNotEmptyException ? "directory not empty"
-        : e.getClass().getSimpleName();
-    String file = e.getFile() != null ? e.getFile() : "";
-    return e.getOtherFile() != null ? file + " -> " + e.getOtherFile() + ": " + what : file + ": " + what;
-  }
 
   /** One line per record on stderr. */
   private static void configureLogging(Level level) {

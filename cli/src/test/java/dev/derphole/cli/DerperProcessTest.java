@@ -180,7 +180,7 @@ class DerperProcessTest {
       --rate-limit 1000000 --rate-burst 100   | derper: --rate-burst must be at least 65568 bytes (one largest frame), got 100
       --region-id 0                           | derper: --region-id must be positive, got 0
       --sender-pause-limit-ms -1              | derper: --sender-pause-limit-ms must be >= 0, got -1
-      --cert missing.pem --key missing.key    | derper: --cert missing.pem: no such file
+      --cert missing.pem --key missing.key    | derper: --cert missing.pem: no such file or directory
       """)
   void aBadValueIsAUsageErrorBeforeAnythingIsWritten(String flags, String message) throws Exception {
     List<String> args = new ArrayList<>(List.of("--key-file", "relay-key.json", "--stun-port", "-1"));

@@ -24,6 +24,17 @@ final class Launcher {
     CommandLine cl = new CommandLine(command);
     PrintWriter err = cl.getErr();
     cl.setOut(err); // help goes to stderr: stdout carries data only
+    cl.setExecutionStrategy(parsed -> {
+      // --version prints where `derphole version` does: stdout, like most tools' --version.
+      for (CommandLine c : parsed.asCommandLineList()) {
+        if (c.isVersionHelpRequested() && !c.isUsageHelpRequested()) {
+          c.printVersionHelp(System.out);
+          System.out.flush();
+          return OK;
+        }
+      }
+      return new CommandLine.RunLast().execute(parsed);
+    });
     cl.setUsageHelpAutoWidth(true);
     cl.setExitCodeExceptionMapper(t -> RUNTIME_ERROR);
     cl.setParameterExceptionHandler((ex, a) -> {

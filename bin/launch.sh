@@ -6,6 +6,10 @@ main_class=$1 tool=$2
 shift 2
 root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 jar=${DERPHOLE_JAR:-$root/cli/target/derphole.jar}
+if [ -n "${DERPHOLE_JAR:-}" ] && [ ! -f "$jar" ]; then
+  echo "$tool: DERPHOLE_JAR names $jar, which is not a file" >&2
+  exit 1
+fi
 if [ ! -f "$jar" ]; then
   echo "$tool: first run: building $jar with Maven (about a minute)..." >&2
   if ! (cd "$root" && mvn -q -B -DskipTests package >&2); then

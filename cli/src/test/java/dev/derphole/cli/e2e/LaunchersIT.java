@@ -53,6 +53,14 @@ class LaunchersIT {
     assertThat(r.err).isEmpty();
   }
 
+  @Test
+  void aDerpholeJarThatIsNotThereIsOneLineAndNoBuild() throws Exception {
+    Result r = run(Map.of("DERPHOLE_JAR", "/nonexistent/derphole.jar"), "derphole", "version");
+    assertThat(r.exit).isEqualTo(1);
+    assertThat(r.out).isEmpty();
+    assertThat(r.err).isEqualTo("derphole: DERPHOLE_JAR names /nonexistent/derphole.jar, which is not a file\n");
+  }
+
   private record Result(int exit, String out, String err) {}
 
   /** Runs {@code bin/TOOL ARGS} with no stdin and {@code env} over a clean environment. */

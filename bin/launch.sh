@@ -61,5 +61,20 @@ fi
 if [ -z "${LC_ALL:-}${LC_CTYPE:-}${LANG:-}" ]; then
   export LC_ALL=C.UTF-8
 fi
-# shellcheck disable=SC2086
-exec java "${java_opts[@]}" ${DERPHOLE_JAVA_OPTS:-} -cp "$jar" "$main_class" "$@"
+# A user's -Xlog with no output (or stdout), bare -Xlog and -verbose:gc would log to stdout, which
+# carries data: they log to stderr instead.
+user_opts=()
+read -r -a words <<< "${DERPHOLE_JAVA_OPTS:-}"
+for o in ${words[@]+"${words[@]}"}; do
+  case $o in
+    -Xlog) o=-Xlog:all=info:stderr:uptime,level,tags ;;
+    -verbose:gc) o=-Xlog:gc:stderr ;;
+    -Xlog:disable|-Xlog:help|-Xlog:async*) ;;
+    -Xlog:*)
+      what=${o#-Xlog:} && what=${what%%:*} && rest=${o#-Xlog:"$what"}
+      out=${rest#:} && out=${out%%:*} && tail=${rest#:"$out"}
+      case $out in ''|stdout) o=-Xlog:$what:stderr$tail ;; esac ;;
+  esac
+  user_opts+=("$o")
+done
+exec java "${java_opts[@]}" ${user_opts[@]+"${user_opts[@]}"} -cp "$jar" "$main_class" "$@"

@@ -53,6 +53,17 @@ class LaunchersIT {
     assertThat(r.err).isEmpty();
   }
 
+  /** JVM logging the user adds through DERPHOLE_JAVA_OPTS goes to stderr, even when it names stdout. */
+  @Test
+  void jvmLoggingTheUserAddsStaysOffStdout() throws Exception {
+    for (String opts : new String[] {"-Xlog:gc", "-verbose:gc", "-Xlog:gc:stdout", "-Xlog:gc::uptime", "-Xlog:gc*=info:stdout:uptime"}) {
+      Result r = run(Map.of("DERPHOLE_JAVA_OPTS", opts), "derphole", "version");
+      assertThat(r.exit).as(opts + ": " + r.err).isZero();
+      assertThat(r.out).as(opts).matches("\\d+\\.\\d+\\.\\d+(-SNAPSHOT)?\\n");
+      assertThat(r.err).as(opts).contains("Using Serial");
+    }
+  }
+
   @Test
   void aDerpholeJarThatIsNotThereIsOneLineAndNoBuild() throws Exception {
     Result r = run(Map.of("DERPHOLE_JAR", "/nonexistent/derphole.jar"), "derphole", "version");

@@ -17,6 +17,9 @@ final class Launcher {
   static final int RUNTIME_ERROR = 1;
   static final int USAGE_ERROR = 2;
 
+  /** Held so that its level is not lost when the JDK collects an unreferenced logger. */
+  private static final Logger OURS = Logger.getLogger("dev.derphole");
+
   private Launcher() {}
 
   static int run(Object command, String toolName, Level logLevel, String... args) {
@@ -79,12 +82,15 @@ final class Launcher {
         // keep the default
       }
     }
-    root.setLevel(effective);
+    // DERPHOLE_LOG raises our own loggers only: the JDK's (146 lines of CA certificates from
+    // jdk.event.security at FINE) and Netty's keep the tool's level, or a quieter one if asked.
+    root.setLevel(effective.intValue() > level.intValue() ? effective : level);
+    OURS.setLevel(effective);
     for (var h : root.getHandlers()) {
       h.setLevel(effective);
       h.setFormatter(new java.util.logging.SimpleFormatter());
     }
-    Logger.getLogger("io.netty").setLevel(Level.WARNING);
+    Logger.getLogger("io.netty").setLevel(effective.intValue() > Level.WARNING.intValue() ? effective : Level.WARNING);
   }
 
   /** A bad combination of flags found after parsing: exit 2. */

@@ -74,7 +74,8 @@ final class SessionCore implements AutoCloseable {
       link.start(SessionOptions.RELAY_TIMEOUT);
     } catch (IOException e) {
       link.close();
-      throw new SessionException("cannot reach the relay: " + e.getMessage(), e);
+      String why = e instanceof dev.derphole.derp.client.RelayCertificateException ? "" : "cannot reach the relay: ";
+      throw new SessionException(why + e.getMessage(), e);
     }
     link.onConnectionEvent(options.reporter()::event);
     try {

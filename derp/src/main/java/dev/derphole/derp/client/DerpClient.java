@@ -164,7 +164,11 @@ public final class DerpClient implements AutoCloseable {
     } catch (ExecutionException e) {
       cf.channel().close();
       Throwable c = e.getCause();
-      throw new IOException("DERP " + endpoint + " (" + IpLiteral.format(address) + "): " + Failures.describe(c), c);
+      String where = "DERP " + endpoint + " (" + IpLiteral.format(address) + "): ";
+      if (c instanceof RelayCertificateException) {
+        throw new RelayCertificateException(where + c.getMessage());
+      }
+      throw new IOException(where + Failures.describe(c), c);
     } catch (TimeoutException e) {
       cf.channel().close();
       throw new IOException("DERP " + endpoint + " (" + IpLiteral.format(address) + "): handshake timed out");
@@ -303,7 +307,12 @@ public final class DerpClient implements AutoCloseable {
           if (f.isSuccess()) {
             sendUpgrade(ctx);
           } else {
-            fail(ctx, "TLS handshake failed: " + Failures.describe(f.cause()));
+            String refusal = RelayCertificateException.why(f.cause());
+            if (refusal != null) {
+              fail(ctx, new RelayCertificateException("TLS handshake failed: the relay's certificate was refused: " + refusal));
+            } else {
+              fail(ctx, "TLS handshake failed: " + Failures.describe(f.cause()));
+            }
           }
         });
       }
@@ -456,10 +465,14 @@ public final class DerpClient implements AutoCloseable {
     }
 
     private void fail(ChannelHandlerContext ctx, String reason) {
+      fail(ctx, new IOException(reason));
+    }
+
+    private void fail(ChannelHandlerContext ctx, IOException reason) {
       if (closeReason == null) {
-        closeReason = reason;
+        closeReason = reason.getMessage();
       }
-      ready.completeExceptionally(new IOException(reason));
+      ready.completeExceptionally(reason);
       ctx.close();
     }
   }

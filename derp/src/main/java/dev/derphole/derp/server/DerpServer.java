@@ -97,6 +97,7 @@ public final class DerpServer implements AutoCloseable {
       ch.close();
     }, config.handshakeTimeout.toNanos(), TimeUnit.NANOSECONDS);
     ch.attr(DEADLINE).set(deadline);
+    ch.closeFuture().addListener(f -> deadline.cancel(false)); // a client that left needs no time-out
     if (config.sslContext != null) {
       ch.pipeline().addLast("tls", config.sslContext.newHandler(ch.alloc()));
     }

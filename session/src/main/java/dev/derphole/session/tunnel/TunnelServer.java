@@ -60,7 +60,7 @@ public final class TunnelServer implements AutoCloseable {
    */
   public static TunnelServer start(ServerToken token, SessionOptions options, ChannelHandler streams)
       throws SessionException, InterruptedException {
-    RelayPicker.Choice relay = RelayPicker.forClaimant(token.rendezvous(), options.maps());
+    RelayPicker.Choice relay = RelayPicker.forClaimant(token.rendezvous(), options.maps(), options.customMap());
     options.reporter().event("relay", relay.label());
     TunnelServer s = new TunnelServer(token, options, streams, relay);
     s.link.onConnectionEvent(options.reporter()::event);

@@ -73,6 +73,7 @@ final class DerptunOpenCommand implements Callable<Integer> {
             throw e; // the server said no: nothing will change by waiting
           }
         }
+        listener.acceptWhileDown(); // the tunnel may still be down: a connection is then closed at once
         System.err.println("listening on " + IpLiteral.format(listener.localAddress()));
         System.err.flush();
         // The client moves the listener to each new connection; this thread only waits for a refusal.

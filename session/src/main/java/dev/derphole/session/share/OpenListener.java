@@ -124,6 +124,15 @@ public final class OpenListener implements AutoCloseable {
     server.config().setAutoRead(true);
   }
 
+  /**
+   * Accepts before any connection was given to {@link #use}: until one is, each new TCP connection
+   * is closed at once instead of waiting in the listen backlog (derptun open whose server has not
+   * been reached yet).
+   */
+  public void acceptWhileDown() {
+    server.config().setAutoRead(true);
+  }
+
   /** Connections accepted and not yet closed. */
   public int openConnections() {
     return open.get();

@@ -120,6 +120,9 @@ final class SendCommand implements Callable<Integer> {
       return text(text);
     }
     Path path = Path.of(what);
+    if (Files.isSymbolicLink(path)) {
+      throw DirectoryTar.linkRefused(what);
+    }
     if (Files.isDirectory(path)) {
       Path abs = path.toAbsolutePath().normalize();
       if (abs.getFileName() == null) {

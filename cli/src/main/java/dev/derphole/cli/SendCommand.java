@@ -113,10 +113,14 @@ final class SendCommand implements Callable<Integer> {
 
   private Offer prepare() throws SessionException, IOException {
     if (what == null) {
-      if (System.console() != null) {
+      boolean terminal = System.console() != null;
+      if (terminal) {
         System.err.println("Type the message, then Ctrl-D on a line of its own:");
       }
       byte[] text = readText(System.in);
+      if (terminal && text.length == 0) {
+        throw new Launcher.UsageException("nothing to send: the message is empty");
+      }
       return text(text);
     }
     Path path = Path.of(what);

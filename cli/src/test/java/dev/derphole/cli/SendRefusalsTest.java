@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -11,6 +13,13 @@ import org.junit.jupiter.api.io.TempDir;
 /** What {@code derphole send} refuses before it asks the relay for anything. */
 class SendRefusalsTest {
   @TempDir Path dir;
+
+  private static List<String> java(String... args) {
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), "dev.derphole.cli.DerpholeCommand"));
+    cmd.addAll(List.of(args));
+    return cmd;
+  }
 
   /** README: links are refused. A link given on the command line too, not only one inside a directory. */
   @Test
@@ -25,4 +34,17 @@ class SendRefusalsTest {
     assertThat(Files.readString(dir.resolve("stdout"))).isEmpty();
   }
 
+  /** Ctrl-D at once on a terminal: nothing typed is a mistake, not an empty message to send. */
+  @Test
+  void anEmptyMessageTypedOnATerminalIsRefused() throws Exception {
+    Path ctrlD = Files.write(dir.resolve("typed"), new byte[] {4});
+    String cmd = String.join(" ", java("send").stream().map(a -> "'" + a + "'").toList());
+    Process p = new ProcessBuilder("script", "-qec", cmd, "/dev/null").directory(dir.toFile())
+        .redirectInput(ctrlD.toFile()).redirectOutput(dir.resolve("tty").toFile())
+        .redirectError(dir.resolve("stderr").toFile()).start();
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    String tty = Files.readString(dir.resolve("tty"));
+    assertThat(p.exitValue()).as("terminal:%n%s", tty).isEqualTo(2);
+    assertThat(tty).contains("derphole: nothing to send: the message is empty").doesNotContain("derphole receive");
+  }
 }

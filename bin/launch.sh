@@ -6,6 +6,10 @@ main_class=$1 tool=$2
 shift 2
 root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 jar=${DERPHOLE_JAR:-$root/cli/target/derphole.jar}
+if [ -n "${DERPHOLE_JAR:-}" ] && [ ! -f "$jar" ]; then
+  echo "$tool: DERPHOLE_JAR names $jar, which is not a file" >&2
+  exit 1
+fi
 if [ ! -f "$jar" ]; then
   echo "$tool: first run: building $jar with Maven (about a minute)..." >&2
   if ! (cd "$root" && mvn -q -B -DskipTests package >&2); then
@@ -57,5 +61,20 @@ fi
 if [ -z "${LC_ALL:-}${LC_CTYPE:-}${LANG:-}" ]; then
   export LC_ALL=C.UTF-8
 fi
-# shellcheck disable=SC2086
-exec java "${java_opts[@]}" ${DERPHOLE_JAVA_OPTS:-} -cp "$jar" "$main_class" "$@"
+# A user's -Xlog with no output (or stdout), bare -Xlog and -verbose:gc would log to stdout, which
+# carries data: they log to stderr instead.
+user_opts=()
+read -r -a words <<< "${DERPHOLE_JAVA_OPTS:-}"
+for o in ${words[@]+"${words[@]}"}; do
+  case $o in
+    -Xlog) o=-Xlog:all=info:stderr:uptime,level,tags ;;
+    -verbose:gc) o=-Xlog:gc:stderr ;;
+    -Xlog:disable|-Xlog:help|-Xlog:async*) ;;
+    -Xlog:*)
+      what=${o#-Xlog:} && what=${what%%:*} && rest=${o#-Xlog:"$what"}
+      out=${rest#:} && out=${out%%:*} && tail=${rest#:"$out"}
+      case $out in ''|stdout) o=-Xlog:$what:stderr$tail ;; esac ;;
+  esac
+  user_opts+=("$o")
+done
+exec java "${java_opts[@]}" ${user_opts[@]+"${user_opts[@]}"} -cp "$jar" "$main_class" "$@"

@@ -266,7 +266,7 @@ final class DerperCommand implements Callable<Integer> {
 
   private static void requireReadable(String flag, File f) {
     if (!f.isFile()) {
-      throw new Launcher.UsageException(flag + " " + f + ": " + (f.exists() ? "not a regular file" : "no such file"));
+      throw new Launcher.UsageException(flag + " " + f + ": " + (f.exists() ? "not a regular file" : "no such file or directory"));
     }
     if (!f.canRead()) {
       throw new Launcher.UsageException(flag + " " + f + ": permission denied");

@@ -33,7 +33,7 @@ final class DerpholeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    spec.commandLine().usage(System.err);
-    return Launcher.OK;
+    spec.commandLine().usage(System.err); // no command given: a usage error, like `derphole ssh`
+    return Launcher.USAGE_ERROR;
   }
 }

@@ -1,5 +1,6 @@
 package dev.derphole.cli;
 
+import dev.derphole.derp.net.IpLiteral;
 import dev.derphole.session.SessionException;
 import dev.derphole.session.share.OpenListener;
 import dev.derphole.session.tunnel.ClientToken;
@@ -72,7 +73,8 @@ final class DerptunOpenCommand implements Callable<Integer> {
             throw e; // the server said no: nothing will change by waiting
           }
         }
-        System.err.println("listening on " + text(listener.localAddress()));
+        listener.acceptWhileDown(); // the tunnel may still be down: a connection is then closed at once
+        System.err.println("listening on " + IpLiteral.format(listener.localAddress()));
         System.err.flush();
         // The client moves the listener to each new connection; this thread only waits for a refusal.
         while (true) {
@@ -84,10 +86,5 @@ final class DerptunOpenCommand implements Callable<Integer> {
         }
       }
     }
-  }
-
-  static String text(InetSocketAddress a) {
-    String host = a.getAddress() != null ? a.getAddress().getHostAddress() : a.getHostString();
-    return (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
   }
 }

@@ -1,5 +1,6 @@
 package dev.derphole.cli;
 
+import dev.derphole.derp.io.Failures;
 import dev.derphole.session.SessionException;
 import dev.derphole.session.rendezvous.RelayPicker;
 import dev.derphole.session.tunnel.ClientToken;
@@ -149,7 +150,7 @@ final class DerptunTokenCommand implements Callable<Integer> {
       } catch (FileAlreadyExistsException e) {
         throw new SessionException(file + " already exists; remove it or choose another --output");
       } catch (IOException e) {
-        throw new SessionException("cannot write " + file + ": " + e.getMessage());
+        throw new SessionException("cannot write " + file + ": " + Failures.describe(e));
       }
     }
   }

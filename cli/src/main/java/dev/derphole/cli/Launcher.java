@@ -1,13 +1,9 @@
 package dev.derphole.cli;
 
+import dev.derphole.derp.io.Failures;
 import dev.derphole.session.text.PeerText;
 import java.io.PrintWriter;
-import java.nio.file.AccessDeniedException;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
-import java.nio.file.NoSuchFileException;
-import java.nio.file.NotDirectoryException;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import picocli.CommandLine;
@@ -22,6 +18,9 @@ final class Launcher {
   static final int RUNTIME_ERROR = 1;
   static final int USAGE_ERROR = 2;
 
+  /** Held so that its level is not lost when the JDK collects an unreferenced logger. */
+  private static final Logger OURS = Logger.getLogger("dev.derphole");
+
   private Launcher() {}
 
   static int run(Object command, String toolName, Level logLevel, String... args) {
@@ -29,6 +28,17 @@ final class Launcher {
     CommandLine cl = new CommandLine(command);
     PrintWriter err = cl.getErr();
     cl.setOut(err); // help goes to stderr: stdout carries data only
+    cl.setExecutionStrategy(parsed -> {
+      // --version prints where `derphole version` does: stdout, like most tools' --version.
+      for (CommandLine c : parsed.asCommandLineList()) {
+        if (c.isVersionHelpRequested() && !c.isUsageHelpRequested()) {
+          c.printVersionHelp(System.out);
+          System.out.flush();
+          return OK;
+        }
+      }
+      return new CommandLine.RunLast().execute(parsed);
+    });
     cl.setUsageHelpAutoWidth(true);
     cl.setExitCodeExceptionMapper(t -> RUNTIME_ERROR);
     cl.setParameterExceptionHandler((ex, a) -> {
@@ -51,26 +61,12 @@ final class Launcher {
     while (c.getMessage() == null && c.getCause() != null) {
       c = c.getCause();
     }
-    String m = c instanceof FileSystemException fs ? describe(fs)
-        : c.getMessage() != null ? c.getMessage() : c.getClass().getSimpleName();
+    String m = c instanceof FileSystemException fs && fs.getFile() != null
+        ? fs.getFile() + (fs.getOtherFile() != null ? " -> " + fs.getOtherFile() : "") + ": " + Failures.describe(fs)
+        : Failures.describe(c);
     return PeerText.printable(m.replace('\n', ' ')); // the other side's words may be in it
   }
 
-  /**
-   * The JDK's file errors name only the path ("/x/y" for a missing file); this adds what went
-   * wrong, as the shell would say it.
-   */
-  static String describe(FileSystemException e) {
-    String what = e.getReason() != null ? e.getReason()
-        : e instanceof NoSuchFileException ? "no such file or directory"
-        : e instanceof AccessDeniedException ? "permission denied"
-        : e instanceof FileAlreadyExistsException ? "already exists"
-        : e instanceof NotDirectoryException ? "not a directory"
-        : e instanceof DirectoryNotEmptyException ? "directory not empty"
-        : e.getClass().getSimpleName();
-    String file = e.getFile() != null ? e.getFile() : "";
-    return e.getOtherFile() != null ? file + " -> " + e.getOtherFile() + ": " + what : file + ": " + what;
-  }
 
   /** One line per record on stderr. */
   private static void configureLogging(Level level) {
@@ -87,12 +83,15 @@ final class Launcher {
         // keep the default
       }
     }
-    root.setLevel(effective);
+    // DERPHOLE_LOG raises our own loggers only: the JDK's (146 lines of CA certificates from
+    // jdk.event.security at FINE) and Netty's keep the tool's level, or a quieter one if asked.
+    root.setLevel(effective.intValue() > level.intValue() ? effective : level);
+    OURS.setLevel(effective);
     for (var h : root.getHandlers()) {
       h.setLevel(effective);
       h.setFormatter(new java.util.logging.SimpleFormatter());
     }
-    Logger.getLogger("io.netty").setLevel(Level.WARNING);
+    Logger.getLogger("io.netty").setLevel(effective.intValue() > Level.WARNING.intValue() ? effective : Level.WARNING);
   }
 
   /** A bad combination of flags found after parsing: exit 2. */

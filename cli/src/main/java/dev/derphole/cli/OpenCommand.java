@@ -1,5 +1,6 @@
 package dev.derphole.cli;
 
+import dev.derphole.derp.net.IpLiteral;
 import dev.derphole.session.ClaimedSession;
 import dev.derphole.session.SessionException;
 import dev.derphole.session.share.OpenListener;
@@ -78,7 +79,7 @@ final class OpenCommand implements Callable<Integer> {
       }
       try (listener; ClaimedSession session = ClaimedSession.claim(t, setup.options, null)) {
         listener.start(session.connection());
-        System.err.println("listening on " + OpenListener.format(listener.localAddress()));
+        System.err.println("listening on " + IpLiteral.format(listener.localAddress()));
         System.err.flush();
         java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
         Thread hook = new Thread(() -> {

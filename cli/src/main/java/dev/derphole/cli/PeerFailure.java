@@ -2,7 +2,7 @@ package dev.derphole.cli;
 
 import dev.derphole.session.SessionEnd;
 import dev.derphole.session.SessionException;
-import dev.derphole.session.offer.Failures;
+import dev.derphole.derp.io.Failures;
 import dev.derphole.session.offer.OfferRefusedException;
 import dev.derphole.session.offer.PeerVerdictException;
 import dev.derphole.session.text.PeerText;

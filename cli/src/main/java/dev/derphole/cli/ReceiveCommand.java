@@ -128,8 +128,8 @@ final class ReceiveCommand implements Callable<Integer> {
         landing.set(l);
         receiver.accept();
         System.err.println(dir
-            ? "Receiving directory (" + header.files() + " file" + (header.files() == 1 ? "" : "s") + ", "
-                + ByteSize.format(header.contentBytes()) + ") into " + OfferHeader.quote(l.target() + "/") + code
+            ? "Receiving directory (" + SendCommand.directorySize(header.files(), header.contentBytes(), header.size())
+                + ") into " + OfferHeader.quote(l.target() + "/") + code
             : "Receiving file (" + size + ") into " + OfferHeader.quote(l.target().toString()) + code);
         if (dir) {
           SafeExtractor.Result[] result = new SafeExtractor.Result[1];

@@ -4,7 +4,7 @@ import dev.derphole.session.IssuedSession;
 import dev.derphole.session.SessionException;
 import dev.derphole.session.offer.ByteSize;
 import dev.derphole.session.offer.DirectoryTar;
-import dev.derphole.session.offer.Failures;
+import dev.derphole.derp.io.Failures;
 import dev.derphole.session.offer.OfferHeader;
 import dev.derphole.session.offer.OfferKind;
 import dev.derphole.session.offer.OfferSender;
@@ -113,13 +113,20 @@ final class SendCommand implements Callable<Integer> {
 
   private Offer prepare() throws SessionException, IOException {
     if (what == null) {
-      if (System.console() != null) {
+      boolean terminal = System.console() != null;
+      if (terminal) {
         System.err.println("Type the message, then Ctrl-D on a line of its own:");
       }
       byte[] text = readText(System.in);
+      if (terminal && text.length == 0) {
+        throw new Launcher.UsageException("nothing to send: the message is empty");
+      }
       return text(text);
     }
     Path path = Path.of(what);
+    if (Files.isSymbolicLink(path)) {
+      throw DirectoryTar.linkRefused(what);
+    }
     if (Files.isDirectory(path)) {
       Path abs = path.toAbsolutePath().normalize();
       if (abs.getFileName() == null) {
@@ -132,8 +139,8 @@ final class SendCommand implements Callable<Integer> {
       } catch (IOException e) {
         throw new SessionException("cannot read the directory " + OfferHeader.quote(what) + ": " + Failures.describe(e), e);
       }
-      String summary = String.format("Sending directory named %s (%d file%s, %s)", OfferHeader.quote(name),
-          tar.files(), tar.files() == 1 ? "" : "s", ByteSize.format(tar.contentBytes()));
+      String summary = "Sending directory named " + OfferHeader.quote(name) + " ("
+          + directorySize(tar.files(), tar.contentBytes(), tar.size()) + ")";
       return new Offer(OfferKind.DIRECTORY, name, tar.size(), tar.files(), tar.contentBytes(), summary, tar::writeTo);
     }
     if (Files.isRegularFile(path)) {
@@ -156,6 +163,15 @@ final class SendCommand implements Callable<Integer> {
           text.summary + "; there is no file or directory named " + OfferHeader.quote(what), text.body);
     }
     return text;
+  }
+
+  /**
+   * "3 files, 9 B; 7.0 KiB as a tar stream": what the directory holds, and what travels, which is
+   * what the progress bar and the final "Sent"/"Received" line count.
+   */
+  static String directorySize(long files, long contentBytes, long tarBytes) {
+    return files + " file" + (files == 1 ? "" : "s") + ", " + ByteSize.format(contentBytes) + "; "
+        + ByteSize.format(tarBytes) + " as a tar stream";
   }
 
   /** One word with a slash or a short extension: more likely a path than a message. */

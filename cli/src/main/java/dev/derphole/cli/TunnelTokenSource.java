@@ -1,5 +1,6 @@
 package dev.derphole.cli;
 
+import dev.derphole.derp.io.Failures;
 import dev.derphole.session.tunnel.ClientToken;
 import dev.derphole.session.tunnel.ServerToken;
 import dev.derphole.session.tunnel.TunnelTokenException;
@@ -83,7 +84,7 @@ final class TunnelTokenSource {
       }
       return Files.readString(p, StandardCharsets.UTF_8);
     } catch (IOException e) {
-      throw new Launcher.UsageException(option + ": cannot read " + p + " (" + e.getClass().getSimpleName() + ")");
+      throw new Launcher.UsageException(option + ": cannot read " + p + ": " + Failures.describe(e));
     }
   }
 
@@ -100,7 +101,7 @@ final class TunnelTokenSource {
         sb.append((char) c);
       }
     } catch (IOException e) {
-      throw new Launcher.UsageException("--token-stdin: cannot read stdin (" + e.getMessage() + ")");
+      throw new Launcher.UsageException("--token-stdin: cannot read stdin: " + Failures.describe(e));
     }
     return sb.toString();
   }

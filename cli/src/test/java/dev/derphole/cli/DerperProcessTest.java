@@ -183,7 +183,7 @@ class DerperProcessTest {
       --max-conns-per-ip 0                    | derper: --max-conns-per-ip must be at least 1, got 0
       --idle-timeout-ms -5                    | derper: --idle-timeout-ms must be >= 0 (0 = off), got -5
       --write-timeout-ms -1                   | derper: --write-timeout-ms must be >= 0 (0 = off), got -1
-      --cert missing.pem --key missing.key    | derper: --cert missing.pem: no such file
+      --cert missing.pem --key missing.key    | derper: --cert missing.pem: no such file or directory
       """)
   void aBadValueIsAUsageErrorBeforeAnythingIsWritten(String flags, String message) throws Exception {
     List<String> args = new ArrayList<>(List.of("--key-file", "relay-key.json", "--stun-port", "-1"));
@@ -194,6 +194,36 @@ class DerperProcessTest {
     assertThat(stderr().strip()).isEqualTo(message);
     assertThat(dir.resolve("relay-key.json")).as("no key file for a command line that was refused").doesNotExist();
     processes.clear();
+  }
+
+  /** DERPHOLE_LOG=FINE is for our loggers: the JDK's stay quiet (146 CA certificate lines at FINE otherwise). */
+  @Test
+  void fineLoggingIsOursOnly() throws Exception {
+    Path mapFile = dir.resolve("map.json");
+    List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Djava.util.logging.SimpleFormatter.format=%3$s|%4$s|%5$s%n", "-cp", System.getProperty("java.class.path"),
+        "dev.derphole.cli.DerperCommand", "--listen", "127.0.0.1:0", "--stun-port", "-1", "--derp-map-out", mapFile.toString());
+    ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile())
+        .redirectOutput(dir.resolve("stdout").toFile()).redirectError(dir.resolve("stderr").toFile());
+    pb.environment().put("DERPHOLE_LOG", "FINE");
+    Process p = pb.start();
+    processes.add(p);
+    exchangeThrough(awaitMap(p, mapFile).regionsById().get(0).derpNodes().get(0));
+    p.destroy();
+    assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
+    assertThat(stderr().lines().filter(l -> l.matches("[\\w.$]+\\|(FINE|FINER|FINEST|CONFIG)\\|.*")))
+        .as("records below INFO").allMatch(l -> l.startsWith("dev.derphole."), "from dev.derphole loggers only");
+  }
+
+  @Test
+  void aTakenPortIsOneLineInPlainWords() throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+      Process p = derper("--listen", "127.0.0.1:" + taken.getLocalPort(), "--stun-port", "-1");
+      assertThat(p.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+      assertThat(p.exitValue()).isEqualTo(1);
+      assertThat(stderr().strip()).isEqualTo("derper: cannot listen on 127.0.0.1:" + taken.getLocalPort() + ": Address already in use");
+      processes.clear();
+    }
   }
 
   @Test

@@ -78,4 +78,50 @@ class HelpTest {
     assertThat(usage).as("an example that redirects a token into a file")
         .doesNotContainPattern("derptun token\\b[^\\n]*>");
   }
+
+  private record Run(int code, String out, String err) {}
+
+  private static Run run(String tool, String... args) {
+    PrintStream err = System.err;
+    PrintStream out = System.out;
+    ByteArrayOutputStream errBytes = new ByteArrayOutputStream();
+    ByteArrayOutputStream outBytes = new ByteArrayOutputStream();
+    try {
+      System.setErr(new PrintStream(errBytes, true, StandardCharsets.UTF_8));
+      System.setOut(new PrintStream(outBytes, true, StandardCharsets.UTF_8));
+      Object command = switch (tool) {
+        case "derphole" -> new DerpholeCommand();
+        case "derptun" -> new DerptunCommand();
+        default -> new DerperCommand();
+      };
+      int code = Launcher.run(command, tool, Level.WARNING, args);
+      return new Run(code, outBytes.toString(StandardCharsets.UTF_8), errBytes.toString(StandardCharsets.UTF_8));
+    } finally {
+      System.setErr(err);
+      System.setOut(out);
+    }
+  }
+
+  @org.junit.jupiter.api.Test
+  void versionFlagAndVersionCommandBothPrintOnStdout() {
+    String version = run("derphole", "version").out();
+    assertThat(version).matches("\\d+\\.\\d+\\.\\d+(-SNAPSHOT)?\\n");
+    for (String[] cmd : new String[][] {{"derphole", "--version"}, {"derptun", "--version"}, {"derper", "--version"},
+        {"derphole", "listen", "--version"}, {"derptun", "version"}}) {
+      Run r = run(cmd[0], java.util.Arrays.copyOfRange(cmd, 1, cmd.length));
+      assertThat(r.code()).as(String.join(" ", cmd)).isZero();
+      assertThat(r.out()).as(String.join(" ", cmd)).isEqualTo(version);
+      assertThat(r.err()).as(String.join(" ", cmd)).isEmpty();
+    }
+  }
+
+  @org.junit.jupiter.api.Test
+  void noCommandAtAllIsAUsageErrorWithHelpOnStderr() {
+    for (String tool : new String[] {"derphole", "derptun"}) {
+      Run r = run(tool);
+      assertThat(r.code()).as(tool).isEqualTo(Launcher.USAGE_ERROR);
+      assertThat(r.err()).as(tool).startsWith("Usage: " + tool);
+      assertThat(r.out()).as(tool).isEmpty();
+    }
+  }
 }

@@ -42,7 +42,7 @@ public final class ClaimedSession extends SessionEnd {
 
   public static ClaimedSession claim(Token token, SessionOptions options, ChannelHandler streamHandler)
       throws SessionException, InterruptedException {
-    RelayPicker.Choice relay = RelayPicker.forClaimant(token, options.maps());
+    RelayPicker.Choice relay = RelayPicker.forClaimant(token, options.maps(), options.customMap());
     SessionCore core = new SessionCore(options, relay.endpoint());
     try {
       SessionKeys keys = SessionKeys.of(token);

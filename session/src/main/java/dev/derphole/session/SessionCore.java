@@ -3,6 +3,7 @@ package dev.derphole.session;
 import dev.derphole.derp.client.DerpEndpoint;
 import dev.derphole.derp.key.NodePrivateKey;
 import dev.derphole.derp.key.NodePublicKey;
+import dev.derphole.derp.net.IpLiteral;
 import dev.derphole.session.rendezvous.SessionLink;
 import dev.derphole.session.claim.Candidate;
 import dev.derphole.session.claim.CandidatePolicy;
@@ -73,7 +74,8 @@ final class SessionCore implements AutoCloseable {
       link.start(SessionOptions.RELAY_TIMEOUT);
     } catch (IOException e) {
       link.close();
-      throw new SessionException("cannot reach the relay: " + e.getMessage(), e);
+      String why = e instanceof dev.derphole.derp.client.RelayCertificateException ? "" : "cannot reach the relay: ";
+      throw new SessionException(why + e.getMessage(), e);
     }
     link.onConnectionEvent(options.reporter()::event);
     try {
@@ -99,7 +101,7 @@ final class SessionCore implements AutoCloseable {
     DirectPath d = new DirectPath(udp.eventLoop(), keys.discoKey(), issuer ? 0 : 1, path, new DirectPath.Listener() {
       @Override
       public void onDirect(InetSocketAddress endpoint, java.time.Duration rtt, String why) {
-        options.reporter().event("connected-direct", endpoint + " rtt=" + String.format("%.1fms", rtt.toNanos() / 1e6)
+        options.reporter().event("connected-direct", IpLiteral.format(endpoint) + " rtt=" + String.format("%.1fms", rtt.toNanos() / 1e6)
             + " (" + why + ")");
       }
 
@@ -135,7 +137,7 @@ final class SessionCore implements AutoCloseable {
   /** "via relay" or "via direct ADDRESS", for --verbose. */
   String pathDescription() {
     InetSocketAddress d = path.directEndpoint();
-    return d == null ? "via relay" : "via direct " + d;
+    return d == null ? "via relay" : "via direct " + IpLiteral.format(d);
   }
 
   /**
@@ -150,10 +152,15 @@ final class SessionCore implements AutoCloseable {
       return t;
     });
     PortMapper pm = new PortMapper(null, port, portmapPool,
-        line -> options.reporter().event("portmap", line.startsWith("portmap=") ? line.substring(8) : line));
+        line -> options.reporter().event("portmap", portmapDetail(line)));
     portMapper = pm;
     pm.onChange(m -> addLocalCandidate(m.external(), m.protocol()));
     pm.map(PORT_MAP_BUDGET).thenAccept(m -> m.ifPresent(x -> addLocalCandidate(x.external(), x.protocol())));
+  }
+
+  /** PortMapper's lines start "portmap=" or "portmap: "; the event already says portmap. */
+  static String portmapDetail(String line) {
+    return line.startsWith("portmap=") ? line.substring(8) : line.startsWith("portmap: ") ? line.substring(9) : line;
   }
 
   private void addLocalCandidate(InetSocketAddress address, String source) {

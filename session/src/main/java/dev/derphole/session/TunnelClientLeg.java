@@ -65,7 +65,7 @@ public final class TunnelClientLeg extends SessionEnd {
    */
   public static TunnelClientLeg dial(Token session, UnaryOperator<byte[]> wrap, SessionOptions options, Duration timeout)
       throws SessionException, InterruptedException {
-    RelayPicker.Choice relay = RelayPicker.forClaimant(session, options.maps());
+    RelayPicker.Choice relay = RelayPicker.forClaimant(session, options.maps(), options.customMap());
     SessionCore core = new SessionCore(options, relay.endpoint());
     core.peerGoneGraceSeconds = TunnelServerLeg.PEER_GONE_GRACE_SECONDS;
     try {

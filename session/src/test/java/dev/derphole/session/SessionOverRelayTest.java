@@ -26,6 +26,7 @@ import org.junit.jupiter.api.Test;
 class SessionOverRelayTest {
   private LoopbackRelay relay;
   private final List<String> listenEvents = new CopyOnWriteArrayList<>();
+  private final List<String> listenLines = new CopyOnWriteArrayList<>();
 
   @BeforeEach
   void start() throws Exception {
@@ -48,7 +49,10 @@ class SessionOverRelayTest {
   private byte[] pipe(byte[] data) throws Exception {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     StreamReceiver receiver = new StreamReceiver(out);
-    try (IssuedSession listen = IssuedSession.open(Capability.STREAM, options((n, d) -> listenEvents.add(n)),
+    try (IssuedSession listen = IssuedSession.open(Capability.STREAM, options((n, d) -> {
+      listenEvents.add(n);
+      listenLines.add(n + " " + d);
+    }),
         firstStream(receiver))) {
       Token token = Token.decodeFor(listen.token().encode(), Capability.STREAM, Instant.now());
       listenPath = listen.core.path;
@@ -91,6 +95,14 @@ class SessionOverRelayTest {
     assertThat(pipe(data)).isEqualTo(data);
     assertThat(listenEvents).containsSubsequence("claimed", "connected-relay", "connected-direct");
     assertThat(listenPath.quicHeard()).as("QUIC the connection accepted over the direct path kept it alive").isPositive();
+    assertThat(listenLines).filteredOn(l -> l.startsWith("connected-direct "))
+        .allMatch(l -> l.matches("connected-direct (\\d+\\.\\d+\\.\\d+\\.\\d+|\\[[0-9a-f:]+\\]):\\d+ rtt=.*"), "IP:PORT, no slash");
+  }
+
+  @Test
+  void portmapLinesSayPortmapOnce() {
+    assertThat(SessionCore.portmapDetail("portmap: pcp: no answer; trying NAT-PMP")).isEqualTo("pcp: no answer; trying NAT-PMP");
+    assertThat(SessionCore.portmapDetail("portmap=none: no default gateway")).isEqualTo("none: no default gateway");
   }
 
   @Test

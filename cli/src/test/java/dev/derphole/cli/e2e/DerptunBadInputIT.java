@@ -116,6 +116,29 @@ class DerptunBadInputIT extends RelayedIT {
         .isEqualTo("give only one of --token, --token-file, --token-stdin");
   }
 
+  /** README: while the tunnel is down new connections are closed at once, also before it was ever up. */
+  @Test
+  void aConnectionIsClosedAtOnceWhileTheServerHasNeverBeenReached() throws Exception {
+    String lonely = Derptun.token(processes, dir, "token-lonely", relay.mapFile(), "dts1_", "token", "server");
+    Path lonelyFile = Derptun.file(dir, "lonely.dts", lonely);
+    String client = Derptun.token(processes, dir, "token-lonely-client", relay.mapFile(), "dtc1_", "token", "client",
+        "--token-file", lonelyFile.toString());
+    Derphole open = Derptun.start(processes, dir, "open", relay.mapFile(), "open", "--token-file",
+        Derptun.file(dir, "lonely.dtc", client).toString());
+    int port = Derptun.listeningPort(open); // after 20 s: no serve runs for this token
+    try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+      s.setSoTimeout((int) Duration.ofSeconds(30).toMillis()); // a bound for a hang; the close comes at once
+      int first;
+      try {
+        first = s.getInputStream().read();
+      } catch (java.net.SocketException reset) {
+        first = -1;
+      }
+      assertThat(first).as("the connection ends without data").isEqualTo(-1);
+    }
+    assertThat(open.process.isAlive()).as("open keeps running").isTrue();
+  }
+
   @Test
   void connectionLimitsBelowOneAreUsageErrors() throws Exception {
     for (String flag : new String[] {"--max-connections", "--max-connections-per-client"}) {

@@ -32,8 +32,7 @@ class LaunchersIT {
     for (String[] command : new String[][] {{"derphole", "version"}, {"derptun", "version"}, {"derper", "--version"}}) {
       Result r = run(Map.of("DERPHOLE_JAVA_OPTS", "-Xshare:on"), command);
       assertThat(r.exit).as(String.join(" ", command) + ": " + r.err).isZero();
-      // derper prints its version with its help, on stderr
-      assertThat(r.out + r.err).matches("\\d+\\.\\d+\\.\\d+(-SNAPSHOT)?\\s*");
+      assertThat(r.out).matches("\\d+\\.\\d+\\.\\d+(-SNAPSHOT)?\\n");
     }
   }
 
@@ -52,6 +51,25 @@ class LaunchersIT {
     assertThat(r.exit).isZero();
     assertThat(r.out).matches("\\d+\\.\\d+\\.\\d+(-SNAPSHOT)?\\n");
     assertThat(r.err).isEmpty();
+  }
+
+  /** JVM logging the user adds through DERPHOLE_JAVA_OPTS goes to stderr, even when it names stdout. */
+  @Test
+  void jvmLoggingTheUserAddsStaysOffStdout() throws Exception {
+    for (String opts : new String[] {"-Xlog:gc", "-verbose:gc", "-Xlog:gc:stdout", "-Xlog:gc::uptime", "-Xlog:gc*=info:stdout:uptime"}) {
+      Result r = run(Map.of("DERPHOLE_JAVA_OPTS", opts), "derphole", "version");
+      assertThat(r.exit).as(opts + ": " + r.err).isZero();
+      assertThat(r.out).as(opts).matches("\\d+\\.\\d+\\.\\d+(-SNAPSHOT)?\\n");
+      assertThat(r.err).as(opts).contains("Using Serial");
+    }
+  }
+
+  @Test
+  void aDerpholeJarThatIsNotThereIsOneLineAndNoBuild() throws Exception {
+    Result r = run(Map.of("DERPHOLE_JAR", "/nonexistent/derphole.jar"), "derphole", "version");
+    assertThat(r.exit).isEqualTo(1);
+    assertThat(r.out).isEmpty();
+    assertThat(r.err).isEqualTo("derphole: DERPHOLE_JAR names /nonexistent/derphole.jar, which is not a file\n");
   }
 
   private record Result(int exit, String out, String err) {}

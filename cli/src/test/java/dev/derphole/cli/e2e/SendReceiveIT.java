@@ -108,8 +108,9 @@ class SendReceiveIT extends RelayedIT {
     Files.writeString(tree.resolve("a/" + longName), "long\n");
     Derphole[] both = transfer(Path.of("/dev/null"), new String[] {"my tree"});
     assertThat(Offers.tree(to.resolve("my tree"))).isEqualTo(Offers.tree(tree)).hasSize(14);
-    assertThat(both[0].stderrLines().get(0)).isEqualTo("Sending directory named \"my tree\" (7 files, 2.9 MiB)");
-    assertThat(both[1].stderr()).contains("Receiving directory (7 files, 2.9 MiB) into \"" + to.resolve("my tree") + "/\"");
+    assertThat(both[0].stderrLines().get(0)).isEqualTo("Sending directory named \"my tree\" (7 files, 2.9 MiB; 2.9 MiB as a tar stream)");
+    assertThat(both[1].stderr()).contains("Receiving directory (7 files, 2.9 MiB; 2.9 MiB as a tar stream) into \""
+        + to.resolve("my tree") + "/\"");
     assertThat(Offers.names(to)).containsOnly("my tree", "receive.stderr", "receive.stdout");
   }
 
@@ -143,6 +144,24 @@ class SendReceiveIT extends RelayedIT {
     assertThat(Offers.tree(to.resolve("open"))).isEqualTo(Map.of("", "dir rwxr-x---", "sub", "dir rwxr-x---",
         "sub/f", "file rw-r----- " + Bytes.sha256(open.resolve("f"))));
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(to.resolve("single.txt")))).isEqualTo("rw-r-----");
+  }
+
+  /** Small files: the tar framing outweighs them, and the lines say which figure is which. */
+  @Test
+  void aDirectorysSummaryNamesTheSizeThatTheFinalLinesCount() throws Exception {
+    Path tree = Files.createDirectories(from.resolve("small"));
+    for (String name : new String[] {"a", "b", "c"}) {
+      Files.writeString(tree.resolve(name), "abc");
+    }
+    Derphole[] both = transfer(Path.of("/dev/null"), new String[] {"small"});
+    java.util.regex.Matcher summary = java.util.regex.Pattern
+        .compile("^Sending directory named \"small\" \\(3 files, 9 B; (\\S+ \\S+) as a tar stream\\)$").matcher(both[0].stderrLines().get(0));
+    assertThat(summary.matches()).as(both[0].stderrLines().get(0)).isTrue();
+    String travels = summary.group(1);
+    assertThat(travels).isNotEqualTo("9 B");
+    assertThat(both[1].stderr()).contains("Receiving directory (3 files, 9 B; " + travels + " as a tar stream)")
+        .containsPattern("(?m)^Received " + java.util.regex.Pattern.quote(travels) + " in ");
+    assertThat(both[0].stderr()).containsPattern("(?m)^Sent " + java.util.regex.Pattern.quote(travels) + " in ");
   }
 
   @Test

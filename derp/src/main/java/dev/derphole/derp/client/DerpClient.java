@@ -9,9 +9,11 @@ import dev.derphole.derp.frame.FrameException;
 import dev.derphole.derp.frame.ServerInfoMessage;
 import dev.derphole.derp.http.HttpHead;
 import dev.derphole.derp.http.HttpHeadDecoder;
+import dev.derphole.derp.io.Failures;
 import dev.derphole.derp.key.BoxException;
 import dev.derphole.derp.key.NodePrivateKey;
 import dev.derphole.derp.key.NodePublicKey;
+import dev.derphole.derp.net.IpLiteral;
 import dev.derphole.derp.tls.DerpTls;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -26,7 +28,6 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
-import io.netty.handler.codec.DecoderException;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
@@ -163,10 +164,14 @@ public final class DerpClient implements AutoCloseable {
     } catch (ExecutionException e) {
       cf.channel().close();
       Throwable c = e.getCause();
-      throw new IOException("DERP " + endpoint + " (" + address + "): " + describe(c), c);
+      String where = "DERP " + endpoint + " (" + IpLiteral.format(address) + "): ";
+      if (c instanceof RelayCertificateException) {
+        throw new RelayCertificateException(where + c.getMessage());
+      }
+      throw new IOException(where + Failures.describe(c), c);
     } catch (TimeoutException e) {
       cf.channel().close();
-      throw new IOException("DERP " + endpoint + " (" + address + "): handshake timed out");
+      throw new IOException("DERP " + endpoint + " (" + IpLiteral.format(address) + "): handshake timed out");
     } catch (InterruptedException e) {
       cf.channel().close();
       Thread.currentThread().interrupt();
@@ -268,15 +273,6 @@ public final class DerpClient implements AutoCloseable {
     channel.close().awaitUninterruptibly();
   }
 
-  static String describe(Throwable t) {
-    Throwable c = t;
-    while ((c instanceof DecoderException || c instanceof ExecutionException || c.getMessage() == null)
-        && c.getCause() != null) {
-      c = c.getCause();
-    }
-    return c.getMessage() != null ? c.getMessage() : c.getClass().getSimpleName();
-  }
-
   /** The pipeline end: upgrade, handshake, then the steady state. */
   private static final class Handler extends ChannelInboundHandlerAdapter {
     enum State { AWAITING_UPGRADE, AWAITING_SERVER_KEY, AWAITING_SERVER_INFO, ACTIVE, CLOSED }
@@ -311,7 +307,12 @@ public final class DerpClient implements AutoCloseable {
           if (f.isSuccess()) {
             sendUpgrade(ctx);
           } else {
-            fail(ctx, "TLS handshake failed: " + describe(f.cause()));
+            String refusal = RelayCertificateException.why(f.cause());
+            if (refusal != null) {
+              fail(ctx, new RelayCertificateException("TLS handshake failed: the relay's certificate was refused: " + refusal));
+            } else {
+              fail(ctx, "TLS handshake failed: " + Failures.describe(f.cause()));
+            }
           }
         });
       }
@@ -447,7 +448,7 @@ public final class DerpClient implements AutoCloseable {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      fail(ctx, describe(cause));
+      fail(ctx, Failures.describe(cause));
     }
 
     @Override
@@ -464,10 +465,14 @@ public final class DerpClient implements AutoCloseable {
     }
 
     private void fail(ChannelHandlerContext ctx, String reason) {
+      fail(ctx, new IOException(reason));
+    }
+
+    private void fail(ChannelHandlerContext ctx, IOException reason) {
       if (closeReason == null) {
-        closeReason = reason;
+        closeReason = reason.getMessage();
       }
-      ready.completeExceptionally(new IOException(reason));
+      ready.completeExceptionally(reason);
       ctx.close();
     }
   }

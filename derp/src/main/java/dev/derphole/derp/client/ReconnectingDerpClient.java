@@ -34,6 +34,8 @@ public final class ReconnectingDerpClient implements AutoCloseable {
   private volatile DerpClient current;
   private volatile boolean closed;
   private volatile long restartHintMillis = -1;
+  /** The last dial's certificate refusal: waiting for a connection will not help, so nobody waits. */
+  private volatile RelayCertificateException refused;
 
   public ReconnectingDerpClient(DerpEndpoint endpoint, NodePrivateKey key, DerpClientListener listener,
                                 EventLoopGroup group, DerpClient.Options options) {
@@ -100,6 +102,10 @@ public final class ReconnectingDerpClient implements AutoCloseable {
         if (closed) {
           throw new IOException("DERP client closed");
         }
+        RelayCertificateException r = refused;
+        if (r != null) {
+          throw new RelayCertificateException(r.getMessage());
+        }
         long left = deadline - System.nanoTime();
         if (left <= 0) {
           throw new IOException("could not reach DERP server " + endpoint + " within " + timeout.toSeconds() + " s");
@@ -118,6 +124,10 @@ public final class ReconnectingDerpClient implements AutoCloseable {
       try {
         c = DerpClient.connect(endpoint, key, new Relay(), group, options);
       } catch (IOException e) {
+        if (e instanceof RelayCertificateException r) {
+          refused = r;
+          signal(null);
+        }
         Duration wait = nextWait(backoff);
         backoff = min(backoff.multipliedBy(2), MAX_BACKOFF);
         listener.onReconnecting(e.getMessage(), wait);
@@ -125,6 +135,7 @@ public final class ReconnectingDerpClient implements AutoCloseable {
         continue;
       }
       backoff = INITIAL_BACKOFF;
+      refused = null;
       signal(c);
       if (closed) {
         c.close();

@@ -1,5 +1,6 @@
 package dev.derphole.derp.map;
 
+import dev.derphole.derp.io.Failures;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ConnectException;
@@ -12,11 +13,9 @@ import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.nio.channels.UnresolvedAddressException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemNotFoundException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
@@ -163,12 +162,8 @@ public final class DerpMapSource {
         byte[] bytes;
         try (InputStream in = Files.newInputStream(path)) {
             bytes = in.readNBytes(MAX_MAP_BYTES + 1);
-        } catch (NoSuchFileException e) {
-            throw new DerpMapException("cannot read DERP map from " + shown + ": no such file", e);
-        } catch (AccessDeniedException e) {
-            throw new DerpMapException("cannot read DERP map from " + shown + ": permission denied", e);
         } catch (IOException e) {
-            throw new DerpMapException("cannot read DERP map from " + shown + ": " + describe(e), e);
+            throw new DerpMapException("cannot read DERP map from " + shown + ": " + Failures.describe(e), e);
         }
         if (bytes.length > MAX_MAP_BYTES) {
             throw new DerpMapException("DERP map " + shown + " is larger than " + mebibytes(MAX_MAP_BYTES));
@@ -237,9 +232,9 @@ public final class DerpMapSource {
         if (failure instanceof ConnectException) {
             reason = "cannot connect" + (failure.getMessage() == null ? "" : " (" + failure.getMessage() + ")");
         } else if (failure instanceof SSLException) {
-            reason = "TLS failed: " + describe(failure);
+            reason = "TLS failed: " + Failures.describe(failure);
         } else {
-            reason = describe(failure);
+            reason = Failures.describe(failure);
         }
         return new DerpMapException("cannot fetch DERP map from " + url + ": " + reason, failure);
     }
@@ -256,10 +251,6 @@ public final class DerpMapSource {
         }
     }
 
-    private static String describe(Throwable t) {
-        String message = t.getMessage();
-        return message == null || message.isBlank() ? t.getClass().getSimpleName() : message;
-    }
 
     private static String seconds(Duration d) {
         return d.toMillis() % 1000 == 0 ? d.toSeconds() + "s" : d.toMillis() + "ms";

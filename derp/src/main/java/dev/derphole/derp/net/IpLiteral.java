@@ -61,6 +61,17 @@ public final class IpLiteral {
     return parse(host);
   }
 
+  /**
+   * An address with a port as a user reads it: {@code 192.0.2.2:49533}, {@code [2001:db8::1]:443},
+   * never {@code InetSocketAddress.toString}'s {@code /192.0.2.2:49533}. The one format for socket
+   * addresses in messages and {@code --verbose} lines; an unresolved one shows its host name.
+   */
+  public static String format(java.net.InetSocketAddress address) {
+    InetAddress ip = address.getAddress();
+    String host = ip instanceof Inet4Address || ip instanceof Inet6Address ? format(ip) : address.getHostString();
+    return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + address.getPort();
+  }
+
   /** Canonical text: dotted quad, or RFC 5952 IPv6 without brackets. */
   public static String format(InetAddress address) {
     if (address instanceof Inet4Address) {

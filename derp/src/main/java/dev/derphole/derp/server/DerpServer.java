@@ -10,7 +10,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.DecoderException;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
@@ -86,7 +85,8 @@ public final class DerpServer implements AutoCloseable {
     } catch (Exception e) {
       bossGroup.shutdownGracefully(0, 0, TimeUnit.SECONDS);
       workerGroup.shutdownGracefully(0, 0, TimeUnit.SECONDS);
-      throw new IOException("cannot listen on " + config.listen + ": " + describe(e), e);
+      throw new IOException("cannot listen on " + dev.derphole.derp.net.IpLiteral.format(config.listen) + ": "
+          + dev.derphole.derp.io.Failures.describe(e), e);
     } 
   }
 
@@ -125,6 +125,7 @@ public final class DerpServer implements AutoCloseable {
       ch.close();
     }, config.handshakeTimeout.toNanos(), TimeUnit.NANOSECONDS);
     ch.attr(DEADLINE).set(deadline);
+    ch.closeFuture().addListener(f -> deadline.cancel(false)); // a client that left needs no time-out
     if (config.sslContext != null) {
       ch.pipeline().addLast("tls", config.sslContext.newHandler(ch.alloc()));
     }
@@ -191,10 +192,6 @@ public final class DerpServer implements AutoCloseable {
 
   /** One line for a log: the innermost useful message of an error. */
   static String describe(Throwable t) {
-    Throwable c = t;
-    while ((c instanceof DecoderException || c.getMessage() == null) && c.getCause() != null) {
-      c = c.getCause();
-    }
-    return c.getMessage() != null ? c.getMessage() : c.getClass().getSimpleName();
+    return dev.derphole.derp.io.Failures.describe(t);
   }
 }

@@ -95,7 +95,7 @@ public final class DerpTls {
       try {
         byte[] got = MessageDigest.getInstance("SHA-256").digest(chain[0].getEncoded());
         if (!MessageDigest.isEqual(got, pin)) {
-          throw new CertificateException("DERP server certificate does not match the pinned sha256-raw CertName");
+          throw new CertificateException("it does not match the sha256-raw CertName pinned for it");
         }
       } catch (NoSuchAlgorithmException e) {
         throw new CertificateException(e);

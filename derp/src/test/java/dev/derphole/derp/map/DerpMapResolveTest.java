@@ -103,7 +103,7 @@ class DerpMapResolveTest {
         assertThatThrownBy(() -> DerpMapSource.resolve(null, Map.of(DerpMapSource.ENV, "/no/such/map.json"), TIMEOUT,
                 publicUrl))
                 .isInstanceOf(DerpMapException.class)
-                .hasMessage("DERPHOLE_DERP_MAP: cannot read DERP map from /no/such/map.json: no such file");
+                .hasMessage("DERPHOLE_DERP_MAP: cannot read DERP map from /no/such/map.json: no such directory");
     }
 
     @Test

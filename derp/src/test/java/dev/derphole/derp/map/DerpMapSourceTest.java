@@ -138,7 +138,7 @@ class DerpMapSourceTest {
 
         assertThatThrownBy(() -> DerpMapSource.load(missing.toString(), TIMEOUT))
                 .isInstanceOf(DerpMapException.class)
-                .hasMessage("cannot read DERP map from " + missing + ": no such file");
+                .hasMessage("cannot read DERP map from " + missing + ": no such file or directory");
         assertThatThrownBy(() -> DerpMapSource.load(dir.toString(), TIMEOUT))
                 .hasMessage("cannot read DERP map from " + dir + ": it is a directory");
     }

@@ -36,4 +36,14 @@ class IpLiteralTest {
     assertThat(IpLiteral.format(InetAddress.getByName("2001:db8:0:0:0:0:0:1"))).isEqualTo("2001:db8::1");
     assertThat(IpLiteral.format(InetAddress.getByName("10.1.0.2"))).isEqualTo("10.1.0.2");
   }
+
+  @Test
+  void socketAddressesReadWithoutSlashAndWithBracketsForIpv6() throws Exception {
+    assertThat(IpLiteral.format(new java.net.InetSocketAddress(InetAddress.getByName("192.0.2.2"), 49533)))
+        .isEqualTo("192.0.2.2:49533");
+    assertThat(IpLiteral.format(new java.net.InetSocketAddress(InetAddress.getByName("2001:db8:0:0:0:0:0:1"), 443)))
+        .isEqualTo("[2001:db8::1]:443");
+    assertThat(IpLiteral.format(java.net.InetSocketAddress.createUnresolved("relay.example", 8443)))
+        .isEqualTo("relay.example:8443");
+  }
 }

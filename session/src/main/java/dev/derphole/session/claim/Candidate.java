@@ -47,8 +47,7 @@ public final class Candidate {
     if (ip == null) {
       throw new IllegalArgumentException("candidate is unresolved: " + address.getHostString());
     }
-    String host = IpLiteral.format(ip);
-    return (ip instanceof Inet6Address ? "[" + host + "]" : host) + ":" + address.getPort();
+    return IpLiteral.format(address);
   }
 
   /** Decimal 1-65535 without leading zeros, or -1. */

@@ -93,8 +93,7 @@ public final class DirectoryTar {
       int perms = mode(a);
       long mtime = a.lastModifiedTime().toMillis();
       if (a.isSymbolicLink()) {
-        throw new SessionException(OfferHeader.quote(name) + " is a symbolic link; derphole send does not carry links"
-            + " (they could point anywhere on the other machine): remove it or send its target");
+        throw linkRefused(name);
       } else if (a.isDirectory()) {
         into.add(new Entry(name + "/", child, true, perms, 0, mtime));
         walk(child, name + "/", into);
@@ -227,5 +226,11 @@ public final class DirectoryTar {
       out.write(b, off, len);
       count += len;
     }
+  }
+
+  /** The one refusal of a symbolic link, at the top ({@code derphole send ./link}) or inside a directory. */
+  public static SessionException linkRefused(String name) {
+    return new SessionException(OfferHeader.quote(name) + " is a symbolic link; derphole send does not carry links"
+        + " (they could point anywhere on the other machine): remove it or send its target");
   }
 }

@@ -1,5 +1,6 @@
 package dev.derphole.session.offer;
 
+import dev.derphole.derp.io.Failures;
 import dev.derphole.session.SessionException;
 import java.io.IOException;
 import java.io.InputStream;

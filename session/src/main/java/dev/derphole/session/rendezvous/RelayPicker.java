@@ -77,8 +77,13 @@ public final class RelayPicker {
     return out;
   }
 
-  /** Where the claimant finds the issuer: the token's own relay, or its region in the map. */
-  public static Choice forClaimant(Token token, MapLoader maps) throws SessionException {
+  /**
+   * Where the claimant finds the issuer: the token's own relay, or its region in the map. When the
+   * claimant has a map of its own ({@code customMap}) that holds the token's relay, that node's
+   * settings win (its CertName, InsecureForTests): a listener and a claimant that share a map always
+   * agree on the relay's certificate, and a map the user regenerated corrects a stale pin.
+   */
+  public static Choice forClaimant(Token token, MapLoader maps, boolean customMap) throws SessionException {
     RelayHint hint = token.relay();
     if (hint.custom().isPresent()) {
       CustomRelay c = hint.custom().get();
@@ -87,7 +92,8 @@ public final class RelayPicker {
         stun.add(c.ipLiteral().map(ip -> new InetSocketAddress(ip, c.stunPort().getAsInt()))
             .orElse(InetSocketAddress.createUnresolved(c.host(), c.stunPort().getAsInt())));
       }
-      return new Choice(endpoint(c), hint, "the token's relay " + c.host(), stun);
+      Optional<DerpNode> same = customMap ? sameRelay(maps.load(), c) : Optional.empty();
+      return new Choice(same.isPresent() ? DerpEndpoint.of(same.get()) : endpoint(c), hint, "the token's relay " + c.host(), stun);
     }
     DerpMap map = maps.load();
     Optional<DerpRegion> region = map.region(hint.regionId()).filter(r -> !r.derpNodes().isEmpty());
@@ -98,6 +104,12 @@ public final class RelayPicker {
     DerpNode node = region.get().derpNodes().get(0);
     return new Choice(DerpEndpoint.of(node), hint, "region " + hint.regionId() + " " + node.hostName(),
         stunServers(region.get()));
+  }
+
+  private static Optional<DerpNode> sameRelay(DerpMap map, CustomRelay relay) {
+    return map.regionsById().stream().flatMap(r -> r.derpNodes().stream())
+        .filter(n -> n.hostName().equals(relay.host()) && n.effectiveDerpPort() == relay.port() && n.plainHttp() != relay.tls())
+        .findFirst();
   }
 
   /** Loads the DERP map only when it is needed. */

@@ -1,6 +1,8 @@
 package dev.derphole.session.share;
 
 import dev.derphole.derp.io.EventLoops;
+import dev.derphole.derp.io.Failures;
+import dev.derphole.derp.net.IpLiteral;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -95,11 +97,7 @@ public final class OpenListener implements AutoCloseable {
       server.bind(address).syncUninterruptibly();
     } catch (Exception e) {
       server.close();
-      String why = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
-      if (why.startsWith("bind(")) { // epoll: "bind(..) failed with error(-98): Address already in use"
-        why = why.substring(why.lastIndexOf(": ") + 2);
-      }
-      throw new IOException("cannot listen on " + format(address) + ": " + why, e);
+      throw new IOException("cannot listen on " + IpLiteral.format(address) + ": " + Failures.describe(e), e);
     }
     return l;
   }
@@ -126,6 +124,15 @@ public final class OpenListener implements AutoCloseable {
     server.config().setAutoRead(true);
   }
 
+  /**
+   * Accepts before any connection was given to {@link #use}: until one is, each new TCP connection
+   * is closed at once instead of waiting in the listen backlog (derptun open whose server has not
+   * been reached yet).
+   */
+  public void acceptWhileDown() {
+    server.config().setAutoRead(true);
+  }
+
   /** Connections accepted and not yet closed. */
   public int openConnections() {
     return open.get();
@@ -138,12 +145,6 @@ public final class OpenListener implements AutoCloseable {
     for (Channel c : children) {
       c.close();
     }
-  }
-
-  /** {@code 127.0.0.1:8080}, {@code [::1]:8080}: an address as a user types it. */
-  public static String format(InetSocketAddress a) {
-    String host = a.getAddress() != null ? a.getAddress().getHostAddress() : a.getHostString();
-    return (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
   }
 
   private static void reset(Channel c) {

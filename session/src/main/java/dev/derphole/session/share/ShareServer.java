@@ -1,6 +1,7 @@
 package dev.derphole.session.share;
 
 import dev.derphole.derp.io.EventLoops;
+import dev.derphole.derp.io.Failures;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -136,7 +137,7 @@ public final class ShareServer {
           maybeJoin(ctx);
         } else if (!done) {
           done = true;
-          events.refused("cannot connect to " + targetText() + ": " + describe(f.cause()));
+          events.refused("cannot connect to " + targetText() + ": " + Failures.describe(f.cause()));
           release();
           TcpStreamBridge.reset(stream);
         }
@@ -255,28 +256,5 @@ public final class ShareServer {
         ctx.fireExceptionCaught(cause);
       }
     }
-  }
-
-  /** "Connection refused", not "io.netty.channel.AbstractChannel$AnnotatedConnectException: …". */
-  static String describe(Throwable t) {
-    if (t instanceof io.netty.channel.unix.Errors.NativeIoException n) {
-      switch (-n.expectedErr()) { // epoll reports errno values, not the JDK's text
-        case 111: return "Connection refused";
-        case 110: return "Connection timed out";
-        case 113: return "No route to host";
-        case 101: return "Network is unreachable";
-        default: break;
-      }
-    }
-    if (t instanceof io.netty.channel.ConnectTimeoutException) {
-      return "Connection timed out";
-    }
-    if (t instanceof java.net.UnknownHostException) {
-      return "unknown host";
-    }
-    String m = t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
-    int colon = m.indexOf(": /");
-    // NIO's annotated message is "Connection refused: /127.0.0.1:3000"; the address is known.
-    return colon > 0 ? m.substring(0, colon) : m;
   }
 }

@@ -1,7 +1,7 @@
 package dev.derphole.session.ssh;
 
+import dev.derphole.derp.io.Failures;
 import dev.derphole.session.SessionException;
-import dev.derphole.session.offer.Failures;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SeekableByteChannel;

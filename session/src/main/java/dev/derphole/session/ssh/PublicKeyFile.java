@@ -1,5 +1,6 @@
 package dev.derphole.session.ssh;
 
+import dev.derphole.derp.io.Failures;
 import dev.derphole.session.SessionException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -29,7 +30,7 @@ public final class PublicKeyFile {
     } catch (NoSuchFileException e) {
       // no ~/.ssh: none found
     } catch (IOException e) {
-      throw new SessionException("cannot list " + sshDir + ": " + e.getMessage());
+      throw new SessionException("cannot list " + sshDir + ": " + Failures.describe(e));
     }
     if (found.isEmpty()) {
       throw new SessionException("no public key found in " + sshDir + " (no *.pub); create one with ssh-keygen"
@@ -52,7 +53,7 @@ public final class PublicKeyFile {
     } catch (NoSuchFileException e) {
       throw new SessionException("no such key file: " + file);
     } catch (IOException e) {
-      throw new SessionException("cannot read " + file + ": " + e.getMessage());
+      throw new SessionException("cannot read " + file + ": " + Failures.describe(e));
     } catch (SessionException e) {
       throw new SessionException(file + ": " + e.getMessage());
     }

@@ -1,5 +1,6 @@
 package dev.derphole.session.stream;
 
+import dev.derphole.derp.io.Failures;
 import dev.derphole.session.SessionException;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -180,7 +181,7 @@ public final class StreamReceiver extends ChannelInboundHandlerAdapter {
       }));
     } catch (IOException e) {
       outputFailed = true;
-      done.completeExceptionally(new SessionException("cannot write the output: " + e.getMessage(), e));
+      done.completeExceptionally(new SessionException("cannot write the output: " + Failures.describe(e), e));
       ctx.executor().execute(() -> ctx.channel().close());
       drain();
     } catch (InterruptedException e) {

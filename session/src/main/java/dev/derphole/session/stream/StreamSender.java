@@ -1,5 +1,6 @@
 package dev.derphole.session.stream;
 
+import dev.derphole.derp.io.Failures;
 import dev.derphole.session.SessionException;
 import dev.derphole.transport.quic.StreamFin;
 import io.netty.buffer.ByteBuf;
@@ -50,7 +51,7 @@ public final class StreamSender {
         n = in.read(buf);
       } catch (IOException e) {
         stream.close();
-        throw new SessionException("cannot read the input: " + e.getMessage(), e);
+        throw new SessionException("cannot read the input: " + Failures.describe(e), e);
       }
       if (n < 0) {
         break;

@@ -1,5 +1,6 @@
 package dev.derphole.session.tunnel;
 
+import dev.derphole.derp.io.Failures;
 import dev.derphole.session.SessionException;
 import dev.derphole.session.share.StreamHeader;
 import dev.derphole.transport.quic.StreamFin;
@@ -123,7 +124,7 @@ public final class StdioStream {
       try {
         b.readBytes(out, b.readableBytes());
       } catch (IOException e) {
-        done.completeExceptionally(new SessionException("cannot write to stdout: " + e.getMessage()));
+        done.completeExceptionally(new SessionException("cannot write to stdout: " + Failures.describe(e)));
         ctx.close();
       } finally {
         b.release();
@@ -135,7 +136,7 @@ public final class StdioStream {
       try {
         out.flush();
       } catch (IOException e) {
-        done.completeExceptionally(new SessionException("cannot write to stdout: " + e.getMessage()));
+        done.completeExceptionally(new SessionException("cannot write to stdout: " + Failures.describe(e)));
         ctx.close();
       }
     }

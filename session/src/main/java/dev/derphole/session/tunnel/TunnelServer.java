@@ -130,7 +130,7 @@ public final class TunnelServer implements AutoCloseable {
   /** As {@link #start(ServerToken, SessionOptions, ChannelHandler)}, with these leg limits. */
   public static TunnelServer start(ServerToken token, SessionOptions options, ChannelHandler streams, Limits limits)
       throws SessionException, InterruptedException {
-    RelayPicker.Choice relay = RelayPicker.forClaimant(token.rendezvous(), options.maps());
+    RelayPicker.Choice relay = RelayPicker.forClaimant(token.rendezvous(), options.maps(), options.customMap());
     options.reporter().event("relay", relay.label());
     TunnelServer s = new TunnelServer(token, options, streams, relay, limits);
     s.link.onConnectionEvent(options.reporter()::event);

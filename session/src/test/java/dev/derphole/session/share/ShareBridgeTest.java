@@ -294,8 +294,7 @@ class ShareBridgeTest {
       alice.setSoTimeout(SECONDS * 1000);
       assertThat(endOfStream(alice)).as("the client's connection ends").isTrue();
     }
-    assertThat(refusals.poll(SECONDS, TimeUnit.SECONDS)).startsWith("share: cannot connect to 127.0.0.1:" + port + ": ")
-        .endsWith(": Connection refused");
+    assertThat(refusals.poll(SECONDS, TimeUnit.SECONDS)).isEqualTo("share: cannot connect to 127.0.0.1:" + port + ": Connection refused");
     target = Target.start(port, Target::echo);
     byte[] data = "after the restart".getBytes(StandardCharsets.US_ASCII);
     assertThat(exchange(at, data)).isEqualTo(sha256(data));

@@ -71,7 +71,7 @@ class TunnelServerFloodTest {
       }
     };
     try (TunnelServer serve = TunnelServer.start(server, options, streams);
-         SessionLink raw = new SessionLink(RelayPicker.forClaimant(mallory.session(), options.maps()).endpoint(),
+         SessionLink raw = new SessionLink(RelayPicker.forClaimant(mallory.session(), options.maps(), options.customMap()).endpoint(),
              NodePrivateKey.generate(), relay.group())) {
       raw.start(SessionOptions.RELAY_TIMEOUT);
       int threadsBefore = threads.getThreadCount();

@@ -1,5 +1,6 @@
 package dev.derphole.transport.path;
 
+import dev.derphole.derp.net.IpLiteral;
 import dev.derphole.derp.stun.Stun;
 import dev.derphole.transport.disco.DiscoPacket;
 import dev.derphole.transport.disco.ReplayWindow;
@@ -253,7 +254,7 @@ public final class DirectPath extends ChannelInboundHandlerAdapter {
           x.learnt = now;
           x.probes = 0;
         }
-        listener.onRelay("nothing from " + was + " for " + STALE.toSeconds() + " s");
+        listener.onRelay("nothing from " + IpLiteral.format(was) + " for " + STALE.toSeconds() + " s");
       } else if (r != null && now - r.lastPing > KEEPALIVE.toNanos()) {
         ping(r, now);
       }

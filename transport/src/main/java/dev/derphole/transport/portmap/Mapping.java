@@ -1,5 +1,6 @@
 package dev.derphole.transport.portmap;
 
+import dev.derphole.derp.net.IpLiteral;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Objects;
@@ -43,6 +44,6 @@ public record Mapping(String protocol, InetSocketAddress external, Duration life
 
   /** For logs: {@code pcp external=203.0.113.7:41641 lifetime=7200s}. */
   String describe() {
-    return protocol + " external=" + HostPort.of(external) + " lifetime=" + lifetime.toSeconds() + "s";
+    return protocol + " external=" + IpLiteral.format(external) + " lifetime=" + lifetime.toSeconds() + "s";
   }
 }

@@ -1,5 +1,6 @@
 package dev.derphole.transport.portmap;
 
+import dev.derphole.derp.net.IpLiteral;
 import java.io.IOException;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
@@ -32,23 +33,23 @@ final class NatPmpClient {
     try {
       NatPmpAddressResponse address = UdpExchange.exchange(socket, datagram(new NatPmpAddressRequest().encode()),
           answer -> NatPmpAddressResponse.decode(UdpExchange.payload(answer)), deadline,
-          "NAT-PMP external address request to " + HostPort.of(server));
+          "NAT-PMP external address request to " + IpLiteral.format(server));
       if (address.resultCode() != NatPmp.SUCCESS) {
-        throw new IOException("NAT-PMP: " + HostPort.of(server) + " refused the external address request: "
+        throw new IOException("NAT-PMP: " + IpLiteral.format(server) + " refused the external address request: "
             + NatPmp.resultName(address.resultCode()));
       }
       if (address.externalAddress().isAnyLocalAddress()) {
-        throw new IOException("NAT-PMP: " + HostPort.of(server) + " has no external address (0.0.0.0)");
+        throw new IOException("NAT-PMP: " + IpLiteral.format(server) + " has no external address (0.0.0.0)");
       }
       NatPmpMapRequest ask = new NatPmpMapRequest(internalPort, suggestedExternalPort,
           NatPmp.REQUESTED_LIFETIME.toSeconds());
       NatPmpMapResponse map = exchangeMap(socket, ask, deadline);
       if (map.resultCode() != NatPmp.SUCCESS) {
-        throw new IOException("NAT-PMP: " + HostPort.of(server) + " refused to map UDP port " + internalPort + ": "
+        throw new IOException("NAT-PMP: " + IpLiteral.format(server) + " refused to map UDP port " + internalPort + ": "
             + NatPmp.resultName(map.resultCode()));
       }
       if (map.externalPort() == 0 || map.lifetimeSeconds() == 0) {
-        throw new IOException("NAT-PMP: " + HostPort.of(server) + " granted no mapping (external port "
+        throw new IOException("NAT-PMP: " + IpLiteral.format(server) + " granted no mapping (external port "
             + map.externalPort() + ", lifetime " + map.lifetimeSeconds() + " s)");
       }
       Mapping mapping = new Mapping(Mapping.NAT_PMP,
@@ -65,7 +66,7 @@ final class NatPmpClient {
     try {
       NatPmpMapResponse answer = exchangeMap(socket, new NatPmpMapRequest(internalPort, externalPort, 0), deadline);
       if (answer.resultCode() != NatPmp.SUCCESS) {
-        throw new IOException("NAT-PMP: " + HostPort.of(server) + " refused to delete the mapping of UDP port "
+        throw new IOException("NAT-PMP: " + IpLiteral.format(server) + " refused to delete the mapping of UDP port "
             + internalPort + ": " + NatPmp.resultName(answer.resultCode()));
       }
     } finally {
@@ -79,7 +80,7 @@ final class NatPmpClient {
     return UdpExchange.exchange(socket, datagram(ask.encode()),
         answer -> NatPmpMapResponse.decode(UdpExchange.payload(answer))
             .filter(r -> r.resultCode() != NatPmp.SUCCESS || r.internalPort() == internalPort),
-        deadline, "NAT-PMP map request to " + HostPort.of(server));
+        deadline, "NAT-PMP map request to " + IpLiteral.format(server));
   }
 
   private List<DatagramPacket> datagram(byte[] bytes) {

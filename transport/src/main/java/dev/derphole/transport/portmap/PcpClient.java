@@ -1,5 +1,6 @@
 package dev.derphole.transport.portmap;
 
+import dev.derphole.derp.net.IpLiteral;
 import java.io.IOException;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
@@ -36,7 +37,7 @@ final class PcpClient {
     PcpMapResponse answer = exchange(nonce, Pcp.REQUESTED_LIFETIME.toSeconds(), suggestedExternalPort,
         suggestedExternalAddress, deadline);
     if (answer.externalPort() == 0 || answer.lifetimeSeconds() == 0 || answer.externalAddress().isAnyLocalAddress()) {
-      throw new IOException("PCP: " + HostPort.of(server) + " granted no mapping (external "
+      throw new IOException("PCP: " + IpLiteral.format(server) + " granted no mapping (external "
           + answer.externalAddress().getHostAddress() + ":" + answer.externalPort() + ", lifetime "
           + answer.lifetimeSeconds() + " s)");
     }
@@ -52,15 +53,15 @@ final class PcpClient {
     try {
       InetAddress local = socket.getLocalAddress();
       if (local == null || local.isAnyLocalAddress()) {
-        throw new IOException("PCP: no local address toward " + HostPort.of(server));
+        throw new IOException("PCP: no local address toward " + IpLiteral.format(server));
       }
       byte[] ask = new PcpMapRequest(lifetimeSeconds, local, nonce, Pcp.PROTOCOL_UDP, internalPort,
           suggestedExternalPort, suggestedExternalAddress).encode();
       PcpMapResponse answer = UdpExchange.exchange(socket, List.of(new DatagramPacket(ask, ask.length, server)),
-          datagram -> decode(datagram, nonce), deadline, "PCP MAP request to " + HostPort.of(server));
+          datagram -> decode(datagram, nonce), deadline, "PCP MAP request to " + IpLiteral.format(server));
       if (answer.resultCode() != Pcp.SUCCESS) {
         String action = lifetimeSeconds == 0 ? "delete the mapping of" : "map";
-        throw new IOException("PCP: " + HostPort.of(server) + " refused to " + action + " UDP port " + internalPort
+        throw new IOException("PCP: " + IpLiteral.format(server) + " refused to " + action + " UDP port " + internalPort
             + ": " + Pcp.resultName(answer.resultCode()));
       }
       return answer;
@@ -77,11 +78,11 @@ final class PcpClient {
     ByteBuffer bytes = UdpExchange.payload(datagram);
     int version = bytes.remaining() >= 4 ? bytes.get(0) & 0xff : -1;
     if (version == NatPmp.VERSION) {
-      throw new PcpUnsupportedException(HostPort.of(server) + " answered in NAT-PMP (version 0, "
+      throw new PcpUnsupportedException(IpLiteral.format(server) + " answered in NAT-PMP (version 0, "
           + NatPmp.resultName(bytes.getShort(2) & 0xffff) + ")");
     }
     if (version > 0 && version != Pcp.VERSION && (bytes.get(3) & 0xff) == Pcp.UNSUPP_VERSION) {
-      throw new PcpUnsupportedException(HostPort.of(server) + " speaks PCP version " + version + " only");
+      throw new PcpUnsupportedException(IpLiteral.format(server) + " speaks PCP version " + version + " only");
     }
     return PcpMapResponse.decode(bytes).filter(r -> r.nonce() == null
         || (r.nonce().equals(nonce) && r.protocol() == Pcp.PROTOCOL_UDP && r.internalPort() == internalPort));

@@ -1,5 +1,6 @@
 package dev.derphole.transport.portmap;
 
+import dev.derphole.derp.net.IpLiteral;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -467,7 +468,7 @@ public final class PortMapper implements AutoCloseable {
 
   private void release(Lease held, String why) {
     Mapping mapping = held.mapping();
-    String name = mapping.protocol() + " mapping " + HostPort.of(mapping.external());
+    String name = mapping.protocol() + " mapping " + IpLiteral.format(mapping.external());
     try {
       held.release(Deadline.after(RELEASE_BUDGET));
       log("portmap: deleted the " + name + " (" + why + ")");

@@ -1,5 +1,6 @@
 package dev.derphole.transport.portmap;
 
+import dev.derphole.derp.net.IpLiteral;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.DatagramPacket;
@@ -49,7 +50,7 @@ final class UdpExchange {
       socket.connect(remote);
     } catch (IOException | UncheckedIOException e) {
       inFlight.finish(socket);
-      throw new IOException("cannot reach " + HostPort.of(remote) + ": " + e.getMessage(), e);
+      throw new IOException("cannot reach " + IpLiteral.format(remote) + ": " + e.getMessage(), e);
     }
     return socket;
   }
@@ -121,7 +122,7 @@ final class UdpExchange {
         failed++;
         if (first == null) {
           InetSocketAddress to = (InetSocketAddress) request.getSocketAddress();
-          first = new IOException(what + ": cannot send to " + HostPort.of(to) + ": " + e.getMessage(), e);
+          first = new IOException(what + ": cannot send to " + IpLiteral.format(to) + ": " + e.getMessage(), e);
         }
       }
     }

@@ -62,7 +62,7 @@ final class UpnpClient {
     DatagramSocket socket = inFlight.add(new DatagramSocket());
     try {
       return UdpExchange.exchange(socket, searches, this::gatewayAnswer, deadline,
-          "UPnP: SSDP search for an IGD at " + ssdpTargets.stream().map(HostPort::of).toList()).location();
+          "UPnP: SSDP search for an IGD at " + ssdpTargets.stream().map(IpLiteral::format).toList()).location();
     } finally {
       inFlight.finish(socket);
     }

@@ -1,5 +1,7 @@
 package dev.derphole.transport.quic;
 
+import dev.derphole.derp.io.Failures;
+import dev.derphole.derp.net.IpLiteral;
 import dev.derphole.transport.path.PeerPath;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
@@ -89,7 +91,7 @@ public final class QuicTransport {
     try {
       return (DatagramChannel) b.bind(address).sync().channel();
     } catch (Exception e) {
-      throw new IOException("cannot open a UDP socket on " + address + ": " + e.getMessage(), e);
+      throw new IOException("cannot open a UDP socket on " + IpLiteral.format(address) + ": " + Failures.describe(e), e);
     } 
   }
 

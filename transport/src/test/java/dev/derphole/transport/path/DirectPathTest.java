@@ -154,8 +154,11 @@ class DirectPathTest {
 
     @Override
     public void onRelay(String why) {
+      relayReasons.add(why);
       events.add("relay");
     }
+
+    final List<String> relayReasons = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     String next() throws InterruptedException {
       String e = events.poll(30, TimeUnit.SECONDS);
@@ -262,6 +265,7 @@ class DirectPathTest {
         bob.firewall.cut = true;
         cut = true;
         assertThat(alice.next()).isEqualTo("relay"); // the transfer goes on meanwhile, on the relay
+        assertThat(alice.relayReasons.get(0)).as("the address as a user reads it").matches("nothing from \\d+\\.\\d+\\.\\d+\\.\\d+:\\d+ for 5 s");
       }
       if (cut && !restored && sent >= total / 2) {
         alice.firewall.cut = false;

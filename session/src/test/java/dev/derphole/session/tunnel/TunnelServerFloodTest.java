@@ -109,7 +109,10 @@ class TunnelServerFloodTest {
             .isLessThanOrEqualTo(TunnelServer.Limits.DEFAULT.legsPerClient());
         assertThat(serve.peakLegs()).as("legs at once").isLessThanOrEqualTo(TunnelServer.Limits.DEFAULT.legsPerClient() + 2);
         assertThat(peakQueue.get()).as("claims queued").isLessThanOrEqualTo(TunnelServer.MAX_QUEUED_CLAIMS);
-        assertThat(serve.droppedClaims()).as("claims dropped").isGreaterThanOrEqualTo(sent.get() - malloryLegs);
+        // Every claim past mallory's few legs is dropped. (Her legs are counted by their limit, not their
+        // events: the last one's "client-claimed" may still be on its way when this runs.)
+        assertThat(serve.droppedClaims()).as("claims dropped")
+            .isGreaterThanOrEqualTo(sent.get() - TunnelServer.Limits.DEFAULT.legsPerClient());
         // Mallory's legs, and alice's ends on both sides (two connections), and a few to spare.
         assertThat(threads.getPeakThreadCount() - threadsBefore).as("threads added at the peak")
             .isLessThanOrEqualTo(THREADS_PER_LEG * (TunnelServer.Limits.DEFAULT.legsPerClient() + 4) + 8);

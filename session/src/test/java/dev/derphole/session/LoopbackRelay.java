@@ -37,6 +37,11 @@ public final class LoopbackRelay implements AutoCloseable {
     return new LoopbackRelay(group);
   }
 
+  /** The relay's counters (what it dropped, for one). */
+  public dev.derphole.derp.server.ServerMetrics metrics() {
+    return server.metrics();
+  }
+
   public EventLoopGroup group() {
     return group;
   }

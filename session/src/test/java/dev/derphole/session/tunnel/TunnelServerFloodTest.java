@@ -109,10 +109,11 @@ class TunnelServerFloodTest {
             .isLessThanOrEqualTo(TunnelServer.Limits.DEFAULT.legsPerClient());
         assertThat(serve.peakLegs()).as("legs at once").isLessThanOrEqualTo(TunnelServer.Limits.DEFAULT.legsPerClient() + 2);
         assertThat(peakQueue.get()).as("claims queued").isLessThanOrEqualTo(TunnelServer.MAX_QUEUED_CLAIMS);
-        // Every claim past mallory's few legs is dropped. (Her legs are counted by their limit, not their
-        // events: the last one's "client-claimed" may still be on its way when this runs.)
-        assertThat(serve.droppedClaims()).as("claims dropped")
-            .isGreaterThanOrEqualTo(sent.get() - TunnelServer.Limits.DEFAULT.legsPerClient());
+        // Every claim past mallory's few legs is dropped, once it reaches serve: alice's claims count
+        // in claimsSeen too, so mallory's last may still be on its way, and the relay itself may drop
+        // a few when serve's queue to it is full.
+        long limit = TunnelServer.Limits.DEFAULT.legsPerClient();
+        await(() -> serve.droppedClaims() >= sent.get() - limit - relay.metrics().droppedQueueFull(), "mallory's claims to be dropped");
         // Mallory's legs, and alice's ends on both sides (two connections), and a few to spare.
         assertThat(threads.getPeakThreadCount() - threadsBefore).as("threads added at the peak")
             .isLessThanOrEqualTo(THREADS_PER_LEG * (TunnelServer.Limits.DEFAULT.legsPerClient() + 4) + 8);

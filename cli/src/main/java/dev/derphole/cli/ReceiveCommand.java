@@ -122,6 +122,8 @@ final class ReceiveCommand implements Callable<Integer> {
         try {
           Path target = Landing.target(Path.of("").toAbsolutePath(), output, header.name());
           l = Landing.prepare(target, dir, dir ? header.contentBytes() : header.size(), force);
+        } catch (Landing.Refused e) {
+          throw receiver.refuse(e.toSender(), e.getMessage()); // the sender is not told this machine's paths
         } catch (SessionException e) {
           throw receiver.refuse(e.getMessage(), e.getMessage());
         }

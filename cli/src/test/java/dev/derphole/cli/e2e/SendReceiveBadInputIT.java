@@ -79,7 +79,9 @@ class SendReceiveBadInputIT extends RelayedIT {
     String why = "\"" + to.resolve("a.txt") + "\" already exists; not replacing it (use --force to replace it,"
         + " or -o to choose another name)";
     assertThat(receive.lastStderrLine()).hasValue("derphole: " + why);
-    assertThat(send.lastStderrLine()).hasValue("derphole: the receiver declined: " + why);
+    // The sender hears why, without the receiver's directories.
+    assertThat(send.lastStderrLine()).hasValue("derphole: the receiver declined: \"a.txt\" already exists there; not replacing it");
+    assertThat(send.stderr()).doesNotContain(to.toString());
     assertThat(to.resolve("a.txt")).hasContent("mine");
     assertThat(received()).containsOnly("a.txt");
   }
@@ -295,6 +297,9 @@ class SendReceiveBadInputIT extends RelayedIT {
       send.assertExit(1, TRANSFER);
       assertThat(receive.lastStderrLine()).hasValueSatisfying(l -> assertThat(l)
           .startsWith("derphole: not enough space for \"20m.bin\": 20.0 MiB needed, ").endsWith(" free in " + mnt));
+      assertThat(send.lastStderrLine()).hasValueSatisfying(l -> assertThat(l)
+          .startsWith("derphole: the receiver declined: not enough space for \"20m.bin\": 20.0 MiB needed, ").endsWith(" free"));
+      assertThat(send.stderr()).doesNotContain(mnt.toString());
       assertThat(Offers.names(mnt)).isEmpty();
     } finally {
       unmount(mnt);

@@ -78,7 +78,8 @@ public final class Landing implements AutoCloseable {
     }
     Path parent = o.getParent();
     if (parent == null || !Files.isDirectory(parent)) {
-      throw new SessionException("cannot write to " + OfferHeader.quote(output.toString()) + ": its directory does not exist");
+      throw new Refused("cannot write to " + OfferHeader.quote(output.toString()) + ": its directory does not exist",
+          "the place the receiver chose for it does not exist");
     }
     return o;
   }
@@ -92,8 +93,9 @@ public final class Landing implements AutoCloseable {
     Path dir = target.getParent();
     long free = Files.getFileStore(dir).getUsableSpace();
     if (free < size) {
-      throw new SessionException("not enough space for " + OfferHeader.quote(target.getFileName().toString()) + ": "
-          + ByteSize.format(size) + " needed, " + ByteSize.format(free) + " free in " + dir);
+      String shortOf = "not enough space for " + OfferHeader.quote(target.getFileName().toString()) + ": "
+          + ByteSize.format(size) + " needed, " + ByteSize.format(free) + " free";
+      throw new Refused(shortOf + " in " + dir, shortOf);
     }
     byte[] random = new byte[4];
     new SecureRandom().nextBytes(random);
@@ -111,14 +113,33 @@ public final class Landing implements AutoCloseable {
       if (channel != null) {
         channel.close();
       }
-      throw new SessionException("cannot write in " + dir + ": " + Failures.describe(e), e);
+      throw new Refused("cannot write in " + dir + ": " + Failures.describe(e), "cannot write there: " + Failures.describe(e));
+    }
+  }
+
+  /**
+   * A refusal of where or whether the offer lands: the message names this machine's paths for the
+   * user here; {@link #toSender()} says the same without them, for the other side.
+   */
+  public static final class Refused extends SessionException {
+    private final String toSender;
+
+    Refused(String message, String toSender) {
+      super(message);
+      this.toSender = toSender;
+    }
+
+    /** The reason in words that reveal nothing of this machine's directories. */
+    public String toSender() {
+      return toSender;
     }
   }
 
   private static void refuseExisting(Path target, boolean force) throws SessionException {
     if (!force && Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
-      throw new SessionException(OfferHeader.quote(target.toString()) + " already exists; not replacing it"
-          + " (use --force to replace it, or -o to choose another name)");
+      throw new Refused(OfferHeader.quote(target.toString()) + " already exists; not replacing it"
+          + " (use --force to replace it, or -o to choose another name)",
+          OfferHeader.quote(target.getFileName().toString()) + " already exists there; not replacing it");
     }
   }
 

@@ -5,8 +5,15 @@ set -euo pipefail
 main_class=$1 tool=$2
 shift 2
 root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
-jar=${DERPHOLE_JAR:-$root/cli/target/derphole.jar}
-if [ ! -f "$jar" ]; then
+if [ -x "$root/runtime/bin/java" ]; then
+  # A self-contained bundle (dist/bundle.sh): its own runtime and jar, never a system java.
+  bundle=1 java=$root/runtime/bin/java
+  jar=${DERPHOLE_JAR:-$root/lib/derphole.jar}
+else
+  bundle= java=java
+  jar=${DERPHOLE_JAR:-$root/cli/target/derphole.jar}
+fi
+if [ -z "$bundle" ] && [ ! -f "$jar" ]; then
   echo "$tool: first run: building $jar with Maven (about a minute)..." >&2
   if ! (cd "$root" && mvn -q -B -DskipTests package >&2); then
     echo "$tool: the build failed; run 'mvn -B -DskipTests package' in $root to see why" >&2
@@ -48,8 +55,21 @@ java_opts+=(-Xlog:disable -Xlog:all=warning:stderr -Xlog:cds*=off:stderr)
 # The class archive the build made beside the jar (cli/pom.xml, ClassArchiveTraining): classes
 # mapped from it instead of read from the jar, a third off a fresh process's time to its token.
 # An archive that does not match the jar or this JVM is ignored.
+# A bundle is unpacked anywhere, and a JDK 17 archive holds the class path it was made with: a
+# bundle's archive is made, and used, with the jar as this process's file descriptor 9, a path
+# that is the same wherever the bundle lies. DERPHOLE_ARCHIVE_DUMP (dist/bundle.sh) makes one.
 archive=${jar%.jar}.jsa
-if [ -f "$archive" ]; then
+cp=$jar
+if [ -n "$bundle" ] && [ -d /proc/self/fd ]; then
+  exec 9<"$jar"
+  cp=/proc/self/fd/9
+fi
+if [ -n "${DERPHOLE_ARCHIVE_DUMP:-}" ] && [ -n "${DERPHOLE_ARCHIVE_CLASSES:-}" ]; then
+  # A static archive of the classes a list names (made on another machine: arm64's under qemu).
+  java_opts+=(-Xshare:dump -XX:SharedClassListFile="$DERPHOLE_ARCHIVE_CLASSES" -XX:SharedArchiveFile="$DERPHOLE_ARCHIVE_DUMP")
+elif [ -n "${DERPHOLE_ARCHIVE_DUMP:-}" ]; then
+  java_opts+=(-XX:ArchiveClassesAtExit="$DERPHOLE_ARCHIVE_DUMP")
+elif [ -f "$archive" ]; then
   java_opts+=(-XX:SharedArchiveFile="$archive" -Xshare:auto)
 fi
 # The JVM decodes file names with the locale's charset: with no locale at all (a bare container,
@@ -58,4 +78,4 @@ if [ -z "${LC_ALL:-}${LC_CTYPE:-}${LANG:-}" ]; then
   export LC_ALL=C.UTF-8
 fi
 # shellcheck disable=SC2086
-exec java "${java_opts[@]}" ${DERPHOLE_JAVA_OPTS:-} -cp "$jar" "$main_class" "$@"
+exec "$java" "${java_opts[@]}" ${DERPHOLE_JAVA_OPTS:-} -cp "$cp" "$main_class" "$@"

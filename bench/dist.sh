@@ -2,13 +2,13 @@
 # Benchmark of the distribution (dist/): sizes, start-up of the bundle against the checkout, and
 # a pipe between an arm64 end under qemu-user and an x86-64 end.
 #
-#   bench/dist.sh [ARM_MIB] [ROUNDS]      (defaults 1024 and 5)
+#   bench/dist.sh [ARM_MIB] [ROUNDS]      (defaults 1024 and 5; ARM_MIB 0 leaves the pipe out)
 #
 # Prints, all from this run:
 #   - the size of each tarball and npm package in dist/target (goal: a tarball of at most 60 MB);
 #   - `derphole version`, and `listen` until its token is printed (our relay on loopback), from the
-#     linux-x64 bundle and from the checkout's bin/derphole, ROUNDS times each, interleaved
-#     (goal: the bundle no slower);
+#     linux-x64 bundle and from the checkout's bin/derphole (with its class archive: a plain
+#     `mvn package`), ROUNDS times each, interleaved (goal: the bundle no slower);
 #   - ARM_MIB MiB from `pipe` on the x86-64 checkout to `listen` on the linux-arm64 bundle under
 #     qemu-user, SHA-256 checked: a figure only, CPU emulation is slow.
 # Needs dist/target from `mvn -B package -Pdist` and `dist/arm64.sh setup`.
@@ -65,6 +65,7 @@ done
 echo "derphole version      bundle: ${bv[*]}   checkout: ${cv[*]}"
 echo "listen until token    bundle: ${bt[*]}   checkout: ${ct[*]}"
 
+[ "$arm_mib" -gt 0 ] || exit 0
 echo "== $arm_mib MiB pipe: x86-64 checkout -> linux-arm64 bundle under qemu-user"
 export QEMU_LD_PREFIX
 QEMU_LD_PREFIX=$("$root/dist/arm64.sh" setup)

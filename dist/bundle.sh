@@ -43,8 +43,8 @@ trap 'rm -rf "$work"' EXIT
 
 for platform in "${platforms[@]}"; do
   case $platform in
-    linux-x64) arch=amd64 natives=linux_x86_64 ;;
-    linux-arm64) arch=arm64 natives=linux_aarch_64 ;;
+    linux-x64) arch=amd64 natives=_x86_64.so ;;
+    linux-arm64) arch=arm64 natives=_aarch_64.so ;;
     *) echo "dist/bundle.sh: unknown platform $platform (linux-x64, linux-arm64)" >&2; exit 2 ;;
   esac
   name=derphole-$version-$platform
@@ -58,16 +58,21 @@ for platform in "${platforms[@]}"; do
     --strip-java-debug-attributes --no-man-pages --no-header-files --output "$img/runtime"
   mkdir -p "$img/bin" "$img/lib"
   cp "$root/bin/launch.sh" "$root/bin/derphole" "$root/bin/derptun" "$root/bin/derper" "$img/bin/"
-  # The jar without the other platforms' natives (META-INF/native/*): a fifth of its size.
+  # The jar without the other platforms' natives (META-INF/native/*): a third of its size. Linux's
+  # are the .so files, named by CPU alone (quiche and tcnative say linux_, epoll does not).
   python3 - "$jar" "$img/lib/derphole.jar" "$natives" <<'PY'
 import sys, zipfile
 src, dst, keep = sys.argv[1:]
 with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
     for info in zin.infolist():
         n = info.filename
-        if n.startswith("META-INF/native/") and n != "META-INF/native/" and keep not in n:
+        if n.startswith("META-INF/native/") and n != "META-INF/native/" and not n.endswith(keep):
             continue
         zout.writestr(info, zin.read(n))
+    kept = [n for n in zout.namelist() if n.startswith("META-INF/native/lib")]
+    for lib in ("transport_native_epoll", "tcnative", "quiche"):
+        if not any(lib in n for n in kept):
+            sys.exit(f"dist/bundle.sh: no {lib} native for *{keep} in the jar (kept: {kept})")
 PY
   touch -d "$stamp" "$img/lib/derphole.jar"
   # The class archive. x64: the runtime's own base archive, then the launcher's training run

@@ -3,7 +3,8 @@
 # user would on a machine WITHOUT any JDK. A private mount namespace hides the system's JDKs
 # (/usr/lib/jvm under an empty tmpfs, so /usr/bin/java is a dangling link) and checks that no
 # `java` is left; in it:
-#   tarball: unpack, `derphole version`, a relay from its `derper`, 64 MiB listen/pipe (SHA-256)
+#   tarball: unpack, `derphole version`, a relay from its `derper`, 64 MiB listen/pipe (SHA-256;
+#            the listener on the bundle's epoll, BoringSSL and quiche natives)
 #   npm:     `npm install -g derphole derptun` from a loopback registry serving only our packed
 #            tarballs (dist/npm/registry.js; nothing from any other registry), then
 #            `npx derphole version`, `derptun token --days 1` and a 16 MiB listen/pipe
@@ -75,6 +76,13 @@ start_relay() {
   return 1
 }
 
+# A process and its descendants (npm's bin is node, which starts the launcher's java).
+tree_pids() {
+  local c
+  echo "$1"
+  for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do tree_pids "$c"; done
+}
+
 # listen_pipe BIN_DIR MAP MIB: MIB MiB of random bytes through listen/pipe, compared by SHA-256.
 listen_pipe() {
   local bin=$1 map=$2 mib=$3 dir
@@ -85,8 +93,23 @@ listen_pipe() {
   pids+=("$listener")
   local token
   token=$(await_line "$dir/listen.err" 'dhoB[A-Za-z0-9_-]+' "$listener") || return 1
-  DERPHOLE_DERP_MAP=$map "$bin/derphole" pipe "$token" <"$dir/in" 2>"$dir/pipe.err" ||
-    { echo "pipe failed:" >&2; cat "$dir/pipe.err" >&2; return 1; }
+  # stdin through a FIFO: the first MiB, then the rest once the listener has been looked at.
+  mkfifo "$dir/fifo"
+  DERPHOLE_DERP_MAP=$map "$bin/derphole" pipe "$token" <"$dir/fifo" 2>"$dir/pipe.err" &
+  local piper=$! i lib missing=
+  exec 7>"$dir/fifo"
+  head -c 1048576 "$dir/in" >&7
+  # Once bytes arrive, the listener runs on its platform's natives: Netty's epoll transport,
+  # BoringSSL (tcnative) for TLS to the relay and quiche for QUIC, none of them a fallback.
+  for ((i = 0; i < 600; i++)); do [ -s "$dir/out" ] && break; sleep 0.1; done
+  for lib in netty_transport_native_epoll netty_tcnative netty_quiche; do
+    # shellcheck disable=SC2046
+    grep -qs "$lib" $(tree_pids "$listener" | sed 's|.*|/proc/&/maps|') || missing+=" $lib"
+  done
+  tail -c +1048577 "$dir/in" >&7
+  exec 7>&-
+  wait "$piper" || { echo "pipe failed:" >&2; cat "$dir/pipe.err" >&2; return 1; }
+  [ -z "$missing" ] || { echo "listen did not load:$missing" >&2; return 1; }
   wait "$listener" || { echo "listen failed:" >&2; cat "$dir/listen.err" >&2; return 1; }
   local want got
   want=$(sha256sum <"$dir/in" | cut -d' ' -f1)

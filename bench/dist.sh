@@ -40,6 +40,7 @@ export DERPHOLE_DERP_MAP=$out/map.json
 # token_ms BIN: ms from starting `BIN/derphole listen --print-token-only` to its token.
 token_ms() {
   local err=$out/listen.err start p
+  : >"$err"  # now, not in the child: the last round's token must not count
   start=$(now)
   "$1/derphole" listen --print-token-only </dev/null >/dev/null 2>"$err" &
   p=$!

@@ -60,7 +60,8 @@ await_line() {
   return 1
 }
 
-# RELAY_BIN_DIR: a derper on loopback, TLS with a self-signed certificate its map pins.
+# start_relay NAME BIN_DIR: a derper on loopback, TLS with a self-signed certificate its map
+# pins; sets map to its DERP map (not in a subshell: its pid must reach cleanup).
 start_relay() {
   local dir=$work/relay-$1
   mkdir -p "$dir"
@@ -69,7 +70,7 @@ start_relay() {
   pids+=($!)
   local i
   for ((i = 0; i < 600; i++)); do
-    [ -s "$dir/map.json" ] && { echo "$dir/map.json"; return 0; }
+    [ -s "$dir/map.json" ] && { map=$dir/map.json; return 0; }
     sleep 0.1
   done
   echo "relay wrote no map:" >&2; cat "$dir/err" >&2
@@ -124,7 +125,7 @@ mkdir -p "$work/opt"
 tar -xzf "$tarball" -C "$work/opt"
 bundle_bin=$(echo "$work"/opt/derphole-*/bin)
 check "tarball: derphole version" bash -c "'$bundle_bin/derphole' version | grep -Eq '^[0-9]'"
-map=$(start_relay tarball "$bundle_bin") || { echo "FAIL  tarball: its derper"; echo "install test: $passed passed, $((failed + 1)) failed"; exit 1; }
+start_relay tarball "$bundle_bin" || { echo "FAIL  tarball: its derper"; echo "install test: $passed passed, $((failed + 1)) failed"; exit 1; }
 check "tarball: 64 MiB listen/pipe through its relay, SHA-256 equal" listen_pipe "$bundle_bin" "$map" 64
 
 # npm, from our own packages only.

@@ -5,12 +5,19 @@ set -euo pipefail
 main_class=$1 tool=$2
 shift 2
 root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
-jar=${DERPHOLE_JAR:-$root/cli/target/derphole.jar}
+if [ -x "$root/runtime/bin/java" ]; then
+  # A self-contained bundle (dist/bundle.sh): its own runtime and jar, never a system java.
+  bundle=1 java=$root/runtime/bin/java
+  jar=${DERPHOLE_JAR:-$root/lib/derphole.jar}
+else
+  bundle= java=java
+  jar=${DERPHOLE_JAR:-$root/cli/target/derphole.jar}
+fi
 if [ -n "${DERPHOLE_JAR:-}" ] && [ ! -f "$jar" ]; then
   echo "$tool: DERPHOLE_JAR names $jar, which is not a file" >&2
   exit 1
 fi
-if [ ! -f "$jar" ]; then
+if [ -z "$bundle" ] && [ ! -f "$jar" ]; then
   echo "$tool: first run: building $jar with Maven (about a minute)..." >&2
   if ! (cd "$root" && mvn -q -B -DskipTests package >&2); then
     echo "$tool: the build failed; run 'mvn -B -DskipTests package' in $root to see why" >&2
@@ -52,8 +59,21 @@ java_opts+=(-Xlog:disable -Xlog:all=warning:stderr -Xlog:cds*=off:stderr)
 # The class archive the build made beside the jar (cli/pom.xml, ClassArchiveTraining): classes
 # mapped from it instead of read from the jar, a third off a fresh process's time to its token.
 # An archive that does not match the jar or this JVM is ignored.
+# A bundle is unpacked anywhere, and a JDK 17 archive holds the class path it was made with: a
+# bundle's archive is made, and used, with the jar as this process's file descriptor 9, a path
+# that is the same wherever the bundle lies. DERPHOLE_ARCHIVE_DUMP (dist/bundle.sh) makes one.
 archive=${jar%.jar}.jsa
-if [ -f "$archive" ]; then
+cp=$jar
+if [ -n "$bundle" ] && [ -d /proc/self/fd ]; then
+  exec 9<"$jar"
+  cp=/proc/self/fd/9
+fi
+if [ -n "${DERPHOLE_ARCHIVE_DUMP:-}" ] && [ -n "${DERPHOLE_ARCHIVE_CLASSES:-}" ]; then
+  # A static archive of the classes a list names (made on another machine: arm64's under qemu).
+  java_opts+=(-Xshare:dump -XX:SharedClassListFile="$DERPHOLE_ARCHIVE_CLASSES" -XX:SharedArchiveFile="$DERPHOLE_ARCHIVE_DUMP")
+elif [ -n "${DERPHOLE_ARCHIVE_DUMP:-}" ]; then
+  java_opts+=(-XX:ArchiveClassesAtExit="$DERPHOLE_ARCHIVE_DUMP")
+elif [ -f "$archive" ]; then
   java_opts+=(-XX:SharedArchiveFile="$archive" -Xshare:auto)
 fi
 # The JVM decodes file names with the locale's charset: with no locale at all (a bare container,
@@ -77,4 +97,4 @@ for o in ${words[@]+"${words[@]}"}; do
   esac
   user_opts+=("$o")
 done
-exec java "${java_opts[@]}" ${user_opts[@]+"${user_opts[@]}"} -cp "$jar" "$main_class" "$@"
+exec "$java" "${java_opts[@]}" ${user_opts[@]+"${user_opts[@]}"} -cp "$cp" "$main_class" "$@"

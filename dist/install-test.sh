@@ -144,5 +144,5 @@ check "npm: npx derphole version" bash -c "npx --no-install derphole version | g
 check "npm: derptun token --days 1" bash -c "derptun token --days 1 | grep -q ."
 check "npm: 16 MiB listen/pipe, SHA-256 equal" listen_pipe "$npm_config_prefix/bin" "$map" 16
 
-echo "install test: $passed passed, $failed failed"
+echo "install-test: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -9,7 +9,7 @@
 #            tarballs (dist/npm/registry.js; nothing from any other registry), then
 #            `npx derphole version`, `derptun token --days 1` and a 16 MiB listen/pipe
 # Needs root (unshare, mount), node and npm, and dist/target from `mvn -B package -Pdist`.
-# Prints "install test: N passed, N failed" last; exits non-zero on any failure.
+# Prints "install-test: N passed, N failed" last; exits non-zero on any failure.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -125,7 +125,7 @@ mkdir -p "$work/opt"
 tar -xzf "$tarball" -C "$work/opt"
 bundle_bin=$(echo "$work"/opt/derphole-*/bin)
 check "tarball: derphole version" bash -c "'$bundle_bin/derphole' version | grep -Eq '^[0-9]'"
-start_relay tarball "$bundle_bin" || { echo "FAIL  tarball: its derper"; echo "install test: $passed passed, $((failed + 1)) failed"; exit 1; }
+start_relay tarball "$bundle_bin" || { echo "FAIL  tarball: its derper"; echo "install-test: $passed passed, $((failed + 1)) failed"; exit 1; }
 check "tarball: 64 MiB listen/pipe through its relay, SHA-256 equal" listen_pipe "$bundle_bin" "$map" 64
 
 # npm, from our own packages only.

@@ -44,13 +44,15 @@ class QuicTransportBindTest {
       path.trust((InetSocketAddress) peer.getLocalSocketAddress());
       DatagramChannel udp = QuicTransport.bind(group, new InetSocketAddress("127.0.0.1", 0), path);
       try {
-        udp.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+        // Added on the channel's event loop and waited for: a handler added from another thread is
+        // passed over until its handlerAdded has run there, and a datagram read first would skip it.
+        udp.eventLoop().submit(() -> udp.pipeline().addLast(new ChannelInboundHandlerAdapter() {
           @Override
           public void channelRead(ChannelHandlerContext ctx, Object m) {
             read.add(((DatagramPacket) m).content().readableBytes());
             ReferenceCountUtil.release(m);
           }
-        });
+        })).sync();
         int[] got = new int[sizes.length];
         for (int i = 0; i < sizes.length; i++) {
           byte[] b = new byte[sizes[i]];

@@ -365,15 +365,18 @@ public final class DirectPath extends ChannelInboundHandlerAdapter {
     }
     long rtt = now - sent.sentAt();
     path.trust(from);
+    // Where the current path's peer sees us: differs from our socket's address behind a NAT, and
+    // changes if the NAT rebinds us. Recorded before a promotion is announced, so that whoever hears
+    // of it reads the address that goes with it.
     if (current == null) {
+      seenAs = us;
       promote(from, rtt, "first answer to a probe");
     } else if (from.equals(current)) {
       currentRtt = rtt;
+      seenAs = us;
     } else if (rtt < currentRtt * SWITCH_IF_FASTER) {
+      seenAs = us;
       promote(from, rtt, "faster than " + current);
-    }
-    if (from.equals(current)) {
-      seenAs = us; // differs from our socket's address behind a NAT; changes if the NAT rebinds us
     }
   }
 

@@ -1,6 +1,6 @@
 package dev.derphole.cli;
 
-import dev.derphole.session.SessionEnd;
+import dev.derphole.session.SessionSide;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -12,7 +12,7 @@ final class InterruptHook implements AutoCloseable {
   private final AtomicBoolean finished = new AtomicBoolean();
   private final Thread hook;
 
-  InterruptHook(SessionEnd session, Runnable cleanup) {
+  InterruptHook(SessionSide session, Runnable cleanup) {
     this.hook = new Thread(() -> {
       if (!finished.get()) {
         cleanup.run();
@@ -22,7 +22,7 @@ final class InterruptHook implements AutoCloseable {
     Runtime.getRuntime().addShutdownHook(hook);
   }
 
-  InterruptHook(SessionEnd session) {
+  InterruptHook(SessionSide session) {
     this(session, () -> { });
   }
 

@@ -1,6 +1,6 @@
 package dev.derphole.cli;
 
-import dev.derphole.session.SessionEnd;
+import dev.derphole.session.SessionSide;
 import dev.derphole.session.SessionException;
 import dev.derphole.derp.io.Failures;
 import dev.derphole.session.offer.OfferRefusedException;
@@ -25,19 +25,19 @@ final class PeerFailure {
    * because the side that reads it closes the session right after, with the same words as
    * "the other side failed", which may arrive before the reason is asked for.
    */
-  static SessionException tell(SessionEnd session, Exception e) {
+  static SessionException tell(SessionSide session, Exception e) {
     String why = reason(session, e);
     session.fail(why);
     return new SessionException(why, e);
   }
 
   /**
-   * As {@link #tell(SessionEnd, Exception)}, first telling the other side the reason on a stream
+   * As {@link #tell(SessionSide, Exception)}, first telling the other side the reason on a stream
    * ({@code lastWord}) and giving it {@link #LAST_WORD_WAIT} to read that and close the connection:
    * the session's abort, sent at once, could overtake the stream and leave the other side with
    * "the other side failed" instead of these words.
    */
-  static SessionException tell(SessionEnd session, Exception e, Consumer<String> lastWord) {
+  static SessionException tell(SessionSide session, Exception e, Consumer<String> lastWord) {
     String why = reason(session, e);
     lastWord.accept(why);
     session.awaitClosedByPeer(LAST_WORD_WAIT);
@@ -45,7 +45,7 @@ final class PeerFailure {
     return new SessionException(why, e);
   }
 
-  private static String reason(SessionEnd session, Exception e) {
+  private static String reason(SessionSide session, Exception e) {
     return reason(session::reason, e);
   }
 

@@ -27,7 +27,7 @@ import java.util.concurrent.TimeoutException;
  *      └──reject / no answer / issuer not on the relay──▶ failed, with the reason
  * </pre>
  */
-public final class ClaimedSession extends SessionEnd {
+public final class ClaimedSession extends SessionSide {
   /** First resend of the claim; doubles up to {@link #MAX_RESEND}. */
   static final Duration FIRST_RESEND = Duration.ofMillis(250);
   static final Duration MAX_RESEND = Duration.ofSeconds(2);

@@ -29,7 +29,7 @@ import java.util.concurrent.TimeUnit;
  * Claims that do not authenticate are ignored without an answer; authenticated ones that cannot be
  * accepted get a sealed reject ("session already claimed", "expired", …).
  */
-public final class IssuedSession extends SessionEnd {
+public final class IssuedSession extends SessionSide {
   enum State { WAITING_FOR_CLAIM, CLAIMED, CONNECTED, CLOSED }
 
   /** How long a claimant that was accepted has to complete the QUIC handshake. */

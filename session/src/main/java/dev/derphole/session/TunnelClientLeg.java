@@ -34,7 +34,7 @@ import java.util.function.UnaryOperator;
  *      └──no answer / server not on the relay / relay unreachable──▶ SessionException (retry later)
  * </pre>
  */
-public final class TunnelClientLeg extends SessionEnd {
+public final class TunnelClientLeg extends SessionSide {
   /** A sealed reject from the server: the token is refused, and retrying will not change that. */
   public static final class Rejected extends SessionException {
     private static final long serialVersionUID = 1L;

@@ -29,7 +29,7 @@ import java.util.concurrent.TimeUnit;
  *      └──no handshake within 30 s──▶ CLOSED
  * </pre>
  */
-public final class TunnelServerLeg extends SessionEnd {
+public final class TunnelServerLeg extends SessionSide {
   /** After PeerGone, how long the client has to show life: long enough for both to redial a restarted relay. */
   public static final long PEER_GONE_GRACE_SECONDS = 15;
 

@@ -1,13 +1,13 @@
 package dev.derphole.session;
 
 /**
- * What both ends of a session offer their command once it runs: why it ended, and the two ways
- * of ending it early that tell the other side.
+ * One side of a session (the issuer or the claimant), as its command sees it: why the session
+ * ended, and the two ways of ending it early that tell the other side.
  */
-public abstract class SessionEnd implements AutoCloseable {
+public abstract class SessionSide implements AutoCloseable {
   final SessionCore core;
 
-  SessionEnd(SessionCore core) {
+  SessionSide(SessionCore core) {
     this.core = core;
   }
 

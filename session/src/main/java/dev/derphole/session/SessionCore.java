@@ -79,7 +79,7 @@ final class SessionCore implements AutoCloseable {
     }
     link.onConnectionEvent(options.reporter()::event);
     try {
-      udp = QuicTransport.bind(loop, new InetSocketAddress(0), path);
+      udp = QuicTransport.bind(loop, new InetSocketAddress(0), path, note -> options.reporter().event("io", note));
     } catch (IOException e) {
       link.close();
       throw new SessionException(e.getMessage(), e);

@@ -69,6 +69,16 @@ public final class QuicTransport {
 
   /** Binds the session's UDP socket with the path in its pipeline; QUIC is added later. */
   public static DatagramChannel bind(EventLoopGroup group, InetSocketAddress address, PeerPath path) throws IOException {
+    return bind(group, address, path, note -> { });
+  }
+
+  /**
+   * As {@link #bind(EventLoopGroup, InetSocketAddress, PeerPath)}; {@code note} hears, once, that
+   * epoll's batched reads failed here and the socket went on with one datagram per read.
+   */
+  public static DatagramChannel bind(EventLoopGroup group, InetSocketAddress address, PeerPath path,
+      java.util.function.Consumer<String> note) throws IOException {
+    boolean batched = dev.derphole.derp.io.EventLoops.transport(group) == dev.derphole.derp.io.EventLoops.Transport.EPOLL;
     Bootstrap b = new Bootstrap()
         .group(group)
         .channel(dev.derphole.derp.io.EventLoops.datagram(group))
@@ -77,10 +87,13 @@ public final class QuicTransport {
         .handler(new ChannelInitializer<DatagramChannel>() {
           @Override
           protected void initChannel(DatagramChannel ch) {
+            if (batched) {
+              ch.pipeline().addLast(BatchReadFallback.NAME, new BatchReadFallback(DATAGRAM_READ, note));
+            }
             ch.pipeline().addLast(PATH, path);
           }
         });
-    if (dev.derphole.derp.io.EventLoops.transport(group) == dev.derphole.derp.io.EventLoops.Transport.EPOLL) {
+    if (batched) {
       // recvmmsg: many datagrams per system call, each at most this large.
       b.option(io.netty.channel.epoll.EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, DATAGRAM_READ);
       b.option(ChannelOption.RCVBUF_ALLOCATOR, new io.netty.channel.FixedRecvByteBufAllocator(DATAGRAM_READ * 16));

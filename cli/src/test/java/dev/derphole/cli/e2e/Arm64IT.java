@@ -210,6 +210,7 @@ class Arm64IT extends RelayedIT {
     assertThat(Bytes.sha256(got)).isEqualTo(Bytes.sha256(want));
     assertThat(pipe.stderrLines()).as("the event loop the emulated end ran on")
         .anyMatch(l -> l.startsWith(transport.equals("nio") ? "io nio" : "io epoll"));
+    assertThat(pipe.stderr()).as("no stack trace from a failed read").doesNotContain("Exception");
   }
 
   @Test

@@ -117,6 +117,38 @@ final class DerperCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     // Every flag is checked before anything happens (a key file created, a port bound).
+    InetSocketAddress bind = checkFlags();
+    boolean plain = plainHttp || dev;
+    int stun = stunPort != null ? stunPort : 3478;
+    String name = hostname != null ? hostname : defaultHostName(bind);
+
+    NodePrivateKey nodeKey = keyFile != null ? loadOrCreateKey(keyFile) : NodePrivateKey.generate();
+    Tls tls = plain ? new Tls(null, "") : tls(name, bind);
+    EventLoops.choice().warning().ifPresent(w -> System.err.println("derper: " + w));
+    DerpServer server;
+    try {
+      server = DerpServer.start(serverConfig(nodeKey, bind, tls.context()).build());
+    } catch (IllegalArgumentException e) {
+      throw new Launcher.UsageException(e.getMessage());
+    }
+    EventLoopGroup stunGroup = null;
+    StunServer stunServer = null;
+    try {
+      if (stun >= 0) {
+        stunGroup = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        stunServer = startStun(bind, stun, stunGroup);
+      }
+      announce(server, stunServer, nodeKey, name, bind, plain, tls.certName());
+      awaitShutdown(server, stunServer, stunGroup);
+      return Launcher.OK;
+    } catch (IOException | RuntimeException e) {
+      stop(server, stunServer, stunGroup);
+      throw e;
+    }
+  }
+
+  /** Checks every flag against the others; returns the address to listen on. */
+  private InetSocketAddress checkFlags() {
     if ((cert == null) != (key == null)) {
       throw new Launcher.UsageException("--cert and --key go together");
     }
@@ -168,24 +200,25 @@ final class DerperCommand implements Callable<Integer> {
     if (handshakeTimeoutMs < 1) {
       throw new Launcher.UsageException("--handshake-timeout-ms must be positive, got " + handshakeTimeoutMs);
     }
-    String name = hostname != null ? hostname : defaultHostName(bind);
+    return bind;
+  }
 
-    NodePrivateKey nodeKey = keyFile != null ? loadOrCreateKey(keyFile) : NodePrivateKey.generate();
-    SslContext ssl = null;
-    String certName = "";
-    if (!plain) {
-      if (cert != null) {
-        ssl = DerpTls.server(cert, key);
-      } else {
-        List<String> names = new ArrayList<>(List.of(name));
-        if (!bind.getAddress().isAnyLocalAddress() && !names.contains(bind.getAddress().getHostAddress())) {
-          names.add(bind.getAddress().getHostAddress());
-        }
-        SelfSignedCertificate self = SelfSignedCertificate.generate(names);
-        ssl = DerpTls.server(self.keyPair().getPrivate(), self.certificate());
-        certName = self.certName();
-      }
+  /** The TLS server context and, for a self-signed certificate, the CertName that pins it. */
+  private record Tls(SslContext context, String certName) {}
+
+  private Tls tls(String name, InetSocketAddress bind) throws Exception {
+    if (cert != null) {
+      return new Tls(DerpTls.server(cert, key), "");
     }
+    List<String> names = new ArrayList<>(List.of(name));
+    if (!bind.getAddress().isAnyLocalAddress() && !names.contains(bind.getAddress().getHostAddress())) {
+      names.add(bind.getAddress().getHostAddress());
+    }
+    SelfSignedCertificate self = SelfSignedCertificate.generate(names);
+    return new Tls(DerpTls.server(self.keyPair().getPrivate(), self.certificate()), self.certName());
+  }
+
+  private DerpServerConfig.Builder serverConfig(NodePrivateKey nodeKey, InetSocketAddress bind, SslContext ssl) {
     DerpServerConfig.Builder config = DerpServerConfig.builder()
         .privateKey(nodeKey)
         .listen(bind)
@@ -198,69 +231,59 @@ final class DerperCommand implements Callable<Integer> {
     if (rateLimit > 0) {
       config.rateLimit(rateLimit, rateBurst > 0 ? rateBurst : Math.max(rateLimit, DerpServerConfig.MIN_RATE_BURST));
     }
-    EventLoops.choice().warning().ifPresent(w -> System.err.println("derper: " + w));
-    DerpServer server;
+    return config;
+  }
+
+  private static StunServer startStun(InetSocketAddress bind, int stun, EventLoopGroup stunGroup) throws IOException {
     try {
-      server = DerpServer.start(config.build());
-    } catch (IllegalArgumentException e) {
-      throw new Launcher.UsageException(e.getMessage());
+      return StunServer.start(new InetSocketAddress(bind.getAddress(), stun), stunGroup);
+    } catch (Exception e) {
+      throw new IOException("cannot listen for STUN on udp port " + stun + ": " + Launcher.oneLine(e), e);
     }
-    EventLoopGroup stunGroup = null;
-    StunServer stunServer = null;
-    try {
-      if (stun >= 0) {
-        stunGroup = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-        try {
-          stunServer = StunServer.start(new InetSocketAddress(bind.getAddress(), stun), stunGroup);
-        } catch (Exception e) {
-          throw new IOException("cannot listen for STUN on udp port " + stun + ": " + Launcher.oneLine(e), e);
-        }
-      }
-      InetSocketAddress at = server.localAddress();
-      int stunAt = stunServer != null ? stunServer.localAddress().getPort() : -1;
-      DerpNode node = new DerpNode(regionId + "a", regionId, name, certName, literal(bind, Inet4Address.class),
-          literal(bind, Inet6Address.class), stunAt == -1 ? DerpNode.NO_STUN : stunAt, false, at.getPort(), false,
-          false, plain);
-      String mapJson = DerpMap.singleRegion(regionId, regionCode, node).toJson();
-      // One write (printf would write, and flush, piece by piece), and before the map file: whoever
-      // waits for the map finds the whole line already there.
-      PrintStream err = System.err;
-      err.print(String.format("derper %s: DERP on %s://%s:%d/derp (%s), STUN %s, node key %s%n", Version.get(),
-          plain ? "http" : "https", name, at.getPort(),
-          plain ? "plain HTTP" : (cert != null ? "TLS" : "TLS, self-signed, CertName " + certName),
-          stunAt == -1 ? "off" : "on udp port " + stunAt, nodeKey.publicKey()));
-      err.flush();
-      if (derpMapOut != null) {
-        writeAtomically(derpMapOut, mapJson);
-      }
-      if (printDerpMap) {
-        System.out.println(mapJson);
-        System.out.flush();
-      }
-      DerpServer s = server;
-      EventLoopGroup g = stunGroup;
-      StunServer st = stunServer;
-      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-        if (st != null) {
-          st.close();
-        }
-        s.close();
-        if (g != null) {
-          g.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-        }
-        stopped.countDown();
-      }, "derper-shutdown"));
-      stopped.await();
-      return Launcher.OK;
-    } catch (IOException | RuntimeException e) {
-      if (stunServer != null) {
-        stunServer.close();
-      }
-      server.close();
-      if (stunGroup != null) {
-        stunGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-      }
-      throw e;
+  }
+
+  /** The start-up line on stderr, then the DERP map to --derp-map-out and (--print-derp-map) stdout. */
+  private void announce(DerpServer server, StunServer stunServer, NodePrivateKey nodeKey, String name,
+      InetSocketAddress bind, boolean plain, String certName) throws IOException {
+    InetSocketAddress at = server.localAddress();
+    int stunAt = stunServer != null ? stunServer.localAddress().getPort() : -1;
+    DerpNode node = new DerpNode(regionId + "a", regionId, name, certName, literal(bind, Inet4Address.class),
+        literal(bind, Inet6Address.class), stunAt == -1 ? DerpNode.NO_STUN : stunAt, false, at.getPort(), false,
+        false, plain);
+    String mapJson = DerpMap.singleRegion(regionId, regionCode, node).toJson();
+    // One write (printf would write, and flush, piece by piece), and before the map file: whoever
+    // waits for the map finds the whole line already there.
+    PrintStream err = System.err;
+    err.print(String.format("derper %s: DERP on %s://%s:%d/derp (%s), STUN %s, node key %s%n", Version.get(),
+        plain ? "http" : "https", name, at.getPort(),
+        plain ? "plain HTTP" : (cert != null ? "TLS" : "TLS, self-signed, CertName " + certName),
+        stunAt == -1 ? "off" : "on udp port " + stunAt, nodeKey.publicKey()));
+    err.flush();
+    if (derpMapOut != null) {
+      writeAtomically(derpMapOut, mapJson);
+    }
+    if (printDerpMap) {
+      System.out.println(mapJson);
+      System.out.flush();
+    }
+  }
+
+  /** Serves until the process is told to stop, then closes everything. */
+  private void awaitShutdown(DerpServer server, StunServer stunServer, EventLoopGroup stunGroup) throws InterruptedException {
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      stop(server, stunServer, stunGroup);
+      stopped.countDown();
+    }, "derper-shutdown"));
+    stopped.await();
+  }
+
+  private static void stop(DerpServer server, StunServer stunServer, EventLoopGroup stunGroup) {
+    if (stunServer != null) {
+      stunServer.close();
+    }
+    server.close();
+    if (stunGroup != null) {
+      stunGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);
     }
   }
 

@@ -51,101 +51,33 @@ public sealed interface Frame {
   /**
    * Decodes one frame whose header said {@code typeCode}. {@code payload} holds exactly the payload
    * bytes; it stays owned by the caller, and packet frames take their own retained slice of it.
+   * Each type parses itself, beside its encoder.
    *
    * @throws FrameException when the payload breaks the rules of its type
    */
   static Frame decode(int typeCode, ByteBuf payload) {
     FrameType type = FrameType.of(typeCode);
-    int len = payload.readableBytes();
     if (type == null) {
-      return new Unknown(typeCode & 0xff, len);
+      return new Unknown(typeCode & 0xff, payload.readableBytes());
     }
-    int at = payload.readerIndex();
-    switch (type) {
-      case SERVER_KEY -> {
-        atLeast(type, len, MAGIC.length + KEY_LENGTH);
-        byte[] magic = new byte[MAGIC.length];
-        payload.getBytes(at, magic);
-        if (!Arrays.equals(magic, MAGIC)) {
-          throw new FrameException("ServerKey frame has the wrong magic " + ByteBufUtil.hexDump(magic));
-        }
-        return new ServerKey(NodePublicKey.fromBuffer(payload, at + MAGIC.length));
-      }
-      case CLIENT_INFO -> {
-        atLeast(type, len, MIN_CLIENT_INFO_LENGTH + 16);
-        return new ClientInfo(NodePublicKey.fromBuffer(payload, at), bytes(payload, at + KEY_LENGTH, len - KEY_LENGTH));
-      }
-      case SERVER_INFO -> {
-        atLeast(type, len, NONCE_LENGTH + 16);
-        return new ServerInfo(bytes(payload, at, len));
-      }
-      case SEND_PACKET -> {
-        packetBounds(type, len, KEY_LENGTH);
-        return new SendPacket(NodePublicKey.fromBuffer(payload, at), payload.retainedSlice(at + KEY_LENGTH, len - KEY_LENGTH));
-      }
-      case RECV_PACKET -> {
-        packetBounds(type, len, KEY_LENGTH);
-        return new RecvPacket(NodePublicKey.fromBuffer(payload, at), payload.retainedSlice(at + KEY_LENGTH, len - KEY_LENGTH));
-      }
-      case FORWARD_PACKET -> {
-        packetBounds(type, len, 2 * KEY_LENGTH);
-        return new ForwardPacket(
-            NodePublicKey.fromBuffer(payload, at),
-            NodePublicKey.fromBuffer(payload, at + KEY_LENGTH),
-            payload.retainedSlice(at + 2 * KEY_LENGTH, len - 2 * KEY_LENGTH));
-      }
-      case KEEP_ALIVE -> {
-        return KeepAlive.INSTANCE;
-      }
-      case NOTE_PREFERRED -> {
-        exactly(type, len, 1);
-        return new NotePreferred(payload.getByte(at) != 0);
-      }
-      case PEER_GONE -> {
-        atLeast(type, len, KEY_LENGTH);
-        PeerGoneReason reason = len > KEY_LENGTH ? PeerGoneReason.of(payload.getUnsignedByte(at + KEY_LENGTH)) : PeerGoneReason.DISCONNECTED;
-        return new PeerGone(NodePublicKey.fromBuffer(payload, at), reason);
-      }
-      case PEER_PRESENT -> {
-        atLeast(type, len, KEY_LENGTH);
-        NodePublicKey key = NodePublicKey.fromBuffer(payload, at);
-        InetSocketAddress endpoint = null;
-        int flags = 0;
-        if (len >= KEY_LENGTH + 18) {
-          byte[] ip = bytes(payload, at + KEY_LENGTH, 16);
-          int port = payload.getUnsignedShort(at + KEY_LENGTH + 16);
-          endpoint = new InetSocketAddress(address(ip), port);
-          if (len >= KEY_LENGTH + 19) {
-            flags = payload.getUnsignedByte(at + KEY_LENGTH + 18);
-          }
-        }
-        return new PeerPresent(key, Optional.ofNullable(endpoint), flags);
-      }
-      case WATCH_CONNS -> {
-        exactly(type, len, 0);
-        return WatchConns.INSTANCE;
-      }
-      case CLOSE_PEER -> {
-        exactly(type, len, KEY_LENGTH);
-        return new ClosePeer(NodePublicKey.fromBuffer(payload, at));
-      }
-      case PING -> {
-        between(type, len, MIN_PING_LENGTH, MAX_PING_LENGTH);
-        return new Ping(bytes(payload, at, 8));
-      }
-      case PONG -> {
-        atLeast(type, len, 8);
-        return new Pong(bytes(payload, at, 8));
-      }
-      case HEALTH -> {
-        return new Health(payload.toString(at, len, StandardCharsets.UTF_8));
-      }
-      case RESTARTING -> {
-        atLeast(type, len, 8);
-        return new Restarting(payload.getUnsignedInt(at), payload.getUnsignedInt(at + 4));
-      }
-      default -> throw new AssertionError(type);
-    }
+    return switch (type) {
+      case SERVER_KEY -> ServerKey.parse(payload);
+      case CLIENT_INFO -> ClientInfo.parse(payload);
+      case SERVER_INFO -> ServerInfo.parse(payload);
+      case SEND_PACKET -> SendPacket.parse(payload);
+      case RECV_PACKET -> RecvPacket.parse(payload);
+      case FORWARD_PACKET -> ForwardPacket.parse(payload);
+      case KEEP_ALIVE -> KeepAlive.INSTANCE;
+      case NOTE_PREFERRED -> NotePreferred.parse(payload);
+      case PEER_GONE -> PeerGone.parse(payload);
+      case PEER_PRESENT -> PeerPresent.parse(payload);
+      case WATCH_CONNS -> WatchConns.parse(payload);
+      case CLOSE_PEER -> ClosePeer.parse(payload);
+      case PING -> Ping.parse(payload);
+      case PONG -> Pong.parse(payload);
+      case HEALTH -> Health.parse(payload);
+      case RESTARTING -> Restarting.parse(payload);
+    };
   }
 
   private static void atLeast(FrameType type, int len, int min) {
@@ -166,11 +98,14 @@ public sealed interface Frame {
     }
   }
 
-  private static void packetBounds(FrameType type, int len, int keys) {
+  /** The packet after {@code keys} bytes of keys, bounds checked, as a retained slice. */
+  private static ByteBuf packetAfter(FrameType type, ByteBuf payload, int keys) {
+    int len = payload.readableBytes();
     atLeast(type, len, keys);
     if (len - keys > MAX_PACKET_SIZE) {
       throw new FrameException(type + " carries a packet of " + (len - keys) + " bytes, over the limit of " + MAX_PACKET_SIZE);
     }
+    return payload.retainedSlice(payload.readerIndex() + keys, len - keys);
   }
 
   private static byte[] bytes(ByteBuf buf, int index, int length) {
@@ -247,6 +182,17 @@ public sealed interface Frame {
 
   /** S→C, sent first: magic + the server's public key. */
   record ServerKey(NodePublicKey serverKey) implements Frame {
+    /** magic(8) + key(32), extra bytes ignored. */
+    static ServerKey parse(ByteBuf payload) {
+      atLeast(FrameType.SERVER_KEY, payload.readableBytes(), MAGIC.length + KEY_LENGTH);
+      int at = payload.readerIndex();
+      byte[] magic = bytes(payload, at, MAGIC.length);
+      if (!Arrays.equals(magic, MAGIC)) {
+        throw new FrameException("ServerKey frame has the wrong magic " + ByteBufUtil.hexDump(magic));
+      }
+      return new ServerKey(NodePublicKey.fromBuffer(payload, at + MAGIC.length));
+    }
+
     public FrameType type() {
       return FrameType.SERVER_KEY;
     }
@@ -263,6 +209,13 @@ public sealed interface Frame {
 
   /** C→S: client key + nonce(24) + box(JSON). {@code nonceAndBox} is opened by the server. */
   record ClientInfo(NodePublicKey clientKey, byte[] nonceAndBox) implements Frame {
+    static ClientInfo parse(ByteBuf payload) {
+      int len = payload.readableBytes();
+      atLeast(FrameType.CLIENT_INFO, len, MIN_CLIENT_INFO_LENGTH + 16);
+      int at = payload.readerIndex();
+      return new ClientInfo(NodePublicKey.fromBuffer(payload, at), bytes(payload, at + KEY_LENGTH, len - KEY_LENGTH));
+    }
+
     public FrameType type() {
       return FrameType.CLIENT_INFO;
     }
@@ -279,6 +232,11 @@ public sealed interface Frame {
 
   /** S→C: nonce(24) + box(JSON). */
   record ServerInfo(byte[] nonceAndBox) implements Frame {
+    static ServerInfo parse(ByteBuf payload) {
+      atLeast(FrameType.SERVER_INFO, payload.readableBytes(), NONCE_LENGTH + 16);
+      return new ServerInfo(bytes(payload, payload.readerIndex(), payload.readableBytes()));
+    }
+
     public FrameType type() {
       return FrameType.SERVER_INFO;
     }
@@ -294,6 +252,12 @@ public sealed interface Frame {
 
   /** C→S: destination key + packet. */
   record SendPacket(NodePublicKey destination, ByteBuf packet) implements PacketFrame {
+    /** The packet is a retained slice of {@code payload}. */
+    static SendPacket parse(ByteBuf payload) {
+      ByteBuf packet = packetAfter(FrameType.SEND_PACKET, payload, KEY_LENGTH);
+      return new SendPacket(NodePublicKey.fromBuffer(payload, payload.readerIndex()), packet);
+    }
+
     public SendPacket {
       checkPacket(packet);
     }
@@ -314,6 +278,12 @@ public sealed interface Frame {
 
   /** S→C: source key + packet (protocol v2 framing). */
   record RecvPacket(NodePublicKey source, ByteBuf packet) implements PacketFrame {
+    /** The packet is a retained slice of {@code payload}. */
+    static RecvPacket parse(ByteBuf payload) {
+      ByteBuf packet = packetAfter(FrameType.RECV_PACKET, payload, KEY_LENGTH);
+      return new RecvPacket(NodePublicKey.fromBuffer(payload, payload.readerIndex()), packet);
+    }
+
     public RecvPacket {
       checkPacket(packet);
     }
@@ -334,6 +304,13 @@ public sealed interface Frame {
 
   /** mesh→S: source key + destination key + packet. */
   record ForwardPacket(NodePublicKey source, NodePublicKey destination, ByteBuf packet) implements PacketFrame {
+    /** The packet is a retained slice of {@code payload}. */
+    static ForwardPacket parse(ByteBuf payload) {
+      int at = payload.readerIndex();
+      ByteBuf packet = packetAfter(FrameType.FORWARD_PACKET, payload, 2 * KEY_LENGTH);
+      return new ForwardPacket(NodePublicKey.fromBuffer(payload, at), NodePublicKey.fromBuffer(payload, at + KEY_LENGTH), packet);
+    }
+
     public ForwardPacket {
       checkPacket(packet);
     }
@@ -370,6 +347,11 @@ public sealed interface Frame {
 
   /** C→S: whether this server is the client's home. */
   record NotePreferred(boolean preferred) implements Frame {
+    static NotePreferred parse(ByteBuf payload) {
+      exactly(FrameType.NOTE_PREFERRED, payload.readableBytes(), 1);
+      return new NotePreferred(payload.getByte(payload.readerIndex()) != 0);
+    }
+
     public FrameType type() {
       return FrameType.NOTE_PREFERRED;
     }
@@ -385,6 +367,15 @@ public sealed interface Frame {
 
   /** S→C: a peer left, or was never here. */
   record PeerGone(NodePublicKey peer, PeerGoneReason reason) implements Frame {
+    /** key(32) [+ reason(1)]: old servers sent no reason, which reads as DISCONNECTED. */
+    static PeerGone parse(ByteBuf payload) {
+      int len = payload.readableBytes();
+      atLeast(FrameType.PEER_GONE, len, KEY_LENGTH);
+      int at = payload.readerIndex();
+      PeerGoneReason reason = len > KEY_LENGTH ? PeerGoneReason.of(payload.getUnsignedByte(at + KEY_LENGTH)) : PeerGoneReason.DISCONNECTED;
+      return new PeerGone(NodePublicKey.fromBuffer(payload, at), reason);
+    }
+
     public PeerGone {
       if (reason == PeerGoneReason.UNKNOWN) {
         throw new IllegalArgumentException("cannot send PeerGone with reason UNKNOWN");
@@ -414,6 +405,25 @@ public sealed interface Frame {
     public static final int FLAG_MESH_PEER = 0x02;
     public static final int FLAG_PROBER = 0x04;
     public static final int FLAG_NOT_IDEAL = 0x08;
+
+    /** key(32) [+ ip(16) + port(2) [+ flags(1)]]: whatever fields are present. */
+    static PeerPresent parse(ByteBuf payload) {
+      int len = payload.readableBytes();
+      atLeast(FrameType.PEER_PRESENT, len, KEY_LENGTH);
+      int at = payload.readerIndex();
+      NodePublicKey key = NodePublicKey.fromBuffer(payload, at);
+      InetSocketAddress endpoint = null;
+      int flags = 0;
+      if (len >= KEY_LENGTH + 18) {
+        byte[] ip = bytes(payload, at + KEY_LENGTH, 16);
+        int port = payload.getUnsignedShort(at + KEY_LENGTH + 16);
+        endpoint = new InetSocketAddress(address(ip), port);
+        if (len >= KEY_LENGTH + 19) {
+          flags = payload.getUnsignedByte(at + KEY_LENGTH + 18);
+        }
+      }
+      return new PeerPresent(key, Optional.ofNullable(endpoint), flags);
+    }
 
     public FrameType type() {
       return FrameType.PEER_PRESENT;
@@ -448,6 +458,11 @@ public sealed interface Frame {
   record WatchConns() implements Frame {
     public static final WatchConns INSTANCE = new WatchConns();
 
+    static WatchConns parse(ByteBuf payload) {
+      exactly(FrameType.WATCH_CONNS, payload.readableBytes(), 0);
+      return INSTANCE;
+    }
+
     public FrameType type() {
       return FrameType.WATCH_CONNS;
     }
@@ -461,6 +476,11 @@ public sealed interface Frame {
 
   /** mesh→S: close the named peer's connection. */
   record ClosePeer(NodePublicKey peer) implements Frame {
+    static ClosePeer parse(ByteBuf payload) {
+      exactly(FrameType.CLOSE_PEER, payload.readableBytes(), KEY_LENGTH);
+      return new ClosePeer(NodePublicKey.fromBuffer(payload, payload.readerIndex()));
+    }
+
     public FrameType type() {
       return FrameType.CLOSE_PEER;
     }
@@ -474,12 +494,19 @@ public sealed interface Frame {
     }
   }
 
-  /** Either way: 8 opaque bytes to be echoed in a {@link Pong}. */
-  record Ping(byte[] data) implements Frame {
-    public Ping {
-      if (data.length != 8) {
-        throw new IllegalArgumentException("ping data must be 8 bytes, got " + data.length);
-      }
+  /** Either way: 8 opaque bytes to be echoed in a {@link Pong}. A server accepts 8..1000 and echoes the first 8. */
+  record Ping(PingData payload) implements Frame {
+    public Ping(byte[] data) {
+      this(PingData.of(data));
+    }
+
+    static Ping parse(ByteBuf payload) {
+      between(FrameType.PING, payload.readableBytes(), MIN_PING_LENGTH, MAX_PING_LENGTH);
+      return new Ping(PingData.read(payload));
+    }
+
+    public byte[] data() {
+      return payload.bytes();
     }
 
     public FrameType type() {
@@ -487,30 +514,27 @@ public sealed interface Frame {
     }
 
     public int payloadLength() {
-      return 8;
+      return PingData.LENGTH;
     }
 
     public void encodePayload(ByteBuf out) {
-      out.writeBytes(data);
-    }
-
-    @Override
-    public boolean equals(Object o) {
-      return o instanceof Ping p && Arrays.equals(data, p.data);
-    }
-
-    @Override
-    public int hashCode() {
-      return Arrays.hashCode(data);
+      payload.writeTo(out);
     }
   }
 
   /** Either way: the echo of a {@link Ping}. */
-  record Pong(byte[] data) implements Frame {
-    public Pong {
-      if (data.length != 8) {
-        throw new IllegalArgumentException("pong data must be 8 bytes, got " + data.length);
-      }
+  record Pong(PingData payload) implements Frame {
+    public Pong(byte[] data) {
+      this(PingData.of(data));
+    }
+
+    static Pong parse(ByteBuf payload) {
+      atLeast(FrameType.PONG, payload.readableBytes(), PingData.LENGTH);
+      return new Pong(PingData.read(payload));
+    }
+
+    public byte[] data() {
+      return payload.bytes();
     }
 
     public FrameType type() {
@@ -518,26 +542,20 @@ public sealed interface Frame {
     }
 
     public int payloadLength() {
-      return 8;
+      return PingData.LENGTH;
     }
 
     public void encodePayload(ByteBuf out) {
-      out.writeBytes(data);
-    }
-
-    @Override
-    public boolean equals(Object o) {
-      return o instanceof Pong p && Arrays.equals(data, p.data);
-    }
-
-    @Override
-    public int hashCode() {
-      return Arrays.hashCode(data);
+      payload.writeTo(out);
     }
   }
 
   /** S→C: a problem the client should surface; empty means healthy again. */
   record Health(String problem) implements Frame {
+    static Health parse(ByteBuf payload) {
+      return new Health(payload.toString(payload.readerIndex(), payload.readableBytes(), StandardCharsets.UTF_8));
+    }
+
     public FrameType type() {
       return FrameType.HEALTH;
     }
@@ -553,6 +571,12 @@ public sealed interface Frame {
 
   /** S→C: the server is restarting; wait {@code reconnectInMillis}, then retry for {@code tryForMillis}. */
   record Restarting(long reconnectInMillis, long tryForMillis) implements Frame {
+    static Restarting parse(ByteBuf payload) {
+      atLeast(FrameType.RESTARTING, payload.readableBytes(), 8);
+      int at = payload.readerIndex();
+      return new Restarting(payload.getUnsignedInt(at), payload.getUnsignedInt(at + 4));
+    }
+
     public FrameType type() {
       return FrameType.RESTARTING;
     }

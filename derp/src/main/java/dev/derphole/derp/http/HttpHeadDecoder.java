@@ -21,11 +21,40 @@ public final class HttpHeadDecoder extends ByteToMessageDecoder {
 
   private static final ByteProcessor FIND_LF = ByteProcessor.FIND_LF;
 
+  /** Longest method this decoder waits for before the space that ends it. */
+  private static final int MAX_METHOD_LENGTH = 16;
+
+  private final boolean requests;
   private boolean done;
+
+  /** A decoder for a response head (a client reading the server's answer). */
+  public HttpHeadDecoder() {
+    this(false);
+  }
+
+  private HttpHeadDecoder(boolean requests) {
+    this.requests = requests;
+  }
+
+  /**
+   * A decoder for a request head that gives up on bytes that cannot begin an HTTP request (a TLS
+   * hello on a plain port, binary noise, a first line that is no request line) as soon as they
+   * arrive: it emits a head whose {@link HttpHead#requestParts} are empty, which the server answers
+   * with 400, instead of waiting for a blank line that never comes.
+   */
+  public static HttpHeadDecoder forRequests() {
+    return new HttpHeadDecoder(true);
+  }
 
   @Override
   protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
     if (done) {
+      return;
+    }
+    if (requests && cannotBeRequest(in)) {
+      in.skipBytes(in.readableBytes());
+      done = true;
+      out.add(new HttpHead("", Map.of()));
       return;
     }
     int end = findEndOfHead(in);
@@ -52,6 +81,40 @@ public final class HttpHeadDecoder extends ByteToMessageDecoder {
     in.skipBytes(in.readableBytes());
     done = true;
     return new DecoderException("HTTP head longer than " + MAX_HEAD_LENGTH + " bytes");
+  }
+
+  /**
+   * Whether what has arrived so far rules out a request line: the method (up to the first space)
+   * must be 1..16 token characters, and a complete first line must be method, target and an
+   * HTTP/1.x version.
+   */
+  private static boolean cannotBeRequest(ByteBuf in) {
+    int from = in.readerIndex();
+    int limit = in.writerIndex();
+    for (int i = from; i < limit; i++) {
+      byte b = in.getByte(i);
+      if (b == ' ') {
+        if (i == from) {
+          return true;
+        }
+        break;
+      }
+      if (!isTokenChar(b) || i - from >= MAX_METHOD_LENGTH) {
+        return true;
+      }
+    }
+    int lf = in.forEachByte(from, limit - from, FIND_LF);
+    if (lf < 0) {
+      return false;
+    }
+    int lineEnd = lf > from && in.getByte(lf - 1) == '\r' ? lf - 1 : lf;
+    String line = in.toString(from, lineEnd - from, StandardCharsets.ISO_8859_1);
+    return new HttpHead(line, Map.of()).requestParts().isEmpty();
+  }
+
+  /** RFC 9110 tchar. */
+  private static boolean isTokenChar(byte b) {
+    return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || "!#$%&'*+-.^_`|~".indexOf(b) >= 0;
   }
 
   /** Index just past the blank line ending the head, or -1. Accepts CRLF and bare LF line ends. */

@@ -22,7 +22,6 @@ import java.lang.System.Logger.Level;
 import java.util.Queue;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -42,17 +41,9 @@ import java.util.concurrent.atomic.LongAdder;
  * becomes the RecvPacket in place ({@link RawSendPacket}).
  *
  * <p>Backpressure, bounded and off by default (see {@link DerpServerConfig#DEFAULT_SENDER_PAUSE_LIMIT}
- * for why): once a destination's queue is half full, the sender that filled it
- * stops being read (its TCP window closes, so it slows down instead of having its packets read,
- * decoded and dropped) until the queue is down to a quarter. A destination that keeps a sender
- * waiting longer than {@code senderPauseLimit} is marked stalled: its senders are read again and
- * its packets dropped once the queue is full, as before, until it drains. So one client that stops
- * reading holds up anybody else for at most that long.
- *
- * <pre>
- *   sender reads ──▶ route ──▶ dst queue ≥ ½ ──▶ sender paused ──▶ dst queue ≤ ¼ ──▶ sender read again
- *                                                      └──── pause limit ──▶ dst stalled: drop when full
- * </pre>
+ * for why), is {@link SenderBackpressure}: once a destination's queue is half full, the sender
+ * that filled it stops being read (its TCP window closes, so it slows down instead of having its
+ * packets read, decoded and dropped) until the queue is down to a quarter, or the pause limit.
  *
  * <p>Nothing is written to a client whose socket is unwritable (more than
  * {@link DerpServer#WRITE_HIGH_WATER} waiting): relayed packets and PeerGone wait in the bounded
@@ -110,23 +101,14 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   private long notHereLast = System.nanoTime();
   /** Reading is off while the token bucket is empty. */
   private boolean rateLimited;
-  /** The destination this client, as a sender, waits for; null while it is read. */
-  private ClientConnection pausedOn;
-  private ScheduledFuture<?> pauseLimitTask;
-
-  /** Senders paused on this client's queue, woken when it drains (may hold stale entries). */
-  private final Queue<ClientConnection> waiters = new ConcurrentLinkedQueue<>();
-  /** Kept a sender waiting past the limit: its senders are not paused until it drains. */
-  private volatile boolean stalled;
-  private final int pausePackets;
-  private final long pauseBytes;
+  private final SenderBackpressure backpressure;
 
   ClientConnection(DerpServer server, FrameDecoder decoder) {
     this.server = server;
     this.decoder = decoder;
     this.outbound = PlatformDependent.newFixedMpscQueue(server.config.queuePackets);
-    this.pausePackets = Math.max(1, server.config.queuePackets / 2);
-    this.pauseBytes = server.config.queueBytes / 2;
+    this.backpressure = new SenderBackpressure(server.metrics, server.config.senderPauseLimit,
+        server.config.queuePackets, server.config.queueBytes, outbound::size, queuedBytes::get, this::updateAutoRead);
   }
 
   NodePublicKey key() {
@@ -140,6 +122,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
+    backpressure.executor(ctx.executor());
   }
 
   @Override
@@ -283,66 +266,11 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
       server.metrics.packetsForwarded.decrement();
       server.metrics.bytesForwarded.add(-length);
     }
-    if (pausedOn == null && dst.backedUp() && !dst.stalled && !server.config.senderPauseLimit.isZero()) {
-      pauseOn(dst);
-    }
-  }
-
-  /** Whether senders should wait for this client's queue. */
-  private boolean backedUp() {
-    return outbound.size() >= pausePackets || queuedBytes.get() >= pauseBytes;
-  }
-
-  private boolean drainedEnough() {
-    return outbound.size() <= pausePackets / 2 && queuedBytes.get() <= pauseBytes / 2;
-  }
-
-  /** On this (the sender's) loop: stop reading until {@code dst} drains, or the pause limit. */
-  private void pauseOn(ClientConnection dst) {
-    server.metrics.senderPauses.increment();
-    pausedOn = dst;
-    updateAutoRead();
-    pauseLimitTask = ctx.executor().schedule(() -> {
-      if (pausedOn == dst) {
-        server.metrics.senderPauseLimits.increment();
-        dst.stalled = true;
-        dst.wakeWaiters();
-        resume(dst);
-      }
-    }, server.config.senderPauseLimit.toNanos(), TimeUnit.NANOSECONDS);
-    dst.waiters.add(this);
-    if (dst.drainedEnough() || dst.state == State.CLOSED) {
-      resume(dst); // it drained, or left, before it could see us waiting
-    }
-  }
-
-  /** From any thread: {@code dst}, which this client waited for, has drained or gone. */
-  private void wake(ClientConnection dst) {
-    if (ctx.executor().inEventLoop()) {
-      resume(dst);
-    } else {
-      ctx.executor().execute(() -> resume(dst));
-    }
-  }
-
-  private void resume(ClientConnection dst) {
-    if (pausedOn != dst) {
-      return; // a stale wake-up: that pause has already ended
-    }
-    pausedOn = null;
-    pauseLimitTask.cancel(false);
-    updateAutoRead();
-  }
-
-  private void wakeWaiters() {
-    ClientConnection w;
-    while ((w = waiters.poll()) != null) {
-      w.wake(this);
-    }
+    backpressure.afterSend(dst.backpressure);
   }
 
   private void updateAutoRead() {
-    ctx.channel().config().setAutoRead(!rateLimited && pausedOn == null);
+    ctx.channel().config().setAutoRead(!rateLimited && !backpressure.paused());
   }
 
   /**
@@ -461,10 +389,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     if (state == State.CLOSED) {
       releaseQueued();
     }
-    if ((stalled || !waiters.isEmpty()) && drainedEnough()) {
-      stalled = false;
-      wakeWaiters();
-    }
+    backpressure.afterDrain();
   }
 
   @Override
@@ -547,9 +472,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     if (keepAliveTask != null) {
       keepAliveTask.cancel(false);
     }
-    if (pauseLimitTask != null) {
-      pauseLimitTask.cancel(false);
-    }
+    backpressure.cancel();
     if (writeDeadline != null) {
       writeDeadline.cancel(false);
     }
@@ -557,7 +480,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
       idleTask.cancel(false);
     }
     releaseQueued();
-    wakeWaiters(); // nothing more is queued for a closed client: its senders go on
+    backpressure.closed();
     if (wasActive) {
       server.metrics.clients.decrementAndGet();
       if (server.registry.unregister(this)) {

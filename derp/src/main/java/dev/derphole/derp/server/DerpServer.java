@@ -129,7 +129,7 @@ public final class DerpServer implements AutoCloseable {
     if (config.sslContext != null) {
       ch.pipeline().addLast("tls", config.sslContext.newHandler(ch.alloc()));
     }
-    ch.pipeline().addLast(HttpFront.HEAD_DECODER, new HttpHeadDecoder());
+    ch.pipeline().addLast(HttpFront.HEAD_DECODER, HttpHeadDecoder.forRequests());
     ch.pipeline().addLast("http-front", new HttpFront(this));
   }
 

@@ -120,6 +120,25 @@ class DerpServerHostileInputTest {
     assertThat(metrics.handshakeTimeouts()).isZero();
   }
 
+  /**
+   * Bytes that cannot begin an HTTP request are answered with 400 at once. The handshake deadline
+   * is set past the socket's patience, so a server that waited for it would fail this test.
+   */
+  @Test
+  void bytesThatCannotBeHttpGetA400AtOnce() throws Exception {
+    useServer(b -> b.handshakeTimeout(PATIENCE.multipliedBy(3)));
+    byte[] tlsHello = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, (byte) 0xfc, 0x03, 0x03};
+    byte[] notARequestLine = "hello there, relay\r\n".getBytes(US_ASCII);
+    for (byte[] garbage : List.of(tlsHello, notARequestLine)) {
+      try (RawDerpClient cathy = new RawDerpClient(server, PATIENCE)) {
+        cathy.write(garbage);
+        assertThat(new String(cathy.readToEnd(), US_ASCII)).startsWith("HTTP/1.1 400 ");
+      }
+    }
+    awaitValue("handshake failures", metrics::handshakeFailures, 2);
+    assertThat(metrics.handshakeTimeouts()).isZero();
+  }
+
   @Test
   void otherPathsGetA404AndAClose() throws Exception {
     assertThat(http("GET", "/wp-login.php", "")).startsWith("HTTP/1.1 404 ");

@@ -36,8 +36,8 @@ final class DerptunServeCommand implements Callable<Integer> {
   @Option(names = "--tcp", required = true, paramLabel = "HOST:PORT", description = "The service to forward to, e.g. 127.0.0.1:22.")
   String tcp;
 
-  @Option(names = "--force-relay", description = "Never send UDP to clients; the relay carries everything.")
-  boolean forceRelay;
+  @Mixin
+  ForceRelay forceRelay;
 
   @Option(names = "--max-connections", paramLabel = "N", description = "Client connections at once, in all "
       + "(default: ${DEFAULT-VALUE}); more claims are dropped until one ends.")
@@ -71,7 +71,7 @@ final class DerptunServeCommand implements Callable<Integer> {
     } catch (TunnelTokenException e) {
       throw new SessionException(e.getMessage());
     }
-    try (SessionSetup setup = new SessionSetup(global.verbose, global.derpMap, forceRelay)) {
+    try (SessionSetup setup = new SessionSetup(global.options, forceRelay.forced)) {
       Reporter r = setup.options.reporter();
       ShareServer share = new ShareServer(target, events(r));
       CountDownLatch stop = new CountDownLatch(1);

@@ -57,7 +57,7 @@ final class DerptunTokenCommand implements Callable<Integer> {
 
   /** The relay the tokens name: the fastest region of the map, or with our own map its relay itself. */
   static dev.derphole.session.token.RelayHint relay(DerptunCommand global) throws SessionException {
-    try (SessionSetup setup = new SessionSetup(global.verbose, global.derpMap, false)) {
+    try (SessionSetup setup = new SessionSetup(global.options, false)) {
       RelayPicker.Choice c = RelayPicker.forIssuer(setup.options.maps().load(), setup.options.customMap(),
           RelayPicker.PROBE_BUDGET);
       setup.options.reporter().event("relay", c.label());

@@ -23,11 +23,10 @@ final class SessionSetup implements AutoCloseable {
   final EventLoopGroup group = dev.derphole.derp.io.EventLoops.newGroup(2, "derphole-io");
   final SessionOptions options;
 
-  SessionSetup(DerpholeCommand global, boolean forceRelay) {
+  SessionSetup(GlobalOptions global, boolean forceRelay) {
     this(global.verbose, global.derpMap, forceRelay);
   }
 
-  /** For derptun, whose global options live on its own top command. */
   SessionSetup(boolean verbose, String derpMap, boolean forceRelay) {
     Map<String, String> env = System.getenv();
     String flag = derpMap;

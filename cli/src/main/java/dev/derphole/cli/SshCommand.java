@@ -28,6 +28,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
@@ -68,8 +69,8 @@ final class SshCommand implements Callable<Integer> {
     @Option(names = {"-u", "--user"}, paramLabel = "USER", description = "The account to grant (default: the one running this).")
     String user;
 
-    @Option(names = "--force-relay", description = "Never send UDP to the peer; the relay carries everything.")
-    boolean forceRelay;
+    @Mixin
+    ForceRelay forceRelay;
 
     @Override
     public Integer call() throws Exception {
@@ -81,7 +82,7 @@ final class SshCommand implements Callable<Integer> {
       SshUser account = SshUser.resolve(user, System.getenv());
       AuthorizedKeys keys = new AuthorizedKeys(account.home(), account.owner());
       StreamPort port = new StreamPort();
-      try (SessionSetup setup = new SessionSetup(ssh.global, forceRelay);
+      try (SessionSetup setup = new SessionSetup(ssh.global.options, forceRelay.forced);
            IssuedSession session = IssuedSession.open(Capability.SSH, setup.options, ListenCommand.firstStreamOnly(port))) {
         String nl = System.lineSeparator();
         System.err.print("Inviting an SSH key for " + account.name() + " (" + keys.file() + ")" + nl
@@ -154,8 +155,8 @@ final class SshCommand implements Callable<Integer> {
     @Option(names = {"-y", "--yes"}, description = "Send without asking.")
     boolean yes;
 
-    @Option(names = "--force-relay", description = "Never send UDP to the peer; the relay carries everything.")
-    boolean forceRelay;
+    @Mixin
+    ForceRelay forceRelay;
 
     @Override
     public Integer call() throws Exception {
@@ -176,7 +177,7 @@ final class SshCommand implements Callable<Integer> {
         }
       }
       byte[] line = (key.line() + "\n").getBytes(StandardCharsets.UTF_8);
-      try (SessionSetup setup = new SessionSetup(ssh.global, forceRelay);
+      try (SessionSetup setup = new SessionSetup(ssh.global.options, forceRelay.forced);
            ClaimedSession session = ClaimedSession.claim(t, setup.options, null)) {
         try (InterruptHook hook = new InterruptHook(session)) {
           StreamPort port = new StreamPort();

@@ -23,6 +23,9 @@ final class DerpholeCommand implements Callable<Integer> {
   @Mixin
   GlobalOptions options;
 
+  @Mixin
+  OutputOptions output;
+
   public static void main(String[] args) {
     System.exit(Launcher.run(new DerpholeCommand(), "derphole", Level.WARNING, args));
   }

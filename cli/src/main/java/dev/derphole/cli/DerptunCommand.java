@@ -28,6 +28,9 @@ final class DerptunCommand implements Callable<Integer> {
   @Mixin
   GlobalOptions options;
 
+  @Mixin
+  OutputOptions output;
+
   public static void main(String[] args) {
     System.exit(Launcher.run(new DerptunCommand(), "derptun", Level.WARNING, args));
   }

@@ -74,8 +74,8 @@ final class DerptunOpenCommand implements Callable<Integer> {
           }
         }
         listener.acceptWhileDown(); // the tunnel may still be down: a connection is then closed at once
-        System.err.println("listening on " + IpLiteral.format(listener.localAddress()));
-        System.err.flush();
+        Stderr.output().println("listening on " + IpLiteral.format(listener.localAddress()));
+        Stderr.output().flush();
         // The client moves the listener to each new connection; this thread only waits for a refusal.
         while (true) {
           if (quic == null) {

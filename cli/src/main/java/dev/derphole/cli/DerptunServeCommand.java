@@ -4,6 +4,7 @@ import dev.derphole.session.Reporter;
 import dev.derphole.session.SessionException;
 import dev.derphole.session.share.ConnectionEvents;
 import dev.derphole.session.share.ShareServer;
+import dev.derphole.session.tunnel.ClientToken;
 import dev.derphole.session.tunnel.ServerToken;
 import dev.derphole.session.tunnel.TunnelServer;
 import dev.derphole.session.tunnel.TunnelTokenException;
@@ -38,6 +39,9 @@ final class DerptunServeCommand implements Callable<Integer> {
 
   @Mixin
   ForceRelay forceRelay;
+
+  @Mixin
+  QrOption qr;
 
   @Option(names = "--max-connections", paramLabel = "N", description = "Client connections at once, in all "
       + "(default: ${DEFAULT-VALUE}); more claims are dropped until one ends.")
@@ -78,6 +82,11 @@ final class DerptunServeCommand implements Callable<Integer> {
       try (TunnelServer server = TunnelServer.start(token, setup.options, share.streamHandler(), limits)) {
         System.err.println("serving " + tcp + " to derptun clients; the token expires " + token.expires());
         System.err.flush();
+        if (qr.on) {
+          ClientToken client = DerptunTokenCommand.defaultClient(token, Instant.now());
+          qr.show("A new client token for `derptun open`, valid until " + client.expires() + ":"
+              + System.lineSeparator() + client.encode(), client.encode());
+        }
         Thread hook = new Thread(() -> {
           stop.countDown();
           server.close();

@@ -131,13 +131,31 @@ final class DerptunTokenCommand implements Callable<Integer> {
     }
   }
 
+  /** A client token of the default lifetime, never past the server token's. */
+  static ClientToken defaultClient(ServerToken server, Instant now) throws SessionException {
+    Instant expires = now.plus(ClientToken.DEFAULT_LIFETIME);
+    try {
+      return server.mintClient(expires.isAfter(server.expires()) ? server.expires() : expires, now);
+    } catch (TunnelTokenException e) {
+      throw new SessionException(e.getMessage());
+    }
+  }
+
   /** stdout, or {@code --output FILE} (a new file, mode 0600). */
   static final class Output {
     @Option(names = {"-o", "--output"}, paramLabel = "FILE",
         description = "Write the token to FILE (created with mode 0600; must not exist) instead of stdout.")
     Path file;
 
+    @Mixin
+    QrOption qr;
+
     void write(String token) throws SessionException {
+      writeText(token);
+      qr.show("The token as a QR code:", token);
+    }
+
+    private void writeText(String token) throws SessionException {
       byte[] line = (token + "\n").getBytes(StandardCharsets.US_ASCII);
       if (file == null) {
         System.out.write(line, 0, line.length);

@@ -41,15 +41,7 @@ final class ListenCommand implements Callable<Integer> {
     StreamReceiver receiver = new StreamReceiver(new FileOutputStream(FileDescriptor.out));
     try (SessionSetup setup = new SessionSetup(global.options, forceRelay.forced);
          IssuedSession session = IssuedSession.open(Capability.STREAM, setup.options, firstStreamOnly(receiver))) {
-      String token = session.token().encode();
-      if (display.tokenOnly) {
-        System.err.println(token);
-      } else {
-        // One write, so that verbose lines from other threads cannot land inside the block.
-        System.err.print("On the other machine, run:" + System.lineSeparator()
-            + "derphole pipe " + token + System.lineSeparator());
-      }
-      System.err.flush();
+      display.show("derphole pipe", session.token().encode());
       setup.options.reporter().event("waiting-for-claim", "");
       AtomicBoolean finished = new AtomicBoolean();
       Thread hook = new Thread(() -> {

@@ -70,7 +70,7 @@ final class OpenCommand implements Callable<Integer> {
       throw new SessionException(e.getMessage());
     }
     try (SessionSetup setup = new SessionSetup(global.options, forceRelay.forced)) {
-      ConnectionReport report = new ConnectionReport(setup.options.reporter(), global.options.verbose, System.err);
+      ConnectionReport report = new ConnectionReport(setup.options.reporter(), global.options.verbose, Stderr.errors());
       // Bind before claiming: a taken port must not cost the one-shot token.
       OpenListener listener;
       try {
@@ -80,8 +80,8 @@ final class OpenCommand implements Callable<Integer> {
       }
       try (listener; ClaimedSession session = ClaimedSession.claim(t, setup.options, null)) {
         listener.start(session.connection());
-        System.err.println("listening on " + IpLiteral.format(listener.localAddress()));
-        System.err.flush();
+        Stderr.output().println("listening on " + IpLiteral.format(listener.localAddress()));
+        Stderr.output().flush();
         java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
         Thread hook = new Thread(() -> {
           stopping.set(true);

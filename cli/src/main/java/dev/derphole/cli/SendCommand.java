@@ -56,6 +56,9 @@ final class SendCommand implements Callable<Integer> {
   HideProgress hideProgress;
 
   @Mixin
+  TokenDisplay display;
+
+  @Mixin
   ForceRelay forceRelay;
 
   /** What will be sent: the header, a summary for the user, and the body. */
@@ -71,11 +74,8 @@ final class SendCommand implements Callable<Integer> {
     Offer offer = prepare();
     try (SessionSetup setup = new SessionSetup(global.options, forceRelay.forced);
          IssuedSession session = IssuedSession.open(Capability.OFFER, setup.options, refuseStreams())) {
-      // One write, so that verbose lines from other threads cannot land inside the block.
-      String nl = System.lineSeparator();
-      System.err.print(offer.summary + nl + "On the other machine, run:" + nl
-          + "derphole receive " + session.token().encode() + nl);
-      System.err.flush();
+      System.err.println(offer.summary);
+      display.show("derphole receive", session.token().encode());
       setup.options.reporter().event("waiting-for-claim", "");
       try (InterruptHook hook = new InterruptHook(session)) {
         QuicChannel quic = session.awaitConnection();

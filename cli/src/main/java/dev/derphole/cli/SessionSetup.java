@@ -32,7 +32,7 @@ final class SessionSetup implements AutoCloseable {
     String flag = derpMap;
     boolean custom = (flag != null && !flag.isBlank()) || (env.get(DerpMapSource.ENV) != null && !env.get(DerpMapSource.ENV).isBlank());
     Reporter reporter = verbose ? Reporter.to(System.err) : Reporter.SILENT;
-    dev.derphole.derp.io.EventLoops.choice().warning().ifPresent(w -> System.err.println("derphole: " + w));
+    dev.derphole.derp.io.EventLoops.choice().warning().ifPresent(w -> Stderr.errors().println("derphole: " + w));
     reporter.event("io", dev.derphole.derp.io.EventLoops.describe(group));
     this.options = new SessionOptions(group, reporter, () -> loadMap(flag, env), custom, forceRelay,
         "1".equals(env.get("DERPHOLE_ALLOW_LOOPBACK")), SessionOptions.DEFAULT_CLAIM_TIMEOUT);
@@ -51,7 +51,7 @@ final class SessionSetup implements AutoCloseable {
     try {
       DerpMapSource.Resolved r = DerpMapSource.resolve(flag, env, MAP_TIMEOUT);
       // The warning may quote what the map's server sent.
-      r.warning().ifPresent(w -> System.err.println("derphole: " + PeerText.printable(w)));
+      r.warning().ifPresent(w -> Stderr.errors().println("derphole: " + PeerText.printable(w)));
       return r.map();
     } catch (DerpMapException e) {
       throw new SessionException(e.getMessage(), e);

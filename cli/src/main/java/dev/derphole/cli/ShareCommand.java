@@ -48,17 +48,9 @@ final class ShareCommand implements Callable<Integer> {
     }
     InetSocketAddress unresolved = InetSocketAddress.createUnresolved(parsed.getHostString(), parsed.getPort());
     try (SessionSetup setup = new SessionSetup(global.options, forceRelay.forced)) {
-      ShareServer server = new ShareServer(unresolved, new ConnectionReport(setup.options.reporter(), global.options.verbose, System.err));
+      ShareServer server = new ShareServer(unresolved, new ConnectionReport(setup.options.reporter(), global.options.verbose, Stderr.errors()));
       try (IssuedSession session = IssuedSession.open(Capability.SHARE, setup.options, server.streamHandler())) {
-        String token = session.token().encode();
-        if (display.tokenOnly) {
-          System.err.println(token);
-        } else {
-          // One write, so that verbose lines from other threads cannot land inside the block.
-          System.err.print("On the other machine, run:" + System.lineSeparator()
-              + "derphole open " + token + System.lineSeparator());
-        }
-        System.err.flush();
+        display.show("derphole open", session.token().encode());
         setup.options.reporter().event("waiting-for-claim", "");
         java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
         Thread hook = new Thread(() -> {

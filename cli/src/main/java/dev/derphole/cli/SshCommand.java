@@ -70,6 +70,9 @@ final class SshCommand implements Callable<Integer> {
     String user;
 
     @Mixin
+    TokenDisplay display;
+
+    @Mixin
     ForceRelay forceRelay;
 
     @Override
@@ -84,10 +87,8 @@ final class SshCommand implements Callable<Integer> {
       StreamPort port = new StreamPort();
       try (SessionSetup setup = new SessionSetup(ssh.global.options, forceRelay.forced);
            IssuedSession session = IssuedSession.open(Capability.SSH, setup.options, ListenCommand.firstStreamOnly(port))) {
-        String nl = System.lineSeparator();
-        System.err.print("Inviting an SSH key for " + account.name() + " (" + keys.file() + ")" + nl
-            + "On the other machine, run:" + nl + "derphole ssh accept " + session.token().encode() + nl);
-        System.err.flush();
+        System.err.println("Inviting an SSH key for " + account.name() + " (" + keys.file() + ")");
+        display.show("derphole ssh accept", session.token().encode());
         setup.options.reporter().event("waiting-for-claim", "");
         try (InterruptHook hook = new InterruptHook(session)) {
           session.awaitConnection();
@@ -164,7 +165,8 @@ final class SshCommand implements Callable<Integer> {
       Path home = SshUser.resolve(null, System.getenv()).home(); // DERPHOLE_SSH_HOME counts here too
       Path file = PublicKeyFile.choose(home.resolve(".ssh"), keyFile);
       PublicKeyLine key = PublicKeyFile.read(file);
-      System.err.println("Sending public key " + key.type() + " " + OfferHeader.quote(key.keyId()) + " ("
+      // Asked about next, the key must be seen: only --yes makes this line a status line.
+      (yes ? System.err : Stderr.output()).println("Sending public key " + key.type() + " " + OfferHeader.quote(key.keyId()) + " ("
           + key.fingerprint() + ") from " + file);
       if (!yes) {
         Console console = System.console();

@@ -50,6 +50,8 @@ import picocli.CommandLine.Option;
         "  derper --listen :443 --cert fullchain.pem --key privkey.pem --hostname relay.example.com",
         ""})
 final class DerperCommand implements Callable<Integer> {
+  @picocli.CommandLine.Mixin
+  OutputOptions output;
 
   @Option(names = "--dev", description = "Development mode: plain HTTP on 127.0.0.1:3340 and STUN on 127.0.0.1:3478, unless --listen/--stun-port say otherwise.")
   boolean dev;
@@ -124,7 +126,7 @@ final class DerperCommand implements Callable<Integer> {
 
     NodePrivateKey nodeKey = keyFile != null ? loadOrCreateKey(keyFile) : NodePrivateKey.generate();
     Tls tls = plain ? new Tls(null, "") : tls(name, bind);
-    EventLoops.choice().warning().ifPresent(w -> System.err.println("derper: " + w));
+    EventLoops.choice().warning().ifPresent(w -> Stderr.errors().println("derper: " + w));
     DerpServer server;
     try {
       server = DerpServer.start(serverConfig(nodeKey, bind, tls.context()).build());

@@ -4,7 +4,7 @@ import java.util.concurrent.Callable;
 import java.util.logging.Level;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Spec;
 
 /** {@code derphole}: move bytes, files and TCP services between two machines behind NAT. */
@@ -20,12 +20,11 @@ final class DerpholeCommand implements Callable<Integer> {
   @Spec
   CommandLine.Model.CommandSpec spec;
 
-  @Option(names = {"-v", "--verbose"}, scope = CommandLine.ScopeType.INHERIT, description = "Print path changes and progress details on stderr.")
-  boolean verbose;
+  @Mixin
+  GlobalOptions options;
 
-  @Option(names = "--derp-map", paramLabel = "URL|FILE", scope = CommandLine.ScopeType.INHERIT,
-      description = "DERP map to use instead of Tailscale's public one (also DERPHOLE_DERP_MAP), e.g. the file `derper --derp-map-out` wrote.")
-  String derpMap;
+  @Mixin
+  OutputOptions output;
 
   public static void main(String[] args) {
     System.exit(Launcher.run(new DerpholeCommand(), "derphole", Level.WARNING, args));

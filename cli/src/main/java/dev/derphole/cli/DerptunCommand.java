@@ -4,7 +4,7 @@ import java.util.concurrent.Callable;
 import java.util.logging.Level;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Spec;
 
 /** {@code derptun}: durable TCP tunnels with reusable, expiring tokens. */
@@ -25,14 +25,11 @@ final class DerptunCommand implements Callable<Integer> {
   @Spec
   CommandLine.Model.CommandSpec spec;
 
-  @Option(names = {"-v", "--verbose"}, scope = CommandLine.ScopeType.INHERIT,
-      description = "Print connection events (relay, reconnects, clients, path changes) on stderr.")
-  boolean verbose;
+  @Mixin
+  GlobalOptions options;
 
-  @Option(names = "--derp-map", paramLabel = "URL|FILE", scope = CommandLine.ScopeType.INHERIT,
-      description = "DERP map to use instead of Tailscale's public one (also DERPHOLE_DERP_MAP); "
-          + "`token server` writes its relay into the token.")
-  String derpMap;
+  @Mixin
+  OutputOptions output;
 
   public static void main(String[] args) {
     System.exit(Launcher.run(new DerptunCommand(), "derptun", Level.WARNING, args));

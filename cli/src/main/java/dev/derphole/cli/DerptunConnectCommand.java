@@ -37,8 +37,8 @@ final class DerptunConnectCommand implements Callable<Integer> {
   @Option(names = "--stdio", required = true, description = "Use stdin and stdout as the connection (required).")
   boolean stdio;
 
-  @Option(names = "--force-relay", description = "Never send UDP to the server; the relay carries everything.")
-  boolean forceRelay;
+  @Mixin
+  ForceRelay forceRelay;
 
   @Override
   public Integer call() throws Exception {
@@ -48,7 +48,7 @@ final class DerptunConnectCommand implements Callable<Integer> {
     } catch (TunnelTokenException e) {
       throw new SessionException(e.getMessage());
     }
-    try (SessionSetup setup = new SessionSetup(global.verbose, global.derpMap, forceRelay);
+    try (SessionSetup setup = new SessionSetup(global.options, forceRelay.forced);
          TunnelClient client = new TunnelClient(token, setup.options).start()) {
       QuicChannel quic = client.awaitConnection(CONNECT_WAIT);
       try {

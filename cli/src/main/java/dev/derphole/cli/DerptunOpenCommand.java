@@ -38,8 +38,8 @@ final class DerptunOpenCommand implements Callable<Integer> {
       description = "Local address to listen on (default ${DEFAULT-VALUE}: any free port).")
   String listen;
 
-  @Option(names = "--force-relay", description = "Never send UDP to the server; the relay carries everything.")
-  boolean forceRelay;
+  @Mixin
+  ForceRelay forceRelay;
 
   @Override
   public Integer call() throws Exception {
@@ -55,7 +55,7 @@ final class DerptunOpenCommand implements Callable<Integer> {
     } catch (TunnelTokenException e) {
       throw new SessionException(e.getMessage());
     }
-    try (SessionSetup setup = new SessionSetup(global.verbose, global.derpMap, forceRelay)) {
+    try (SessionSetup setup = new SessionSetup(global.options, forceRelay.forced)) {
       OpenListener listener;
       try {
         listener = OpenListener.bind(setup.group, address, OpenListener.DEFAULT_MAX_CONNECTIONS,
@@ -74,8 +74,8 @@ final class DerptunOpenCommand implements Callable<Integer> {
           }
         }
         listener.acceptWhileDown(); // the tunnel may still be down: a connection is then closed at once
-        System.err.println("listening on " + IpLiteral.format(listener.localAddress()));
-        System.err.flush();
+        Stderr.output().println("listening on " + IpLiteral.format(listener.localAddress()));
+        Stderr.output().flush();
         // The client moves the listener to each new connection; this thread only waits for a refusal.
         while (true) {
           if (quic == null) {

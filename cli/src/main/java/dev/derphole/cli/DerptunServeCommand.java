@@ -4,6 +4,7 @@ import dev.derphole.session.Reporter;
 import dev.derphole.session.SessionException;
 import dev.derphole.session.share.ConnectionEvents;
 import dev.derphole.session.share.ShareServer;
+import dev.derphole.session.tunnel.ClientToken;
 import dev.derphole.session.tunnel.ServerToken;
 import dev.derphole.session.tunnel.TunnelServer;
 import dev.derphole.session.tunnel.TunnelTokenException;
@@ -36,8 +37,11 @@ final class DerptunServeCommand implements Callable<Integer> {
   @Option(names = "--tcp", required = true, paramLabel = "HOST:PORT", description = "The service to forward to, e.g. 127.0.0.1:22.")
   String tcp;
 
-  @Option(names = "--force-relay", description = "Never send UDP to clients; the relay carries everything.")
-  boolean forceRelay;
+  @Mixin
+  ForceRelay forceRelay;
+
+  @Mixin
+  QrOption qr;
 
   @Option(names = "--max-connections", paramLabel = "N", description = "Client connections at once, in all "
       + "(default: ${DEFAULT-VALUE}); more claims are dropped until one ends.")
@@ -71,13 +75,18 @@ final class DerptunServeCommand implements Callable<Integer> {
     } catch (TunnelTokenException e) {
       throw new SessionException(e.getMessage());
     }
-    try (SessionSetup setup = new SessionSetup(global.verbose, global.derpMap, forceRelay)) {
+    try (SessionSetup setup = new SessionSetup(global.options, forceRelay.forced)) {
       Reporter r = setup.options.reporter();
       ShareServer share = new ShareServer(target, events(r));
       CountDownLatch stop = new CountDownLatch(1);
       try (TunnelServer server = TunnelServer.start(token, setup.options, share.streamHandler(), limits)) {
         System.err.println("serving " + tcp + " to derptun clients; the token expires " + token.expires());
         System.err.flush();
+        if (qr.on) {
+          ClientToken client = DerptunTokenCommand.defaultClient(token, Instant.now());
+          qr.show("A new client token for `derptun open`, valid until " + client.expires() + ":"
+              + System.lineSeparator() + client.encode(), client.encode());
+        }
         Thread hook = new Thread(() -> {
           stop.countDown();
           server.close();

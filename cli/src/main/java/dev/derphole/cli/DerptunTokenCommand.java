@@ -57,7 +57,7 @@ final class DerptunTokenCommand implements Callable<Integer> {
 
   /** The relay the tokens name: the fastest region of the map, or with our own map its relay itself. */
   static dev.derphole.session.token.RelayHint relay(DerptunCommand global) throws SessionException {
-    try (SessionSetup setup = new SessionSetup(global.verbose, global.derpMap, false)) {
+    try (SessionSetup setup = new SessionSetup(global.options, false)) {
       RelayPicker.Choice c = RelayPicker.forIssuer(setup.options.maps().load(), setup.options.customMap(),
           RelayPicker.PROBE_BUDGET);
       setup.options.reporter().event("relay", c.label());
@@ -131,13 +131,31 @@ final class DerptunTokenCommand implements Callable<Integer> {
     }
   }
 
+  /** A client token of the default lifetime, never past the server token's. */
+  static ClientToken defaultClient(ServerToken server, Instant now) throws SessionException {
+    Instant expires = now.plus(ClientToken.DEFAULT_LIFETIME);
+    try {
+      return server.mintClient(expires.isAfter(server.expires()) ? server.expires() : expires, now);
+    } catch (TunnelTokenException e) {
+      throw new SessionException(e.getMessage());
+    }
+  }
+
   /** stdout, or {@code --output FILE} (a new file, mode 0600). */
   static final class Output {
     @Option(names = {"-o", "--output"}, paramLabel = "FILE",
         description = "Write the token to FILE (created with mode 0600; must not exist) instead of stdout.")
     Path file;
 
+    @Mixin
+    QrOption qr;
+
     void write(String token) throws SessionException {
+      writeText(token);
+      qr.show("The token as a QR code:", token);
+    }
+
+    private void writeText(String token) throws SessionException {
       byte[] line = (token + "\n").getBytes(StandardCharsets.US_ASCII);
       if (file == null) {
         System.out.write(line, 0, line.length);

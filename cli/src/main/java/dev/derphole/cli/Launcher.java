@@ -37,7 +37,12 @@ final class Launcher {
           return OK;
         }
       }
-      return new CommandLine.RunLast().execute(parsed);
+      Stderr.install(OutputOptions.level(parsed));
+      try {
+        return new CommandLine.RunLast().execute(parsed);
+      } finally {
+        Stderr.restore();
+      }
     });
     cl.setUsageHelpAutoWidth(true);
     cl.setExitCodeExceptionMapper(t -> RUNTIME_ERROR);

@@ -15,7 +15,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.ParentCommand;
 
 /** {@code derphole listen}: receive one byte stream on stdout. */
@@ -30,26 +30,18 @@ final class ListenCommand implements Callable<Integer> {
   @ParentCommand
   DerpholeCommand global;
 
-  @Option(names = "--print-token-only", description = "Print just the token on stderr, nothing else.")
-  boolean printTokenOnly;
+  @Mixin
+  TokenDisplay display;
 
-  @Option(names = "--force-relay", description = "Never send UDP to the peer; the relay carries everything.")
-  boolean forceRelay;
+  @Mixin
+  ForceRelay forceRelay;
 
   @Override
   public Integer call() throws Exception {
     StreamReceiver receiver = new StreamReceiver(new FileOutputStream(FileDescriptor.out));
-    try (SessionSetup setup = new SessionSetup(global, forceRelay);
+    try (SessionSetup setup = new SessionSetup(global.options, forceRelay.forced);
          IssuedSession session = IssuedSession.open(Capability.STREAM, setup.options, firstStreamOnly(receiver))) {
-      String token = session.token().encode();
-      if (printTokenOnly) {
-        System.err.println(token);
-      } else {
-        // One write, so that verbose lines from other threads cannot land inside the block.
-        System.err.print("On the other machine, run:" + System.lineSeparator()
-            + "derphole pipe " + token + System.lineSeparator());
-      }
-      System.err.flush();
+      display.show("derphole pipe", session.token().encode());
       setup.options.reporter().event("waiting-for-claim", "");
       AtomicBoolean finished = new AtomicBoolean();
       Thread hook = new Thread(() -> {

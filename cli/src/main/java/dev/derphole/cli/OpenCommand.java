@@ -12,6 +12,7 @@ import java.net.InetSocketAddress;
 import java.time.Instant;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
@@ -42,11 +43,11 @@ final class OpenCommand implements Callable<Integer> {
           + ", default ${DEFAULT-VALUE}).")
   int maxConnections = OpenListener.DEFAULT_MAX_CONNECTIONS;
 
-  @Option(names = "--force-relay", description = "Never send UDP to the peer; the relay carries everything.")
-  boolean forceRelay;
+  @Mixin
+  ForceRelay forceRelay;
 
-  @Option(names = {"-P", "--parallel"}, hidden = true, description = "Accepted for compatibility; ignored.")
-  String parallel;
+  @Mixin
+  ParallelAccepted parallel;
 
   @Override
   public Integer call() throws Exception {
@@ -68,8 +69,8 @@ final class OpenCommand implements Callable<Integer> {
     } catch (TokenException e) {
       throw new SessionException(e.getMessage());
     }
-    try (SessionSetup setup = new SessionSetup(global, forceRelay)) {
-      ConnectionReport report = new ConnectionReport(setup.options.reporter(), global.verbose, System.err);
+    try (SessionSetup setup = new SessionSetup(global.options, forceRelay.forced)) {
+      ConnectionReport report = new ConnectionReport(setup.options.reporter(), global.options.verbose, Stderr.errors());
       // Bind before claiming: a taken port must not cost the one-shot token.
       OpenListener listener;
       try {
@@ -79,8 +80,8 @@ final class OpenCommand implements Callable<Integer> {
       }
       try (listener; ClaimedSession session = ClaimedSession.claim(t, setup.options, null)) {
         listener.start(session.connection());
-        System.err.println("listening on " + IpLiteral.format(listener.localAddress()));
-        System.err.flush();
+        Stderr.output().println("listening on " + IpLiteral.format(listener.localAddress()));
+        Stderr.output().flush();
         java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
         Thread hook = new Thread(() -> {
           stopping.set(true);

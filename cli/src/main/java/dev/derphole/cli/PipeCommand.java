@@ -12,7 +12,7 @@ import java.time.Instant;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
@@ -28,11 +28,11 @@ final class PipeCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "TOKEN", description = "The token `derphole listen` printed.")
   String token;
 
-  @Option(names = "--force-relay", description = "Never send UDP to the peer; the relay carries everything.")
-  boolean forceRelay;
+  @Mixin
+  ForceRelay forceRelay;
 
-  @Option(names = {"-P", "--parallel"}, hidden = true, description = "Accepted for compatibility; ignored.")
-  String parallel;
+  @Mixin
+  ParallelAccepted parallel;
 
   @Override
   public Integer call() throws Exception {
@@ -42,7 +42,7 @@ final class PipeCommand implements Callable<Integer> {
     } catch (TokenException e) {
       throw new SessionException(e.getMessage());
     }
-    try (SessionSetup setup = new SessionSetup(global, forceRelay);
+    try (SessionSetup setup = new SessionSetup(global.options, forceRelay.forced);
          ClaimedSession session = ClaimedSession.claim(t, setup.options, null)) {
       AtomicBoolean finished = new AtomicBoolean();
       Thread hook = new Thread(() -> {

@@ -21,6 +21,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
@@ -53,18 +54,18 @@ final class ReceiveCommand implements Callable<Integer> {
   @Option(names = "--force", description = "Replace an existing file or directory of the same name.")
   boolean force;
 
-  @Option(names = "--hide-progress", description = "No progress bar (the final summary line stays).")
-  boolean hideProgress;
+  @Mixin
+  HideProgress hideProgress;
 
-  @Option(names = "--force-relay", description = "Never send UDP to the peer; the relay carries everything.")
-  boolean forceRelay;
+  @Mixin
+  ForceRelay forceRelay;
 
   @Override
   public Integer call() throws Exception {
     Token t = SessionSetup.token(token, Capability.OFFER);
     StreamPort port = new StreamPort();
     AtomicReference<Landing> landing = new AtomicReference<>();
-    try (SessionSetup setup = new SessionSetup(global, forceRelay);
+    try (SessionSetup setup = new SessionSetup(global.options, forceRelay.forced);
          ClaimedSession session = ClaimedSession.claim(t, setup.options, ListenCommand.firstStreamOnly(port))) {
       Runnable discard = () -> {
         Landing l = landing.get();
@@ -80,7 +81,7 @@ final class ReceiveCommand implements Callable<Integer> {
         } catch (SessionException | IOException e) {
           throw PeerFailure.tell(session, e);
         }
-        Progress progress = new Progress(System.err, header.size(), !hideProgress && Progress.stderrIsTerminal());
+        Progress progress = new Progress(System.err, header.size(), !hideProgress.hidden && Progress.stderrIsTerminal());
         try {
           receive(receiver, header, landing, progress, t.verificationCode());
         } catch (SessionException | IOException e) {

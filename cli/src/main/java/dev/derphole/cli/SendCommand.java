@@ -27,6 +27,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
@@ -51,11 +52,14 @@ final class SendCommand implements Callable<Integer> {
   @Parameters(index = "0", arity = "0..1", paramLabel = "WHAT", description = "A directory, a file, or text.")
   String what;
 
-  @Option(names = "--hide-progress", description = "No progress bar (the final summary line stays).")
-  boolean hideProgress;
+  @Mixin
+  HideProgress hideProgress;
 
-  @Option(names = "--force-relay", description = "Never send UDP to the peer; the relay carries everything.")
-  boolean forceRelay;
+  @Mixin
+  TokenDisplay display;
+
+  @Mixin
+  ForceRelay forceRelay;
 
   /** What will be sent: the header, a summary for the user, and the body. */
   record Offer(OfferKind kind, String name, long size, long files, long contentBytes, String summary,
@@ -68,13 +72,10 @@ final class SendCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Offer offer = prepare();
-    try (SessionSetup setup = new SessionSetup(global, forceRelay);
+    try (SessionSetup setup = new SessionSetup(global.options, forceRelay.forced);
          IssuedSession session = IssuedSession.open(Capability.OFFER, setup.options, refuseStreams())) {
-      // One write, so that verbose lines from other threads cannot land inside the block.
-      String nl = System.lineSeparator();
-      System.err.print(offer.summary + nl + "On the other machine, run:" + nl
-          + "derphole receive " + session.token().encode() + nl);
-      System.err.flush();
+      System.err.println(offer.summary);
+      display.show("derphole receive", session.token().encode());
       setup.options.reporter().event("waiting-for-claim", "");
       try (InterruptHook hook = new InterruptHook(session)) {
         QuicChannel quic = session.awaitConnection();
@@ -86,7 +87,7 @@ final class SendCommand implements Callable<Integer> {
         } catch (ExecutionException | TimeoutException e) {
           throw new SessionException(session.reason("could not open a stream to the receiver"), e);
         }
-        Progress progress = new Progress(System.err, offer.size, !hideProgress && Progress.stderrIsTerminal());
+        Progress progress = new Progress(System.err, offer.size, !hideProgress.hidden && Progress.stderrIsTerminal());
         try {
           OfferSender.send(offer.header(verify), offer.body, port.in(), port.out(), progress::update);
         } catch (SessionException | IOException e) {

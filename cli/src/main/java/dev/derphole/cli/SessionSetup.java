@@ -23,17 +23,16 @@ final class SessionSetup implements AutoCloseable {
   final EventLoopGroup group = dev.derphole.derp.io.EventLoops.newGroup(2, "derphole-io");
   final SessionOptions options;
 
-  SessionSetup(DerpholeCommand global, boolean forceRelay) {
+  SessionSetup(GlobalOptions global, boolean forceRelay) {
     this(global.verbose, global.derpMap, forceRelay);
   }
 
-  /** For derptun, whose global options live on its own top command. */
   SessionSetup(boolean verbose, String derpMap, boolean forceRelay) {
     Map<String, String> env = System.getenv();
     String flag = derpMap;
     boolean custom = (flag != null && !flag.isBlank()) || (env.get(DerpMapSource.ENV) != null && !env.get(DerpMapSource.ENV).isBlank());
     Reporter reporter = verbose ? Reporter.to(System.err) : Reporter.SILENT;
-    dev.derphole.derp.io.EventLoops.choice().warning().ifPresent(w -> System.err.println("derphole: " + w));
+    dev.derphole.derp.io.EventLoops.choice().warning().ifPresent(w -> Stderr.errors().println("derphole: " + w));
     reporter.event("io", dev.derphole.derp.io.EventLoops.describe(group));
     this.options = new SessionOptions(group, reporter, () -> loadMap(flag, env), custom, forceRelay,
         "1".equals(env.get("DERPHOLE_ALLOW_LOOPBACK")), SessionOptions.DEFAULT_CLAIM_TIMEOUT);
@@ -52,7 +51,7 @@ final class SessionSetup implements AutoCloseable {
     try {
       DerpMapSource.Resolved r = DerpMapSource.resolve(flag, env, MAP_TIMEOUT);
       // The warning may quote what the map's server sent.
-      r.warning().ifPresent(w -> System.err.println("derphole: " + PeerText.printable(w)));
+      r.warning().ifPresent(w -> Stderr.errors().println("derphole: " + PeerText.printable(w)));
       return r.map();
     } catch (DerpMapException e) {
       throw new SessionException(e.getMessage(), e);

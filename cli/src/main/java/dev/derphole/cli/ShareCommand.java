@@ -8,7 +8,7 @@ import io.netty.handler.codec.quic.QuicChannel;
 import java.net.InetSocketAddress;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
@@ -29,11 +29,11 @@ final class ShareCommand implements Callable<Integer> {
       description = "The service: host:port, :port or port (host 127.0.0.1). Dialled anew for every connection.")
   String target;
 
-  @Option(names = "--print-token-only", description = "Print just the token on stderr, nothing else.")
-  boolean printTokenOnly;
+  @Mixin
+  TokenDisplay display;
 
-  @Option(names = "--force-relay", description = "Never send UDP to the peer; the relay carries everything.")
-  boolean forceRelay;
+  @Mixin
+  ForceRelay forceRelay;
 
   @Override
   public Integer call() throws Exception {
@@ -47,18 +47,10 @@ final class ShareCommand implements Callable<Integer> {
       throw new Launcher.UsageException("TARGET needs a port other than 0: \"" + target + "\"");
     }
     InetSocketAddress unresolved = InetSocketAddress.createUnresolved(parsed.getHostString(), parsed.getPort());
-    try (SessionSetup setup = new SessionSetup(global, forceRelay)) {
-      ShareServer server = new ShareServer(unresolved, new ConnectionReport(setup.options.reporter(), global.verbose, System.err));
+    try (SessionSetup setup = new SessionSetup(global.options, forceRelay.forced)) {
+      ShareServer server = new ShareServer(unresolved, new ConnectionReport(setup.options.reporter(), global.options.verbose, Stderr.errors()));
       try (IssuedSession session = IssuedSession.open(Capability.SHARE, setup.options, server.streamHandler())) {
-        String token = session.token().encode();
-        if (printTokenOnly) {
-          System.err.println(token);
-        } else {
-          // One write, so that verbose lines from other threads cannot land inside the block.
-          System.err.print("On the other machine, run:" + System.lineSeparator()
-              + "derphole open " + token + System.lineSeparator());
-        }
-        System.err.flush();
+        display.show("derphole open", session.token().encode());
         setup.options.reporter().event("waiting-for-claim", "");
         java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
         Thread hook = new Thread(() -> {

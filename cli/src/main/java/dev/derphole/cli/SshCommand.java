@@ -28,6 +28,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
@@ -68,8 +69,11 @@ final class SshCommand implements Callable<Integer> {
     @Option(names = {"-u", "--user"}, paramLabel = "USER", description = "The account to grant (default: the one running this).")
     String user;
 
-    @Option(names = "--force-relay", description = "Never send UDP to the peer; the relay carries everything.")
-    boolean forceRelay;
+    @Mixin
+    TokenDisplay display;
+
+    @Mixin
+    ForceRelay forceRelay;
 
     @Override
     public Integer call() throws Exception {
@@ -81,12 +85,10 @@ final class SshCommand implements Callable<Integer> {
       SshUser account = SshUser.resolve(user, System.getenv());
       AuthorizedKeys keys = new AuthorizedKeys(account.home(), account.owner());
       StreamPort port = new StreamPort();
-      try (SessionSetup setup = new SessionSetup(ssh.global, forceRelay);
+      try (SessionSetup setup = new SessionSetup(ssh.global.options, forceRelay.forced);
            IssuedSession session = IssuedSession.open(Capability.SSH, setup.options, ListenCommand.firstStreamOnly(port))) {
-        String nl = System.lineSeparator();
-        System.err.print("Inviting an SSH key for " + account.name() + " (" + keys.file() + ")" + nl
-            + "On the other machine, run:" + nl + "derphole ssh accept " + session.token().encode() + nl);
-        System.err.flush();
+        System.err.println("Inviting an SSH key for " + account.name() + " (" + keys.file() + ")");
+        display.show("derphole ssh accept", session.token().encode());
         setup.options.reporter().event("waiting-for-claim", "");
         try (InterruptHook hook = new InterruptHook(session)) {
           session.awaitConnection();
@@ -154,8 +156,8 @@ final class SshCommand implements Callable<Integer> {
     @Option(names = {"-y", "--yes"}, description = "Send without asking.")
     boolean yes;
 
-    @Option(names = "--force-relay", description = "Never send UDP to the peer; the relay carries everything.")
-    boolean forceRelay;
+    @Mixin
+    ForceRelay forceRelay;
 
     @Override
     public Integer call() throws Exception {
@@ -163,7 +165,8 @@ final class SshCommand implements Callable<Integer> {
       Path home = SshUser.resolve(null, System.getenv()).home(); // DERPHOLE_SSH_HOME counts here too
       Path file = PublicKeyFile.choose(home.resolve(".ssh"), keyFile);
       PublicKeyLine key = PublicKeyFile.read(file);
-      System.err.println("Sending public key " + key.type() + " " + OfferHeader.quote(key.keyId()) + " ("
+      // Asked about next, the key must be seen: only --yes makes this line a status line.
+      (yes ? System.err : Stderr.output()).println("Sending public key " + key.type() + " " + OfferHeader.quote(key.keyId()) + " ("
           + key.fingerprint() + ") from " + file);
       if (!yes) {
         Console console = System.console();
@@ -176,7 +179,7 @@ final class SshCommand implements Callable<Integer> {
         }
       }
       byte[] line = (key.line() + "\n").getBytes(StandardCharsets.UTF_8);
-      try (SessionSetup setup = new SessionSetup(ssh.global, forceRelay);
+      try (SessionSetup setup = new SessionSetup(ssh.global.options, forceRelay.forced);
            ClaimedSession session = ClaimedSession.claim(t, setup.options, null)) {
         try (InterruptHook hook = new InterruptHook(session)) {
           StreamPort port = new StreamPort();

@@ -1,5 +1,6 @@
 package dev.derphole.session.share;
 
+import dev.derphole.session.stream.ReadGate;
 import dev.derphole.transport.quic.StreamFin;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -20,7 +21,6 @@ import java.nio.channels.NotYetConnectedException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Joins one TCP connection with one QUIC stream: bytes flow both ways, each direction at the pace
@@ -299,10 +299,8 @@ public final class TcpStreamBridge {
     volatile boolean outputShutting;
     /** That half-close is done. */
     volatile boolean outputShut;
-    /** Reading this channel waits for {@link #other} to take what it was given. */
-    final AtomicBoolean paused = new AtomicBoolean();
-    /** Bytes written to this channel whose writes have not completed yet. */
-    final AtomicLong queued = new AtomicLong();
+    /** Reading this channel, at the pace {@link #other} completes the writes of what it read. */
+    final ReadGate gate = new ReadGate(HIGH_WATER, LOW_WATER, this::readIfOpen);
     /**
      * TCP side only, on its event loop: the last byte read after the stream's far end finished,
      * not yet written; it goes out with more bytes, with our FIN at end of input, or after
@@ -327,13 +325,11 @@ public final class TcpStreamBridge {
       if (inputEnded.get() || aborted.get()) {
         return; // never read past the end: epoll fails a read on a shut-down input
       }
-      if (other.queued.get() < HIGH_WATER) {
-        channel.read();
-        return;
-      }
-      paused.set(true);
-      // The other side may have drained between the check and the flag: look once more.
-      if (other.queued.get() < HIGH_WATER && paused.compareAndSet(true, false)) {
+      gate.readOrPause();
+    }
+
+    private void readIfOpen() {
+      if (!inputEnded.get() && !aborted.get()) {
         channel.read();
       }
     }
@@ -369,12 +365,12 @@ public final class TcpStreamBridge {
         // Requests read from many TCP connections in this loop turn share packets.
         QuicheSendBatch.deferSend(s);
       }
-      other.queued.addAndGet(n);
+      gate.added(n);
       other.channel.write(chunk).addListener(f -> {
         if (!f.isSuccess()) {
           abort(other.name + " write failed: " + f.cause());
-        } else if (other.queued.addAndGet(-n) <= LOW_WATER && paused.compareAndSet(true, false)) {
-          readMore();
+        } else {
+          gate.taken(n);
         }
       });
     }
@@ -445,9 +441,9 @@ public final class TcpStreamBridge {
       channel.eventLoop().execute(() -> {
         outputShutting = true; // before the write: the stream may close inside it
         int n = chunk.readableBytes();
-        queued.addAndGet(n);
+        other.gate.added(n);
         channel.writeAndFlush(new DefaultQuicStreamFrame(chunk, true)).addListener(f -> {
-          queued.addAndGet(-n);
+          other.gate.taken(n);
           outputShutDone(f, " write failed: ");
         });
       });

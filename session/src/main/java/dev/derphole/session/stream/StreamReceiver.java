@@ -15,7 +15,6 @@ import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The receiving end of a byte stream: writes the QUIC stream to an {@link OutputStream} (stdout)
@@ -50,9 +49,8 @@ public final class StreamReceiver extends ChannelInboundHandlerAdapter {
   private final byte[] gathered = new byte[WRITE_SIZE];
   private int gatheredLength;
   private long written;
-  private final AtomicLong queued = new AtomicLong();
+  private final ReadGate gate = new ReadGate(HIGH_WATER, LOW_WATER, () -> this.ctx.read());
   private final CompletableFuture<Long> done = new CompletableFuture<>();
-  private volatile boolean paused;
   private volatile boolean eof;
   private ChannelHandlerContext ctx;
   private long received;
@@ -85,7 +83,7 @@ public final class StreamReceiver extends ChannelInboundHandlerAdapter {
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     ByteBuf b = (ByteBuf) msg;
     received += b.readableBytes();
-    queued.addAndGet(b.readableBytes());
+    gate.added(b.readableBytes());
     batch.add(b);
     if (!handOverScheduled) {
       handOverScheduled = true;
@@ -110,15 +108,7 @@ public final class StreamReceiver extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelReadComplete(ChannelHandlerContext ctx) {
-    if (queued.get() < HIGH_WATER) {
-      ctx.read();
-    } else {
-      paused = true;
-      if (queued.get() < LOW_WATER && paused) { // the writer drained meanwhile
-        paused = false;
-        ctx.read();
-      }
-    }
+    gate.readOrPause();
   }
 
   @Override
@@ -222,10 +212,7 @@ public final class StreamReceiver extends ChannelInboundHandlerAdapter {
     out.write(gathered, 0, n);
     gatheredLength = 0;
     written += n;
-    if (queued.addAndGet(-n) < LOW_WATER && paused) {
-      paused = false;
-      ctx.executor().execute(ctx::read);
-    }
+    gate.taken(n);
   }
 
   private void drain() {

@@ -25,7 +25,7 @@ import java.util.concurrent.TimeUnit;
  * over this in production.
  *
  * <p>Backpressure both ways: reading asks QUIC for more only while fewer than {@link #HIGH_WATER}
- * bytes wait to be read, and writing blocks while {@link PendingWrites#LIMIT} bytes wait for QUIC
+ * bytes wait to be read ({@link ReadGate}), and writing blocks while {@link PendingWrites#LIMIT} bytes wait for QUIC
  * to take them. Neither blocks the event loop. Add it to the stream's pipeline (as the stream
  * handler) before the stream is active.
  */

@@ -21,14 +21,15 @@ import java.util.concurrent.LinkedBlockingQueue;
  * with backpressure all the way back to the sender, and when the sender's FIN has arrived and
  * everything is flushed, answers with the byte count (8 bytes, big-endian) and its own FIN.
  *
- * <p>The stream does not read ahead: once {@link #HIGH_WATER} bytes wait for the output, it stops
- * asking QUIC for more, QUIC's flow control stops the sender, and memory stays flat however long
- * the stream is. A blocking output never blocks the event loop: a writer thread owns it.
+ * <p>The stream does not read ahead: a {@link ReadGate} stops asking QUIC for more once
+ * {@link #HIGH_WATER} bytes wait for the output, QUIC's flow control stops the sender, and memory
+ * stays flat however long the stream is. A blocking output never blocks the event loop: a writer
+ * thread owns it.
  *
  * <p>QUIC delivers the stream one packet at a time (about 1.3 KB per read). Handing each read to the
- * writer thread cost a thread wake-up and an output write per packet (160 k wake-ups of the event
- * loop's thread per 512 MiB in {@code QuicCeilingBench}), so the event loop hands over what it read
- * once per turn of the loop, and the writer gathers it into writes of up to {@link #WRITE_SIZE}.
+ * writer thread would cost a thread wake-up and an output write per packet, so the event loop hands
+ * over what it read once per turn of the loop, and the writer gathers it into writes of up to
+ * {@link #WRITE_SIZE} (measured: docs/benchmarks.md, "listen / pipe, and the QUIC ceiling").
  */
 public final class StreamReceiver extends ChannelInboundHandlerAdapter {
   static final int HIGH_WATER = 8 << 20;

@@ -60,9 +60,14 @@ public final class TokenException extends Exception {
 
   /** {@code the token expired 12 minutes ago}; {@code now} is at or after {@code expires}. */
   static TokenException expired(Instant expires, Instant now) {
+    return expired("token", expires, now);
+  }
+
+  /** {@code the server token expired 3 days ago}: {@code what} names the token. */
+  public static TokenException expired(String what, Instant expires, Instant now) {
     return new TokenException(
         Reason.EXPIRED,
-        "the token expired " + HumanDuration.of(Duration.between(expires, now)) + " ago");
+        "the " + what + " expired " + HumanDuration.of(Duration.between(expires, now)) + " ago");
   }
 
   /** {@code this token is for `derphole open`, not `derphole pipe`}. */

@@ -1,7 +1,6 @@
 package dev.derphole.session.tunnel;
 
 import dev.derphole.session.token.TokenException;
-import dev.derphole.session.token.HumanDuration;
 import dev.derphole.session.token.Token;
 import dev.derphole.session.token.TokenException.Reason;
 import java.nio.ByteBuffer;
@@ -88,8 +87,7 @@ public final class ClientToken {
 
   public void requireUnexpired(Instant now) throws TokenException {
     if (!now.isBefore(expires())) {
-      throw new TokenException(Reason.EXPIRED, "the " + (kind == TokenKind.SHARED ? "derptun" : "client")
-          + " token expired " + HumanDuration.of(Duration.between(expires(), now)) + " ago");
+      throw TokenException.expired(kind == TokenKind.SHARED ? "derptun token" : "client token", expires(), now);
     }
   }
 

@@ -124,8 +124,7 @@ public final class ServerToken {
   /** Throws {@code EXPIRED} ("the server token expired 3 days ago") unless {@code now} is before the expiry. */
   public void requireUnexpired(Instant now) throws TokenException {
     if (!now.isBefore(expires())) {
-      throw new TokenException(Reason.EXPIRED, "the " + (kind == TokenKind.SHARED ? "derptun" : "server")
-          + " token expired " + HumanDuration.of(Duration.between(expires(), now)) + " ago");
+      throw TokenException.expired(kind == TokenKind.SHARED ? "derptun token" : "server token", expires(), now);
     }
   }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark: the QUIC data path rung by rung, in one run, so that the rung where throughput drops
-# shows where the time goes (docs/benchmarks.md, "listen / pipe").
+# shows where the time goes (docs/benchmarks.md, "listen / pipe, and the QUIC ceiling").
 #
 #   bench/quic-ladder.sh [SIZE_MIB] [RUNS]        (defaults 1024 and 2)
 #

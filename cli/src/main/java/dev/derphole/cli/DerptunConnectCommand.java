@@ -4,7 +4,7 @@ import dev.derphole.session.SessionException;
 import dev.derphole.session.tunnel.ClientToken;
 import dev.derphole.session.tunnel.StdioStream;
 import dev.derphole.session.tunnel.TunnelClient;
-import dev.derphole.session.tunnel.TunnelTokenException;
+import dev.derphole.session.token.TokenException;
 import io.netty.handler.codec.quic.QuicChannel;
 import java.io.FileDescriptor;
 import java.io.FileInputStream;
@@ -45,7 +45,7 @@ final class DerptunConnectCommand implements Callable<Integer> {
     ClientToken token;
     try {
       token = source.client("derptun connect");
-    } catch (TunnelTokenException e) {
+    } catch (TokenException e) {
       throw new SessionException(e.getMessage());
     }
     try (SessionSetup setup = new SessionSetup(global.options, forceRelay.forced);

@@ -5,7 +5,7 @@ import dev.derphole.session.SessionException;
 import dev.derphole.session.share.OpenListener;
 import dev.derphole.session.tunnel.ClientToken;
 import dev.derphole.session.tunnel.TunnelClient;
-import dev.derphole.session.tunnel.TunnelTokenException;
+import dev.derphole.session.token.TokenException;
 import io.netty.handler.codec.quic.QuicChannel;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -52,7 +52,7 @@ final class DerptunOpenCommand implements Callable<Integer> {
     ClientToken token;
     try {
       token = source.client("derptun open");
-    } catch (TunnelTokenException e) {
+    } catch (TokenException e) {
       throw new SessionException(e.getMessage());
     }
     try (SessionSetup setup = new SessionSetup(global.options, forceRelay.forced)) {

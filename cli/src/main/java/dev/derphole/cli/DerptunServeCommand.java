@@ -7,7 +7,7 @@ import dev.derphole.session.share.ShareServer;
 import dev.derphole.session.tunnel.ClientToken;
 import dev.derphole.session.tunnel.ServerToken;
 import dev.derphole.session.tunnel.TunnelServer;
-import dev.derphole.session.tunnel.TunnelTokenException;
+import dev.derphole.session.token.TokenException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.time.Instant;
@@ -72,7 +72,7 @@ final class DerptunServeCommand implements Callable<Integer> {
     ServerToken token;
     try {
       token = source.server("derptun serve");
-    } catch (TunnelTokenException e) {
+    } catch (TokenException e) {
       throw new SessionException(e.getMessage());
     }
     try (SessionSetup setup = new SessionSetup(global.options, forceRelay.forced)) {

@@ -6,7 +6,7 @@ import dev.derphole.session.rendezvous.RelayPicker;
 import dev.derphole.session.tunnel.ClientToken;
 import dev.derphole.session.tunnel.ServerToken;
 import dev.derphole.session.tunnel.TokenKind;
-import dev.derphole.session.tunnel.TunnelTokenException;
+import dev.derphole.session.token.TokenException;
 import java.io.IOException;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
@@ -115,7 +115,7 @@ final class DerptunTokenCommand implements Callable<Integer> {
       ServerToken server;
       try {
         server = source.server("derptun token client");
-      } catch (TunnelTokenException e) {
+      } catch (TokenException e) {
         throw new SessionException(e.getMessage());
       }
       Instant expires = expiry.resolve(now, ClientToken.DEFAULT_LIFETIME);
@@ -124,7 +124,7 @@ final class DerptunTokenCommand implements Callable<Integer> {
       }
       try {
         output.write(server.mintClient(expires, now).encode());
-      } catch (TunnelTokenException e) {
+      } catch (TokenException e) {
         throw new SessionException(e.getMessage());
       }
       return Launcher.OK;

@@ -3,7 +3,7 @@ package dev.derphole.cli;
 import dev.derphole.derp.io.Failures;
 import dev.derphole.session.tunnel.ClientToken;
 import dev.derphole.session.tunnel.ServerToken;
-import dev.derphole.session.tunnel.TunnelTokenException;
+import dev.derphole.session.token.TokenException;
 import java.io.FileDescriptor;
 import java.io.FileInputStream;
 import java.io.IOException;
@@ -64,11 +64,11 @@ final class TunnelTokenSource {
     return t.strip();
   }
 
-  ServerToken server(String command) throws TunnelTokenException {
+  ServerToken server(String command) throws TokenException {
     return ServerToken.decodeForServe(text(), command, Instant.now());
   }
 
-  ClientToken client(String command) throws TunnelTokenException {
+  ClientToken client(String command) throws TokenException {
     return ClientToken.decodeForConnect(text(), command, Instant.now());
   }
 

@@ -35,19 +35,16 @@ import java.util.function.UnaryOperator;
  * </pre>
  */
 public final class TunnelClientLeg extends SessionSide {
-  /** A sealed reject from the server: the token is refused, and retrying will not change that. */
+  /**
+   * A sealed reject from the server: the token is refused, and retrying will not change that. The
+   * message is the server's reason; its reject code ({@code expired}, {@code bad_proof}) decides
+   * nothing here.
+   */
   public static final class Rejected extends SessionException {
     private static final long serialVersionUID = 1L;
-    private final String code;
 
-    Rejected(String code, String reason) {
+    Rejected(String reason) {
       super(reason);
-      this.code = code;
-    }
-
-    /** The reject code, e.g. {@code expired}, {@code bad_proof}. */
-    public String code() {
-      return code;
     }
   }
 
@@ -101,7 +98,7 @@ public final class TunnelClientLeg extends SessionSide {
       });
       Answer a = await(core, session, claimant, wrap, answer, timeout);
       if (!a.decision().accepted()) {
-        throw new Rejected(a.decision().rejectCode(), a.decision().rejectReason());
+        throw new Rejected(a.decision().rejectReason());
       }
       options.reporter().event("claimed", "");
       core.attach(a.from());

@@ -9,22 +9,49 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * The setting of the in-process session tests: a real DERP server on loopback, a one-region map
  * that points at it, and the event loops both sides run on. Closing it stops both.
+ *
+ * <p>A test class that wants a fresh one per test holds {@code @RegisterExtension final
+ * LoopbackRelay relay = LoopbackRelay.perTest();}.
  */
-public final class LoopbackRelay implements AutoCloseable {
-  private final EventLoopGroup group;
-  private final DerpServer server;
-  private final DerpMap map;
+public final class LoopbackRelay implements AutoCloseable, BeforeEachCallback, AfterEachCallback {
+  private EventLoopGroup group;
+  private DerpServer server;
+  private DerpMap map;
+
+  private LoopbackRelay() {}
 
   private LoopbackRelay(EventLoopGroup group) throws Exception {
+    startOn(group);
+  }
+
+  private void startOn(EventLoopGroup group) throws Exception {
     this.group = group;
     this.server = DerpServer.start(DerpServerConfig.builder().build());
     DerpNode node = new DerpNode("900a", 900, "127.0.0.1", "", "127.0.0.1", "", -1, false,
         server.localAddress().getPort(), false, false, true);
     this.map = DerpMap.singleRegion(900, "test", node);
+  }
+
+  /** A relay with two NIO event loops, started before each test and closed after it. */
+  public static LoopbackRelay perTest() {
+    return new LoopbackRelay();
+  }
+
+  @Override
+  public void beforeEach(ExtensionContext context) throws Exception {
+    startOn(new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory()));
+  }
+
+  @Override
+  public void afterEach(ExtensionContext context) {
+    close();
   }
 
   /** A relay with two NIO event loops for the sessions. */
@@ -53,6 +80,9 @@ public final class LoopbackRelay implements AutoCloseable {
 
   @Override
   public void close() {
+    if (server == null) {
+      return;
+    }
     server.close();
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
   }

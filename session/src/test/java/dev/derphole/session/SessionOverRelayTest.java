@@ -18,25 +18,14 @@ import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** An issuer and a claimant in one JVM, through a real DERP server on loopback. */
 class SessionOverRelayTest {
-  private LoopbackRelay relay;
+  @RegisterExtension final LoopbackRelay relay = LoopbackRelay.perTest();
   private final List<String> listenEvents = new CopyOnWriteArrayList<>();
   private final List<String> listenLines = new CopyOnWriteArrayList<>();
-
-  @BeforeEach
-  void start() throws Exception {
-    relay = LoopbackRelay.start();
-  }
-
-  @AfterEach
-  void stop() {
-    relay.close();
-  }
 
   private boolean forceRelay;
   /** The listening side's peer path in the last {@link #pipe}. */

@@ -154,16 +154,23 @@ class SshInviteIT extends RelayedIT {
   @Test
   void inviteForAnotherUserMakesThemTheOwner() throws Exception {
     Path home = Files.createDirectories(dir.resolve("nobody-home"));
-    Derphole invite = invite(home, "--user", "nobody");
-    Path pub = dir.resolve("id.pub");
-    Files.writeString(pub, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHrL6s4WdeBI3lnoqF9P9Eg9EehTc7vO0tUc2xEihZAP alice@laptop\n");
-    Derphole accept = accept(invite.awaitStderr(ACCEPT_LINE).group(1), "--key-file", pub.toString(), "--yes");
-    accept.assertExit(0, DONE);
-    invite.assertExit(0, DONE);
+    Invitation i = inviteForNobody(home, "alice@laptop");
+    i.accept().assertExit(0, DONE);
+    i.invite().assertExit(0, DONE);
     Object nobody = new ProcessBuilder("id", "-u", "nobody").start().inputReader().readLine().strip();
     for (Path p : new Path[] {home.resolve(".ssh"), home.resolve(".ssh/authorized_keys")}) {
       assertThat(Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS).toString()).isEqualTo(nobody);
     }
+  }
+
+  private record Invitation(Derphole invite, Derphole accept) {}
+
+  /** Root invites for {@code nobody} into {@code home}; a key with {@code comment} accepts it. */
+  private Invitation inviteForNobody(Path home, String comment) throws Exception {
+    Derphole invite = invite(home, "--user", "nobody");
+    Path pub = dir.resolve("id.pub");
+    Files.writeString(pub, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHrL6s4WdeBI3lnoqF9P9Eg9EehTc7vO0tUc2xEihZAP " + comment + "\n");
+    return new Invitation(invite, accept(invite.awaitStderr(ACCEPT_LINE).group(1), "--key-file", pub.toString(), "--yes"));
   }
 
   /**
@@ -182,10 +189,9 @@ class SshInviteIT extends RelayedIT {
         + Files.readAttributes(rootSsh.resolve("authorized_keys"), "unix:mode,uid,gid,size,lastModifiedTime", LinkOption.NOFOLLOW_LINKS);
     String rootKeys = Files.readString(rootSsh.resolve("authorized_keys"));
 
-    Derphole invite = invite(home, "--user", "nobody");
-    Path pub = dir.resolve("id.pub");
-    Files.writeString(pub, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHrL6s4WdeBI3lnoqF9P9Eg9EehTc7vO0tUc2xEihZAP mallory@laptop\n");
-    Derphole accept = accept(invite.awaitStderr(ACCEPT_LINE).group(1), "--key-file", pub.toString(), "--yes");
+    Invitation i = inviteForNobody(home, "mallory@laptop");
+    Derphole invite = i.invite();
+    Derphole accept = i.accept();
     accept.assertExit(1, DONE);
     invite.assertExit(1, DONE);
     String why = home.resolve(".ssh") + " is a symbolic link; refusing to follow it (it must be a real directory)";

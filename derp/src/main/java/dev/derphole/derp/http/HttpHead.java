@@ -24,11 +24,6 @@ public record HttpHead(String startLine, Map<String, String> headers) {
     return headers.get(name);
   }
 
-  public boolean hasHeader(String name, String valueIgnoringCase) {
-    String v = headers.get(name);
-    return v != null && v.trim().equalsIgnoreCase(valueIgnoringCase);
-  }
-
   /** Request line parts: method, target, version; or an empty list when it is not a request line. */
   public List<String> requestParts() {
     String[] parts = startLine.split(" ", -1);

@@ -1,7 +1,6 @@
 package dev.derphole.derp.tls;
 
 import java.io.IOException;
-import java.io.StringWriter;
 import java.math.BigInteger;
 import java.net.InetAddress;
 import java.security.GeneralSecurityException;
@@ -21,7 +20,6 @@ import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.GeneralNames;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
-import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
@@ -72,28 +70,6 @@ public record SelfSignedCertificate(X509Certificate certificate, KeyPair keyPair
 
   public String certName() {
     return DerpTls.certName(certificate);
-  }
-
-  public String certificatePem() {
-    return pem(certificate);
-  }
-
-  public String privateKeyPem() {
-    try {
-      return pem(new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(keyPair.getPrivate(), null));
-    } catch (org.bouncycastle.util.io.pem.PemGenerationException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  private static String pem(Object o) {
-    try (StringWriter sw = new StringWriter(); JcaPEMWriter w = new JcaPEMWriter(sw)) {
-      w.writeObject(o);
-      w.flush();
-      return sw.toString();
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
-    }
   }
 
   private static GeneralName san(String name) {

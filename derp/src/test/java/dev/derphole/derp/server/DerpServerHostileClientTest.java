@@ -2,39 +2,29 @@ package dev.derphole.derp.server;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.derphole.derp.client.DerpClient;
 import dev.derphole.derp.client.DerpClientListener;
-import dev.derphole.derp.client.DerpEndpoint;
 import dev.derphole.derp.frame.ClientInfoMessage;
 import dev.derphole.derp.frame.DerpProtocol;
 import dev.derphole.derp.frame.Frame;
 import dev.derphole.derp.frame.FrameType;
 import dev.derphole.derp.key.NodePrivateKey;
 import dev.derphole.derp.key.NodePublicKey;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
-import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.function.LongSupplier;
-import java.util.function.UnaryOperator;
 import java.util.logging.Level;
-import java.util.logging.Logger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -43,7 +33,7 @@ import org.junit.jupiter.api.Test;
  * Each costs the relay a stated, bounded amount, is counted in {@code /metrics}, and alice and bob
  * (real {@link DerpClient}s) still exchange packets during and after.
  */
-class DerpServerHostileClientTest {
+class DerpServerHostileClientTest extends HostileServerTest {
   /** Generous upper bound for anything we wait on; never asserted as a duration. */
   private static final Duration PATIENCE = Duration.ofSeconds(30);
   /** How long cathy floods the relay with pings. */
@@ -54,40 +44,6 @@ class DerpServerHostileClientTest {
    */
   private static final long PENDING_BOUND =
       DerpServer.WRITE_HIGH_WATER + DerpProtocol.HEADER_LENGTH + DerpProtocol.MAX_SERVER_FRAME_LENGTH;
-  /** Held so the level set on it sticks (java.util.logging keeps loggers weakly). */
-  private static final Logger SERVER_LOG = Logger.getLogger("dev.derphole.derp.server");
-
-  private static EventLoopGroup clientGroup;
-  private DerpServer server;
-  private ServerMetrics metrics;
-
-  @BeforeAll
-  static void startClientGroup() {
-    clientGroup = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
-  }
-
-  @AfterAll
-  static void stopClientGroup() {
-    clientGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
-  }
-
-  @AfterEach
-  void everyConnectionIsGoneAndTheServerStops() throws Exception {
-    if (server == null) {
-      return;
-    }
-    try {
-      awaitAtMost("open connections", metrics::connections, 0);
-    } finally {
-      server.close();
-    }
-  }
-
-  private void useServer(UnaryOperator<DerpServerConfig.Builder> tweak) throws IOException {
-    server = DerpServer.start(tweak.apply(DerpServerConfig.builder()
-        .listen(new InetSocketAddress("127.0.0.1", 0))).build());
-    metrics = server.metrics();
-  }
 
   // ------------------------------------------------------------------ ping flood
 
@@ -135,7 +91,7 @@ class DerpServerHostileClientTest {
       flood.join(PATIENCE.toMillis()); // until the server hangs up on her
       assertThat(flood.failure).as("cathy's writes fail once the server closed her connection").isNotNull();
     }
-    awaitAtLeast("write timeouts", metrics::writeTimeouts, 1);
+    await("write timeouts").atMost(PATIENCE).until(metrics::writeTimeouts, v -> v >= 1);
     assertThat(metrics.writeTimeouts()).isEqualTo(1);
     assertThat(metrics.protocolErrors()).as("the writes that failed once she was closed are no protocol error").isZero();
     try (Pair pair = new Pair()) {
@@ -169,7 +125,7 @@ class DerpServerHostileClientTest {
       assertThat(metrics.clients()).isEqualTo(64);
       // One leaves: the address may open one more, and no more than that.
       held.remove(0).close();
-      awaitAtMost("connections", metrics::connections, 63);
+      await("connections").atMost(PATIENCE).until(metrics::connections, v -> v <= 63);
       RawDerpClient again = new RawDerpClient(server, PATIENCE);
       assertThat(loggedIn(again)).as("a place freed by a close is taken again").isTrue();
       held.add(again);
@@ -182,7 +138,7 @@ class DerpServerHostileClientTest {
         c.close();
       }
     }
-    awaitAtMost("connections", metrics::connections, 0);
+    await("connections").atMost(PATIENCE).until(metrics::connections, v -> v <= 0);
     try (Pair pair = new Pair()) {
       pair.exchange();
     }
@@ -235,7 +191,7 @@ class DerpServerHostileClientTest {
       assertThat(f).isInstanceOf(Frame.Ping.class);
       cathy.assertClosedByServer();
     }
-    awaitAtLeast("idle timeouts", metrics::idleTimeouts, 1);
+    await("idle timeouts").atMost(PATIENCE).until(metrics::idleTimeouts, v -> v >= 1);
     assertThat(metrics.idleTimeouts()).isEqualTo(1);
     assertThat(metrics.idlePings()).isEqualTo(1);
     assertThat(new String(httpGet("/metrics"), UTF_8)).contains("derp_idle_timeouts_total 1\n");
@@ -248,7 +204,7 @@ class DerpServerHostileClientTest {
     // of the timeout that is sure to be left after a ping.
     useServer(b -> b.idleTimeout(Duration.ofSeconds(2)));
     try (Pair pair = new Pair()) {
-      awaitAtLeast("idle pings to alice and bob", metrics::idlePings, 6);
+      await("idle pings to alice and bob").atMost(PATIENCE).until(metrics::idlePings, v -> v >= 6);
       assertThat(pair.alice.isOpen()).isTrue();
       assertThat(pair.bob.isOpen()).isTrue();
       assertThat(metrics.idleTimeouts()).isZero();
@@ -350,9 +306,8 @@ class DerpServerHostileClientTest {
     }
 
     private DerpClient connect(NodePrivateKey key, BlockingQueue<String> inbox) throws IOException {
-      DerpEndpoint endpoint = DerpEndpoint.of(URI.create("http://127.0.0.1:" + server.localAddress().getPort()));
       DerpClientListener listener = (NodePublicKey source, io.netty.buffer.ByteBuf packet) -> inbox.add(packet.toString(UTF_8));
-      return DerpClient.connect(endpoint, key, listener, clientGroup, DerpClient.Options.defaults());
+      return DerpServerHostileClientTest.this.connect(key, listener);
     }
 
     @Override
@@ -376,23 +331,5 @@ class DerpServerHostileClientTest {
     } catch (IOException e) {
       return false;
     }
-  }
-
-  /** Polls (bounded by {@link #PATIENCE}) until {@code value} is down to at most {@code want}. */
-  private static void awaitAtMost(String what, LongSupplier value, long want) throws InterruptedException {
-    long deadline = System.nanoTime() + PATIENCE.toNanos();
-    while (value.getAsLong() > want && System.nanoTime() < deadline) {
-      Thread.sleep(10);
-    }
-    assertThat(value.getAsLong()).as(what).isLessThanOrEqualTo(want);
-  }
-
-  /** Polls (bounded by {@link #PATIENCE}) until {@code value} reaches at least {@code want}. */
-  private static void awaitAtLeast(String what, LongSupplier value, long want) throws InterruptedException {
-    long deadline = System.nanoTime() + PATIENCE.toNanos();
-    while (value.getAsLong() < want && System.nanoTime() < deadline) {
-      Thread.sleep(10);
-    }
-    assertThat(value.getAsLong()).as(what).isGreaterThanOrEqualTo(want);
   }
 }

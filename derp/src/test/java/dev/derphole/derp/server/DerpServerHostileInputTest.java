@@ -9,8 +9,6 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.derphole.derp.client.DerpClient;
-import dev.derphole.derp.client.DerpClientListener;
-import dev.derphole.derp.client.DerpEndpoint;
 import dev.derphole.derp.frame.ClientInfoMessage;
 import dev.derphole.derp.frame.DerpProtocol;
 import dev.derphole.derp.frame.Frame;
@@ -20,12 +18,7 @@ import dev.derphole.derp.key.NodePublicKey;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,12 +27,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
-import java.util.function.UnaryOperator;
 import java.util.logging.Level;
-import java.util.logging.Logger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -52,53 +40,20 @@ import org.junit.jupiter.api.Test;
  *
  * <p>cathy is the raw-socket client that misbehaves.
  */
-class DerpServerHostileInputTest {
+class DerpServerHostileInputTest extends HostileServerTest {
   /** A config knob, not a sleep: how long the server gives a connection to finish its handshake. */
   private static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(3); // roomy: CI machines can be busy
   /** Generous upper bound for anything we wait on; never asserted as a duration. */
   private static final Duration PATIENCE = Duration.ofSeconds(20);
-
-  /** Held so the level set on it sticks (java.util.logging keeps loggers weakly). */
-  private static final Logger SERVER_LOG = Logger.getLogger("dev.derphole.derp.server");
-
-  private static EventLoopGroup clientGroup;
-
-  private DerpServer server;
-  private ServerMetrics metrics;
-
-  @BeforeAll
-  static void startClientGroup() {
-    clientGroup = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
-  }
-
-  @AfterAll
-  static void stopClientGroup() {
-    clientGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
-  }
 
   @BeforeEach
   void startServer() throws IOException {
     useServer(b -> b);
   }
 
-  @AfterEach
-  void everyConnectionIsGoneAndTheServerStops() throws Exception {
-    try {
-      awaitValue("open connections", metrics::connections, 0);
-      awaitValue("verified clients", metrics::clients, 0);
-    } finally {
-      server.close();
-    }
-  }
-
-  private void useServer(UnaryOperator<DerpServerConfig.Builder> tweak) throws IOException {
-    if (server != null) {
-      server.close();
-    }
-    server = DerpServer.start(tweak.apply(DerpServerConfig.builder()
-        .listen(new InetSocketAddress("127.0.0.1", 0))
-        .handshakeTimeout(HANDSHAKE_TIMEOUT)).build());
-    metrics = server.metrics();
+  @Override
+  DerpServerConfig.Builder serverDefaults(DerpServerConfig.Builder b) {
+    return b.handshakeTimeout(HANDSHAKE_TIMEOUT);
   }
 
   // ------------------------------------------------------------ before the upgrade
@@ -149,7 +104,7 @@ class DerpServerHostileInputTest {
   void derpWithoutUpgradeGetsA426() throws Exception {
     assertThat(http("GET", "/derp", ""))
         .startsWith("HTTP/1.1 426 ").endsWith("DERP requires connection upgrade\n");
-    awaitValue("handshake failures", metrics::handshakeFailures, 1);
+    awaitValue("handshake failures", metrics::handshakeFailures, 1, PATIENCE);
     assertAnsweredAndStillServing(1);
   }
 
@@ -254,7 +209,7 @@ class DerpServerHostileInputTest {
       cathy.writeTolerantly(ByteBufUtil.getBytes(frame));
       cathy.assertClosedByServer();
     }
-    awaitValue("verified clients", metrics::clients, 0);
+    awaitValue("verified clients", metrics::clients, 0, PATIENCE);
     assertThat(server.isConnected(cathyKey.publicKey())).isFalse();
     assertCountedOnceAndStillServing("protocol errors", metrics::protocolErrors);
   }
@@ -275,7 +230,7 @@ class DerpServerHostileInputTest {
         cathy.writeTolerantly(concat(watch, sneak));
         cathy.assertClosedByServer();
       }
-      awaitValue("protocol errors", metrics::protocolErrors, 1);
+      awaitValue("protocol errors", metrics::protocolErrors, 1, PATIENCE);
       // Anything cathy got through would already sit in bob's queue, ahead of alice's packet.
       alice.send(bobKey.publicKey(), "from alice".getBytes(UTF_8));
       assertThat(bobInbox.poll(PATIENCE.toSeconds(), TimeUnit.SECONDS))
@@ -302,7 +257,7 @@ class DerpServerHostileInputTest {
       assertThat(cathy.readFrame(0x01)).isEqualTo(new Frame.ServerKey(server.publicKey()));
       Frame.ServerInfo info = (Frame.ServerInfo) cathy.readFrame();
       assertThat(new String(cathyKey.open(server.publicKey(), info.nonceAndBox()), UTF_8)).isEqualTo("{\"version\":2}");
-      awaitValue("verified clients", metrics::clients, 1);
+      awaitValue("verified clients", metrics::clients, 1, PATIENCE);
 
       // And cathy is reachable like any other client.
       try (DerpClient alice = connect(aliceKey, new LinkedBlockingQueue<>())) {
@@ -339,8 +294,8 @@ class DerpServerHostileInputTest {
         }
       }
       assertAliceAndBobStillTalk();
-      awaitValue("handshake timeouts", metrics::handshakeTimeouts, flood);
-      awaitValue("open connections", metrics::connections, 0);
+      awaitValue("handshake timeouts", metrics::handshakeTimeouts, flood, PATIENCE);
+      awaitValue("open connections", metrics::connections, 0, PATIENCE);
       for (RawDerpClient cathy : sockets) {
         cathy.assertClosedByServer();
       }
@@ -362,18 +317,18 @@ class DerpServerHostileInputTest {
       for (int i = 0; i < 5; i++) {
         held.add(new RawDerpClient(server, PATIENCE));
       }
-      awaitValue("open connections", metrics::connections, 5);
+      awaitValue("open connections", metrics::connections, 5, PATIENCE);
       try (RawDerpClient sixth = new RawDerpClient(server, PATIENCE)) {
         sixth.assertClosedByServer();
       }
-      awaitValue("refused connections", metrics::refusedOverLimit, 1);
+      awaitValue("refused connections", metrics::refusedOverLimit, 1, PATIENCE);
       assertThat(metrics.connections()).isEqualTo(5);
     } finally {
       for (RawDerpClient c : held) {
         c.close();
       }
     }
-    awaitValue("open connections", metrics::connections, 0);
+    awaitValue("open connections", metrics::connections, 0, PATIENCE);
     assertAliceAndBobStillTalk();
     assertThat(metrics.refusedOverLimit()).isEqualTo(1);
   }
@@ -385,14 +340,14 @@ class DerpServerHostileInputTest {
    * through the server, and (checked again after their exchange) nobody counted her twice.
    */
   private void assertCountedOnceAndStillServing(String what, LongSupplier counter) throws Exception {
-    awaitValue(what, counter, 1);
+    awaitValue(what, counter, 1, PATIENCE);
     assertAliceAndBobStillTalk();
     assertThat(counter.getAsLong()).as(what + ", counted once").isEqualTo(1);
   }
 
   /** The server counted {@code requests} plain HTTP answers and still relays for alice and bob. */
   private void assertAnsweredAndStillServing(long requests) throws Exception {
-    awaitValue("HTTP requests", metrics.httpRequests::sum, requests);
+    awaitValue("HTTP requests", metrics.httpRequests::sum, requests, PATIENCE);
     assertAliceAndBobStillTalk();
   }
 
@@ -418,9 +373,7 @@ class DerpServerHostileInputTest {
   private record Received(NodePublicKey from, String text) {}
 
   private DerpClient connect(NodePrivateKey key, BlockingQueue<Received> inbox) throws IOException {
-    DerpEndpoint endpoint = DerpEndpoint.of(URI.create("http://127.0.0.1:" + server.localAddress().getPort()));
-    DerpClientListener listener = (source, packet) -> inbox.add(new Received(source, packet.toString(UTF_8)));
-    return DerpClient.connect(endpoint, key, listener, clientGroup, DerpClient.Options.defaults());
+    return connect(key, (source, packet) -> inbox.add(new Received(source, packet.toString(UTF_8))));
   }
 
   /** Sends one HTTP/1.1 request head on a fresh connection and returns everything the server says before it closes. */
@@ -430,19 +383,5 @@ class DerpServerHostileInputTest {
       cathy.write(request.getBytes(US_ASCII));
       return new String(cathy.readToEnd(), US_ASCII);
     }
-  }
-
-  /** Polls (bounded by {@link #PATIENCE}) until {@code value} reaches {@code want}, then checks it did not overshoot. */
-  private static void awaitValue(String what, LongSupplier value, long want) throws InterruptedException {
-    long deadline = System.nanoTime() + PATIENCE.toNanos();
-    while (value.getAsLong() < want && System.nanoTime() < deadline) {
-      Thread.sleep(10);
-    }
-    if (want == 0) {
-      while (value.getAsLong() > 0 && System.nanoTime() < deadline) {
-        Thread.sleep(10);
-      }
-    }
-    assertThat(value.getAsLong()).as(what).isEqualTo(want);
   }
 }

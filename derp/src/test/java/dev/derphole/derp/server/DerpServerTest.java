@@ -1,6 +1,7 @@
 package dev.derphole.derp.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.derphole.derp.client.DerpClient;
@@ -192,7 +193,7 @@ class DerpServerTest {
     }
     a.send(cathy.publicKey(), "still here".getBytes(StandardCharsets.UTF_8));
     assertThat(cathyInbox.next(cathyInbox.packets)).endsWith(":still here");
-    awaitTrue(() -> server.metrics().droppedQueueFull() > 0, "packets for bob dropped");
+    await("packets for bob dropped").atMost(WAIT).until(() -> server.metrics().droppedQueueFull() > 0);
   }
 
   @Test
@@ -216,10 +217,10 @@ class DerpServerTest {
       a.send(bob.publicKey(), io.netty.buffer.Unpooled.wrappedBuffer(
           io.netty.buffer.Unpooled.buffer(4).writeInt(i), io.netty.buffer.Unpooled.wrappedBuffer(filler)));
     }
-    awaitTrue(() -> server.metrics().senderPauses() > 0, "alice held back");
+    await("alice held back").atMost(WAIT).until(() -> server.metrics().senderPauses() > 0);
     channelOf(b).config().setAutoRead(true);
-    awaitTrue(() -> bobCounts.received.get() == packets,
-        () -> "all " + packets + " packets at bob; got " + bobCounts.received.get() + ", " + server.metrics().prometheus());
+    await().atMost(WAIT).untilAsserted(() -> assertThat(bobCounts.received.get())
+        .as(() -> "packets at bob; " + server.metrics().prometheus()).isEqualTo(packets));
     assertThat(bobCounts.outOfOrder.get()).isZero();
     assertThat(server.metrics().droppedQueueFull()).isZero();
     assertThat(server.metrics().senderPauseLimits()).isZero();
@@ -327,7 +328,7 @@ class DerpServerTest {
     DerpClient a = DerpClient.connect(plain(), NodePrivateKey.generate(), inbox, group,
         DerpClient.Options.defaults().withReadTimeout(Duration.ofMillis(600)));
     closeMe.add(a);
-    awaitTrue(() -> server.metrics().keepAlivesSent.sum() >= 10, "ten keep-alives");
+    await("ten keep-alives").atMost(WAIT).until(() -> server.metrics().keepAlivesSent.sum() >= 10);
     assertThat(a.isOpen()).isTrue();
     assertThat(inbox.closed).isEmpty();
   }
@@ -396,7 +397,7 @@ class DerpServerTest {
     server = DerpServer.start(DerpServerConfig.builder().privateKey(serverKey)
         .listen(new InetSocketAddress("127.0.0.1", port)).build());
     connect(plain(), bob, bobInbox);
-    awaitTrue(() -> server.isConnected(alice.publicKey()), "alice reconnected");
+    await("alice reconnected").atMost(WAIT).until(() -> server.isConnected(alice.publicKey()));
     a.awaitConnected(WAIT); // the dialer publishes the new connection just after the server registers it
     a.send(bob.publicKey(), io.netty.buffer.Unpooled.copiedBuffer("back", StandardCharsets.UTF_8));
     assertThat(bobInbox.next(bobInbox.packets)).endsWith(":back");
@@ -422,21 +423,6 @@ class DerpServerTest {
         java.net.http.HttpResponse.BodyHandlers.ofString());
     assertThat(resp.statusCode()).isEqualTo(200);
     assertThat(resp.body()).contains("derp_clients 1").contains("derp_packets_dropped_total{reason=\"queue_full\"}");
-  }
-
-  static void awaitTrue(java.util.function.BooleanSupplier cond, String what) throws InterruptedException {
-    awaitTrue(cond, () -> what);
-  }
-
-  static void awaitTrue(java.util.function.BooleanSupplier cond, java.util.function.Supplier<String> what)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    while (!cond.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting for: " + what.get());
-      }
-      Thread.sleep(10);
-    }
   }
 
   static String hex(ByteBuf b) {

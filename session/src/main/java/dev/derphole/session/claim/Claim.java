@@ -75,13 +75,6 @@ public record Claim(
         version, capability, claimantDerpKey, claimantTlsKey, newCandidates, nonce, created);
   }
 
-  /** True if {@code other} is this claim again: same nonce and keys. Candidates may differ. */
-  boolean sameClaimAs(Claim other) {
-    return Arrays.equals(nonce, other.nonce)
-        && claimantDerpKey.equals(other.claimantDerpKey)
-        && Arrays.equals(claimantTlsKey, other.claimantTlsKey);
-  }
-
   /** Compact UTF-8 JSON, fields in the order shown above. */
   public byte[] toJson() {
     ObjectNode o = ClaimJson.newObject();

@@ -1,5 +1,6 @@
 package dev.derphole.session.share;
 
+import dev.derphole.session.stream.ReadGate;
 import dev.derphole.transport.quic.StreamFin;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -20,7 +21,6 @@ import java.nio.channels.NotYetConnectedException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Joins one TCP connection with one QUIC stream: bytes flow both ways, each direction at the pace
@@ -33,25 +33,18 @@ import java.util.concurrent.atomic.AtomicLong;
  *   FIN ───────────────────── (after the last write) FIN    FIN ─── (after the last write) shutdownOutput
  * </pre>
  *
- * <p><b>Backpressure.</b> Both channels run with auto-read off. A side is read only while less
- * than {@link #HIGH_WATER} bytes it delivered wait to be taken by the other side (counted by
- * write completion); above that, reading stops until the backlog is down to {@link #LOW_WATER}.
- * So a slow TCP peer slows the QUIC stream through QUIC's per-stream flow control, a slow QUIC
- * path slows the TCP sender through TCP's window, and one stalled connection never holds up the
- * other streams of the session. Memory per connection stays near {@code 2 × HIGH_WATER}.
+ * <p><b>Backpressure.</b> Each side is read through a {@link ReadGate} counting what it delivered
+ * until the other side's write completes ({@link #HIGH_WATER}, {@link #LOW_WATER}): a slow TCP
+ * peer slows the stream through QUIC's flow control, a slow path slows the TCP sender through its
+ * window, and one stalled connection never holds up the other streams of the session.
  *
  * <p><b>Half-close.</b> End of input on one side (a TCP FIN, a QUIC FIN) becomes a half-close of
- * the other side once every byte before it was written, never earlier (a QUIC FIN written while
- * data waits would cut the stream short). The other direction keeps flowing: a client that shuts
- * its write side still gets the whole reply. The pair closes when both directions have ended;
- * the TCP connection closes as soon as it is done both ways (its FIN read and passed on, ours
- * sent), without waiting for the stream's own FIN, which can be held back for a while
- * ({@link StreamFin}): a finished connection does not keep its socket, nor its place under a
- * connection limit, through that wait.
- * Once the stream's far end has finished, the last byte read from TCP is kept back until more
- * bytes or the end of input come, so that our FIN rides on it: quiche can drop a FIN sent on its
- * own in that state ({@link StreamFin}). After {@link #HOLD_BACK_MILLIS} of silence the byte goes
- * out alone.
+ * the other side once every byte before it was written, never earlier. The other direction keeps
+ * flowing. The TCP connection closes as soon as it is done both ways, without waiting for the
+ * stream's own FIN ({@link StreamFin} may hold it back), so it does not keep its place under a
+ * connection limit. Once the stream's far end has finished, the last byte read from TCP is kept
+ * back (at most {@link #HOLD_BACK_MILLIS}) so that our FIN rides on it: the quiche bug behind this
+ * is in docs/architecture.md.
  *
  * <p><b>Failure.</b> A reset, an exception, or either channel closing while a direction is still
  * open aborts the pair: both channels close, the TCP side with a reset (SO_LINGER 0) so that its
@@ -299,10 +292,8 @@ public final class TcpStreamBridge {
     volatile boolean outputShutting;
     /** That half-close is done. */
     volatile boolean outputShut;
-    /** Reading this channel waits for {@link #other} to take what it was given. */
-    final AtomicBoolean paused = new AtomicBoolean();
-    /** Bytes written to this channel whose writes have not completed yet. */
-    final AtomicLong queued = new AtomicLong();
+    /** Reading this channel, at the pace {@link #other} completes the writes of what it read. */
+    final ReadGate gate = new ReadGate(HIGH_WATER, LOW_WATER, this::readIfOpen);
     /**
      * TCP side only, on its event loop: the last byte read after the stream's far end finished,
      * not yet written; it goes out with more bytes, with our FIN at end of input, or after
@@ -327,13 +318,11 @@ public final class TcpStreamBridge {
       if (inputEnded.get() || aborted.get()) {
         return; // never read past the end: epoll fails a read on a shut-down input
       }
-      if (other.queued.get() < HIGH_WATER) {
-        channel.read();
-        return;
-      }
-      paused.set(true);
-      // The other side may have drained between the check and the flag: look once more.
-      if (other.queued.get() < HIGH_WATER && paused.compareAndSet(true, false)) {
+      gate.readOrPause();
+    }
+
+    private void readIfOpen() {
+      if (!inputEnded.get() && !aborted.get()) {
         channel.read();
       }
     }
@@ -369,12 +358,12 @@ public final class TcpStreamBridge {
         // Requests read from many TCP connections in this loop turn share packets.
         QuicheSendBatch.deferSend(s);
       }
-      other.queued.addAndGet(n);
+      gate.added(n);
       other.channel.write(chunk).addListener(f -> {
         if (!f.isSuccess()) {
           abort(other.name + " write failed: " + f.cause());
-        } else if (other.queued.addAndGet(-n) <= LOW_WATER && paused.compareAndSet(true, false)) {
-          readMore();
+        } else {
+          gate.taken(n);
         }
       });
     }
@@ -445,9 +434,9 @@ public final class TcpStreamBridge {
       channel.eventLoop().execute(() -> {
         outputShutting = true; // before the write: the stream may close inside it
         int n = chunk.readableBytes();
-        queued.addAndGet(n);
+        other.gate.added(n);
         channel.writeAndFlush(new DefaultQuicStreamFrame(chunk, true)).addListener(f -> {
-          queued.addAndGet(-n);
+          other.gate.taken(n);
           outputShutDone(f, " write failed: ");
         });
       });

@@ -3,6 +3,7 @@ package dev.derphole.session.stream;
 import dev.derphole.transport.quic.StreamFin;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -16,7 +17,6 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One QUIC stream as a blocking {@link InputStream} and {@link OutputStream}, for protocols that
@@ -25,7 +25,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * over this in production.
  *
  * <p>Backpressure both ways: reading asks QUIC for more only while fewer than {@link #HIGH_WATER}
- * bytes wait to be read, and writing blocks while {@link PendingWrites#LIMIT} bytes wait for QUIC
+ * bytes wait to be read ({@link ReadGate}), and writing blocks while {@link PendingWrites#LIMIT} bytes wait for QUIC
  * to take them. Neither blocks the event loop. Add it to the stream's pipeline (as the stream
  * handler) before the stream is active.
  */
@@ -38,12 +38,12 @@ public final class StreamPort extends ChannelInboundHandlerAdapter {
   private static final ByteBuf EOF = Unpooled.EMPTY_BUFFER;
 
   private final BlockingQueue<ByteBuf> queue = new LinkedBlockingQueue<>();
-  private final AtomicLong queued = new AtomicLong();
-  private final CompletableFuture<QuicStreamChannel> active = new CompletableFuture<>();
+  private final ReadGate gate = new ReadGate(HIGH_WATER, LOW_WATER, () -> this.ctx.read());
+  /** The stream's channel once active: a QUIC stream, or any channel for the input side alone. */
+  private final CompletableFuture<Channel> active = new CompletableFuture<>();
   private final PendingWrites pending = new PendingWrites();
   private final Input input = new Input();
   private final Output output = new Output();
-  private volatile boolean paused;
   private volatile boolean closed;
   private volatile boolean fin;
   private volatile String failure;
@@ -62,7 +62,7 @@ public final class StreamPort extends ChannelInboundHandlerAdapter {
   /** Waits until the stream is usable. */
   public QuicStreamChannel awaitActive(long timeout, TimeUnit unit) throws IOException, InterruptedException {
     try {
-      return active.get(timeout, unit);
+      return (QuicStreamChannel) active.get(timeout, unit);
     } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
       throw new IOException("the stream to the other side did not open");
     }
@@ -92,7 +92,7 @@ public final class StreamPort extends ChannelInboundHandlerAdapter {
   }
 
   private void activate(ChannelHandlerContext ctx) {
-    if (active.complete((QuicStreamChannel) ctx.channel())) {
+    if (active.complete(ctx.channel())) {
       ctx.read();
     }
   }
@@ -104,21 +104,13 @@ public final class StreamPort extends ChannelInboundHandlerAdapter {
       b.release();
       return;
     }
-    queued.addAndGet(b.readableBytes());
+    gate.added(b.readableBytes());
     queue.add(b);
   }
 
   @Override
   public void channelReadComplete(ChannelHandlerContext ctx) {
-    if (queued.get() < HIGH_WATER) {
-      ctx.read();
-    } else {
-      paused = true;
-      if (queued.get() < LOW_WATER && paused) { // the reader drained meanwhile
-        paused = false;
-        ctx.read();
-      }
-    }
+    gate.readOrPause();
   }
 
   @Override
@@ -171,7 +163,7 @@ public final class StreamPort extends ChannelInboundHandlerAdapter {
           current = null;
         }
         if (atEof) {
-          return -1;
+          return endOfInput();
         }
         ByteBuf next;
         try {
@@ -183,22 +175,22 @@ public final class StreamPort extends ChannelInboundHandlerAdapter {
         if (next == EOF) {
           atEof = true;
           queue.add(EOF);
-          // A FIN after data is the end; a stream that died without one is a failure.
-          if (!fin) {
-            throw new IOException(failure);
-          }
-          return -1;
+          return endOfInput();
         }
         current = next;
       }
       int n = Math.min(len, current.readableBytes());
       current.readBytes(b, off, n);
-      if (queued.addAndGet(-n) < LOW_WATER && paused) {
-        paused = false;
-        ChannelHandlerContext c = ctx;
-        c.executor().execute(c::read);
-      }
+      gate.taken(n);
       return n;
+    }
+
+    /** A FIN after data is the end; a stream that died without one is a failure, every time. */
+    private int endOfInput() throws IOException {
+      if (!fin) {
+        throw new IOException(failure);
+      }
+      return -1;
     }
 
     @Override

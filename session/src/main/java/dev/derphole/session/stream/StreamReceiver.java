@@ -15,21 +15,21 @@ import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The receiving end of a byte stream: writes the QUIC stream to an {@link OutputStream} (stdout)
  * with backpressure all the way back to the sender, and when the sender's FIN has arrived and
  * everything is flushed, answers with the byte count (8 bytes, big-endian) and its own FIN.
  *
- * <p>The stream does not read ahead: once {@link #HIGH_WATER} bytes wait for the output, it stops
- * asking QUIC for more, QUIC's flow control stops the sender, and memory stays flat however long
- * the stream is. A blocking output never blocks the event loop: a writer thread owns it.
+ * <p>The stream does not read ahead: a {@link ReadGate} stops asking QUIC for more once
+ * {@link #HIGH_WATER} bytes wait for the output, QUIC's flow control stops the sender, and memory
+ * stays flat however long the stream is. A blocking output never blocks the event loop: a writer
+ * thread owns it.
  *
  * <p>QUIC delivers the stream one packet at a time (about 1.3 KB per read). Handing each read to the
- * writer thread cost a thread wake-up and an output write per packet (160 k wake-ups of the event
- * loop's thread per 512 MiB in {@code QuicCeilingBench}), so the event loop hands over what it read
- * once per turn of the loop, and the writer gathers it into writes of up to {@link #WRITE_SIZE}.
+ * writer thread would cost a thread wake-up and an output write per packet, so the event loop hands
+ * over what it read once per turn of the loop, and the writer gathers it into writes of up to
+ * {@link #WRITE_SIZE} (measured: docs/benchmarks.md, "listen / pipe, and the QUIC ceiling").
  */
 public final class StreamReceiver extends ChannelInboundHandlerAdapter {
   static final int HIGH_WATER = 8 << 20;
@@ -50,9 +50,8 @@ public final class StreamReceiver extends ChannelInboundHandlerAdapter {
   private final byte[] gathered = new byte[WRITE_SIZE];
   private int gatheredLength;
   private long written;
-  private final AtomicLong queued = new AtomicLong();
+  private final ReadGate gate = new ReadGate(HIGH_WATER, LOW_WATER, () -> this.ctx.read());
   private final CompletableFuture<Long> done = new CompletableFuture<>();
-  private volatile boolean paused;
   private volatile boolean eof;
   private ChannelHandlerContext ctx;
   private long received;
@@ -85,7 +84,7 @@ public final class StreamReceiver extends ChannelInboundHandlerAdapter {
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     ByteBuf b = (ByteBuf) msg;
     received += b.readableBytes();
-    queued.addAndGet(b.readableBytes());
+    gate.added(b.readableBytes());
     batch.add(b);
     if (!handOverScheduled) {
       handOverScheduled = true;
@@ -110,15 +109,7 @@ public final class StreamReceiver extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelReadComplete(ChannelHandlerContext ctx) {
-    if (queued.get() < HIGH_WATER) {
-      ctx.read();
-    } else {
-      paused = true;
-      if (queued.get() < LOW_WATER && paused) { // the writer drained meanwhile
-        paused = false;
-        ctx.read();
-      }
-    }
+    gate.readOrPause();
   }
 
   @Override
@@ -222,10 +213,7 @@ public final class StreamReceiver extends ChannelInboundHandlerAdapter {
     out.write(gathered, 0, n);
     gatheredLength = 0;
     written += n;
-    if (queued.addAndGet(-n) < LOW_WATER && paused) {
-      paused = false;
-      ctx.executor().execute(ctx::read);
-    }
+    gate.taken(n);
   }
 
   private void drain() {

@@ -8,7 +8,6 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
-import java.util.Base64;
 import java.util.HexFormat;
 import java.util.Objects;
 
@@ -16,8 +15,9 @@ import java.util.Objects;
  * A bearer capability: whoever holds the text can claim the session it names. Printed by the
  * issuing command, pasted into the claiming one.
  *
- * <p>Text form: base64url without padding of the binary form. Whitespace anywhere in the text is
- * ignored, so a token broken over lines still decodes. A token without a custom relay is 132 bytes,
+ * <p>Text form: base64url without padding of the binary form ({@link TokenText}, the frame derptun
+ * tokens share). Whitespace anywhere in the text is ignored, so a token broken over lines still
+ * decodes. A token without a custom relay is 132 bytes,
  * 176 characters, and every version-1 token starts with {@code dhoB}.
  *
  * <p>Binary form, version 1. Integers are big-endian, offsets in bytes:
@@ -34,8 +34,9 @@ import java.util.Objects;
  *    62   33  issuer TLS key               SEC1 compressed P-256 point, {@link CompressedP256}
  *    95   32  bearer secret                random; every session key is derived from it
  *   127    1  relay flags                  bit 0 custom relay follows, bit 1 TLS,
- *                                          bit 2 certificate pin, bit 3 IP literal;
- *                                          bits 4-7 zero, and all zero without bit 0
+ *                                          bit 2 certificate pin, bit 3 IP literal,
+ *                                          bit 4 STUN port; bits 5-7 zero, and all
+ *                                          zero without bit 0
  *   128    *  custom relay (bit 0 only):
  *               1  host length n, 1-253
  *               n  host, ASCII
@@ -43,6 +44,7 @@ import java.util.Objects;
  *              32  SHA-256 of the leaf certificate   (bit 2 only)
  *               1  address length, 4 or 16           (bit 3 only)
  *             4|16 IP address to dial                (bit 3 only)
+ *               2  STUN port, 1-65535                (bit 4 only)
  *   end-4  4  checksum                     CRC-32C of every byte before it
  * </pre>
  *
@@ -85,9 +87,6 @@ public record Token(
 
   /** Length of the bearer secret. */
   public static final int BEARER_LENGTH = 32;
-
-  /** Longer text than any token can be is not looked at further. */
-  private static final int MAX_TEXT_LENGTH = 4096;
 
   private static final SecureRandom RANDOM = new SecureRandom();
   private static final char[] CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ".toCharArray();
@@ -136,7 +135,22 @@ public record Token(
 
   /** The text form: base64url of the binary form, no padding. */
   public String encode() {
-    return Base64.getUrlEncoder().withoutPadding().encodeToString(TokenCodec.encode(this));
+    return TokenText.print("", toBytes());
+  }
+
+  /** The binary form, checksum included (the table above). */
+  public byte[] toBytes() {
+    return TokenCodec.encode(this);
+  }
+
+  /**
+   * Reads the binary form and checks everything but expiry and capability, which the caller
+   * judges (a token inside a derptun token has the derptun token's expiry).
+   *
+   * @throws TokenException {@code NOT_A_TOKEN}, {@code CORRUPTED} or {@code UNSUPPORTED_VERSION}
+   */
+  public static Token fromBytes(byte[] bytes) throws TokenException {
+    return TokenCodec.decode(Objects.requireNonNull(bytes, "bytes"));
   }
 
   /**
@@ -147,13 +161,12 @@ public record Token(
    */
   public static Token decode(String text, Instant now) throws TokenException {
     Objects.requireNonNull(now, "now");
-    String compact = base64Body(Objects.requireNonNull(text, "text"));
-    // A dangling last character is damage (a token cut short), not a sign of something else:
-    // decode what is whole and let the magic and the checksum judge.
-    int whole = compact.length() % 4 == 1 ? compact.length() - 1 : compact.length();
-    Token token = TokenCodec.decode(Base64.getUrlDecoder().decode(compact.substring(0, whole)));
-    // Unused low bits set in the last character: not the text this token prints as.
-    if (!token.encode().equals(compact)) {
+    TokenText.Read read = TokenText.compact(Objects.requireNonNull(text, "text"))
+        .flatMap(TokenText::read)
+        .orElseThrow(TokenException::notAToken);
+    // The magic and the checksum judge a cut or bent text before its spelling does.
+    Token token = fromBytes(read.bytes());
+    if (!read.canonical()) {
       throw TokenException.corrupted();
     }
     token.requireUnexpired(now);
@@ -196,7 +209,7 @@ public record Token(
     try {
       MessageDigest sha = MessageDigest.getInstance("SHA-256");
       sha.update(VERIFY_LABEL);
-      digest = sha.digest(TokenCodec.encode(this));
+      digest = sha.digest(toBytes());
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("the JDK has no SHA-256", e);
     }
@@ -277,37 +290,5 @@ public record Token(
           what + " must be " + length + " bytes, got " + bytes.length);
     }
     return bytes.clone();
-  }
-
-  /**
-   * The base64url characters of {@code text} without whitespace or trailing padding.
-   *
-   * @throws TokenException NOT_A_TOKEN if any other character is left, or it is far too long
-   */
-  private static String base64Body(String text) throws TokenException {
-    StringBuilder out = new StringBuilder(Math.min(text.length(), MAX_TEXT_LENGTH));
-    for (int i = 0; i < text.length(); i++) {
-      char c = text.charAt(i);
-      if (Character.isWhitespace(c) || Character.isSpaceChar(c)) {
-        continue;
-      }
-      if (out.length() == MAX_TEXT_LENGTH) {
-        throw TokenException.notAToken();
-      }
-      out.append(c);
-    }
-    int end = out.length();
-    while (end > 0 && out.charAt(end - 1) == '=') {
-      end--;
-    }
-    for (int i = 0; i < end; i++) {
-      char c = out.charAt(i);
-      boolean base64url = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-          || c == '-' || c == '_';
-      if (!base64url) {
-        throw TokenException.notAToken();
-      }
-    }
-    return out.substring(0, end);
   }
 }

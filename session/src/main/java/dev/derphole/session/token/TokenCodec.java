@@ -12,7 +12,6 @@ import java.time.DateTimeException;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.Optional;
-import java.util.zip.CRC32C;
 
 /**
  * The binary form of a {@link Token}; the byte table is in the {@code Token} Javadoc and in
@@ -25,7 +24,7 @@ import java.util.zip.CRC32C;
 final class TokenCodec {
   static final byte MAGIC_0 = 0x76;
   static final byte MAGIC_1 = 0x1A;
-  static final int CHECKSUM_LENGTH = 4;
+  static final int CHECKSUM_LENGTH = TokenText.CHECKSUM_LENGTH;
   /** Magic, version, checksum: the least anything must have to be judged a token. */
   static final int FRAME_LENGTH = 2 + 1 + CHECKSUM_LENGTH;
   /** Offset of the relay flags byte; everything before it has a fixed size. */
@@ -38,6 +37,8 @@ final class TokenCodec {
   static final int FLAG_PIN = 0x04;
   static final int FLAG_IP = 0x08;
   static final int FLAG_STUN = 0x10;
+  /** Every flag this version knows; bits 5-7 are reserved and must be zero. */
+  static final int KNOWN_FLAGS = FLAG_CUSTOM | FLAG_TLS | FLAG_PIN | FLAG_IP | FLAG_STUN;
 
   private TokenCodec() {}
 
@@ -55,7 +56,7 @@ final class TokenCodec {
   }
 
   static byte[] encode(Token t) {
-    ByteBuffer b = ByteBuffer.allocate(encodedLength(t));
+    ByteBuffer b = ByteBuffer.allocate(encodedLength(t) - CHECKSUM_LENGTH);
     b.put(MAGIC_0).put(MAGIC_1);
     b.put((byte) t.version());
     b.put((byte) t.capability().code());
@@ -85,8 +86,7 @@ final class TokenCodec {
       ip.ifPresent(a -> b.put((byte) a.getAddress().length).put(a.getAddress()));
       c.stunPort().ifPresent(p -> b.putShort((short) p));
     }
-    b.putInt((int) checksum(b.array(), b.position()));
-    return b.array();
+    return TokenText.seal(b.array());
   }
 
   /** Judges the frame, then reads version 1's fields. Expiry is the caller's business. */
@@ -94,11 +94,10 @@ final class TokenCodec {
     if (bytes.length < FRAME_LENGTH || bytes[0] != MAGIC_0 || bytes[1] != MAGIC_1) {
       throw TokenException.notAToken();
     }
-    int bodyEnd = bytes.length - CHECKSUM_LENGTH;
-    int stored = ByteBuffer.wrap(bytes, bodyEnd, CHECKSUM_LENGTH).getInt();
-    if (stored != (int) checksum(bytes, bodyEnd)) {
+    if (!TokenText.checksumHolds(bytes)) {
       throw TokenException.corrupted();
     }
+    int bodyEnd = bytes.length - CHECKSUM_LENGTH;
     int version = bytes[2] & 0xFF;
     if (version != Token.VERSION) {
       throw TokenException.unsupportedVersion(version);
@@ -132,8 +131,7 @@ final class TokenCodec {
     if (flags == 0) {
       return Optional.empty();
     }
-    int known = FLAG_CUSTOM | FLAG_TLS | FLAG_PIN | FLAG_IP | FLAG_STUN;
-    if ((flags & FLAG_CUSTOM) == 0 || (flags & ~known) != 0) {
+    if ((flags & FLAG_CUSTOM) == 0 || (flags & ~KNOWN_FLAGS) != 0) {
       throw TokenException.corrupted();
     }
     String host = new String(take(b, b.get() & 0xFF), StandardCharsets.US_ASCII);
@@ -173,11 +171,5 @@ final class TokenCodec {
   private static InetAddress address(String literal) {
     return IpLiteral.parse(literal)
         .orElseThrow(() -> new IllegalStateException("unchecked IP literal " + literal));
-  }
-
-  static long checksum(byte[] bytes, int length) {
-    CRC32C crc = new CRC32C();
-    crc.update(bytes, 0, length);
-    return crc.getValue();
   }
 }

@@ -5,8 +5,9 @@ import java.time.Instant;
 import java.util.Objects;
 
 /**
- * Why a token text cannot be used. {@link #getMessage()} is one line meant for the user as is, e.g.
- * {@code the token expired 12 minutes ago}.
+ * Why a token cannot be used, a derphole session token or a derptun token. {@link #getMessage()}
+ * is one line meant for the user as is, e.g. {@code the token expired 12 minutes ago}, and never
+ * contains the token or any part of it.
  */
 public final class TokenException extends Exception {
   private static final long serialVersionUID = 1L;
@@ -22,12 +23,17 @@ public final class TokenException extends Exception {
     /** Past its expiry. */
     EXPIRED,
     /** A valid token for a different command. */
-    WRONG_CAPABILITY
+    WRONG_CAPABILITY,
+    /** A derptun server token where a client token belongs, or the reverse. */
+    WRONG_KIND,
+    /** An expiry that cannot be: in the past, or a client token outliving its server token. */
+    BAD_EXPIRY
   }
 
   private final Reason reason;
 
-  private TokenException(Reason reason, String message) {
+  /** A failure worded by the token kind that found it (derptun tokens word their own). */
+  public TokenException(Reason reason, String message) {
     super(message);
     this.reason = Objects.requireNonNull(reason, "reason");
   }
@@ -54,9 +60,14 @@ public final class TokenException extends Exception {
 
   /** {@code the token expired 12 minutes ago}; {@code now} is at or after {@code expires}. */
   static TokenException expired(Instant expires, Instant now) {
+    return expired("token", expires, now);
+  }
+
+  /** {@code the server token expired 3 days ago}: {@code what} names the token. */
+  public static TokenException expired(String what, Instant expires, Instant now) {
     return new TokenException(
         Reason.EXPIRED,
-        "the token expired " + HumanDuration.of(Duration.between(expires, now)) + " ago");
+        "the " + what + " expired " + HumanDuration.of(Duration.between(expires, now)) + " ago");
   }
 
   /** {@code this token is for `derphole open`, not `derphole pipe`}. */

@@ -1,13 +1,12 @@
 package dev.derphole.session.tunnel;
 
-import dev.derphole.session.token.HumanDuration;
+import dev.derphole.session.token.TokenException;
 import dev.derphole.session.token.Token;
-import dev.derphole.session.tunnel.TunnelTokenException.Reason;
+import dev.derphole.session.token.TokenException.Reason;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
-import java.util.Base64;
 import java.util.Objects;
 
 /**
@@ -49,7 +48,7 @@ public final class ClientToken {
     if (kind != TokenKind.CLIENT) {
       throw new IllegalStateException("only client tokens are encoded as dtc1_");
     }
-    byte[] inner = Base64.getUrlDecoder().decode(session.encode());
+    byte[] inner = session.toBytes();
     ByteBuffer b = ByteBuffer.allocate(HEADER_LENGTH + inner.length);
     b.put(session.sessionId()).put(proof).put(inner);
     return TunnelTokenText.encode(TokenKind.CLIENT, b.array());
@@ -59,11 +58,11 @@ public final class ClientToken {
    * Reads a token for a connecting command ({@code open}, {@code connect}): a client token, or a
    * shared token standing in for one; not expired.
    */
-  public static ClientToken decodeForConnect(String text, String command, Instant now) throws TunnelTokenException {
+  public static ClientToken decodeForConnect(String text, String command, Instant now) throws TokenException {
     TunnelTokenText.Frame f = TunnelTokenText.decode(text);
     ClientToken t;
     switch (f.kind()) {
-      case SERVER -> throw new TunnelTokenException(Reason.WRONG_KIND, "this is a server token (dts1_…), which stays on the server; `"
+      case SERVER -> throw new TokenException(Reason.WRONG_KIND, "this is a server token (dts1_…), which stays on the server; `"
           + command + "` needs a client token (dtc1_…): run `derptun token client` on the server");
       case SHARED -> t = ServerToken.parse(f).sharedClient();
       default -> t = parse(f);
@@ -72,7 +71,7 @@ public final class ClientToken {
     return t;
   }
 
-  static ClientToken parse(TunnelTokenText.Frame f) throws TunnelTokenException {
+  static ClientToken parse(TunnelTokenText.Frame f) throws TokenException {
     byte[] body = f.body();
     if (body.length <= HEADER_LENGTH) {
       throw TunnelTokenText.corrupted();
@@ -86,10 +85,9 @@ public final class ClientToken {
     return new ClientToken(TokenKind.CLIENT, proof, session);
   }
 
-  public void requireUnexpired(Instant now) throws TunnelTokenException {
+  public void requireUnexpired(Instant now) throws TokenException {
     if (!now.isBefore(expires())) {
-      throw new TunnelTokenException(Reason.EXPIRED, "the " + (kind == TokenKind.SHARED ? "derptun" : "client")
-          + " token expired " + HumanDuration.of(Duration.between(expires(), now)) + " ago");
+      throw TokenException.expired(kind == TokenKind.SHARED ? "derptun token" : "client token", expires(), now);
     }
   }
 

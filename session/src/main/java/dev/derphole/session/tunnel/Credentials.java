@@ -43,7 +43,7 @@ final class Credentials {
     try {
       Mac mac = Mac.getInstance("HmacSHA256");
       mac.init(new SecretKeySpec(key, "HmacSHA256"));
-      mac.update(TunnelTokenText.ascii(label));
+      mac.update(label.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
       for (byte[] p : parts) {
         mac.update(p);
       }

@@ -6,7 +6,7 @@ import dev.derphole.session.token.HumanDuration;
 import dev.derphole.session.token.RelayHint;
 import dev.derphole.session.token.Token;
 import dev.derphole.session.token.TokenException;
-import dev.derphole.session.tunnel.TunnelTokenException.Reason;
+import dev.derphole.session.token.TokenException.Reason;
 import dev.derphole.transport.quic.TlsIdentity;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
@@ -14,7 +14,6 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
-import java.util.Base64;
 import java.util.Objects;
 
 /**
@@ -71,7 +70,7 @@ public final class ServerToken {
   }
 
   public String encode() {
-    byte[] inner = Base64.getUrlDecoder().decode(rendezvous.encode());
+    byte[] inner = rendezvous.toBytes();
     ByteBuffer b = ByteBuffer.allocate(KEYS_LENGTH + inner.length);
     b.put(derpKey.raw()).put(tlsScalar).put(inner);
     return TunnelTokenText.encode(kind, b.array());
@@ -83,10 +82,10 @@ public final class ServerToken {
    *
    * @param command the command, for the message when a client token is given
    */
-  public static ServerToken decodeForServe(String text, String command, Instant now) throws TunnelTokenException {
+  public static ServerToken decodeForServe(String text, String command, Instant now) throws TokenException {
     TunnelTokenText.Frame f = TunnelTokenText.decode(text);
     if (!f.kind().canServe()) {
-      throw new TunnelTokenException(Reason.WRONG_KIND, "this is a client token (dtc1_…); `" + command
+      throw new TokenException(Reason.WRONG_KIND, "this is a client token (dtc1_…); `" + command
           + "` needs the server token (dts1_…) that `derptun token server` printed");
     }
     ServerToken t = parse(f);
@@ -94,7 +93,7 @@ public final class ServerToken {
     return t;
   }
 
-  static ServerToken parse(TunnelTokenText.Frame f) throws TunnelTokenException {
+  static ServerToken parse(TunnelTokenText.Frame f) throws TokenException {
     byte[] body = f.body();
     if (body.length <= KEYS_LENGTH) {
       throw TunnelTokenText.corrupted();
@@ -114,19 +113,18 @@ public final class ServerToken {
   }
 
   /** A derphole token embedded in a derptun token; expiry is judged by the caller. */
-  static Token innerToken(byte[] bytes) throws TunnelTokenException {
+  static Token innerToken(byte[] bytes) throws TokenException {
     try {
-      return Token.decode(Base64.getUrlEncoder().withoutPadding().encodeToString(bytes), Instant.EPOCH);
+      return Token.fromBytes(bytes);
     } catch (TokenException e) {
       throw TunnelTokenText.corrupted();
     }
   }
 
   /** Throws {@code EXPIRED} ("the server token expired 3 days ago") unless {@code now} is before the expiry. */
-  public void requireUnexpired(Instant now) throws TunnelTokenException {
+  public void requireUnexpired(Instant now) throws TokenException {
     if (!now.isBefore(expires())) {
-      throw new TunnelTokenException(Reason.EXPIRED, "the " + (kind == TokenKind.SHARED ? "derptun" : "server")
-          + " token expired " + HumanDuration.of(Duration.between(expires(), now)) + " ago");
+      throw TokenException.expired(kind == TokenKind.SHARED ? "derptun token" : "server token", expires(), now);
     }
   }
 
@@ -134,14 +132,14 @@ public final class ServerToken {
    * A client token for this server, valid until {@code expires}: never past this token's own
    * expiry, and in the future.
    */
-  public ClientToken mintClient(Instant expires, Instant now) throws TunnelTokenException {
+  public ClientToken mintClient(Instant expires, Instant now) throws TokenException {
     requireUnexpired(now);
     Instant e = Instant.ofEpochSecond(expires.getEpochSecond());
     if (!e.isAfter(now)) {
-      throw new TunnelTokenException(Reason.BAD_EXPIRY, "the client token's expiry must be in the future");
+      throw new TokenException(Reason.BAD_EXPIRY, "the client token's expiry must be in the future");
     }
     if (e.isAfter(expires())) {
-      throw new TunnelTokenException(Reason.BAD_EXPIRY, "a client token cannot outlive its server token, which expires "
+      throw new TokenException(Reason.BAD_EXPIRY, "a client token cannot outlive its server token, which expires "
           + expires() + " (in " + HumanDuration.of(Duration.between(now, expires())) + ")");
     }
     byte[] clientId = new byte[Credentials.CLIENT_ID_LENGTH];

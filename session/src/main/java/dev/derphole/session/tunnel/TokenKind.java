@@ -50,11 +50,6 @@ public enum TokenKind {
     return this != CLIENT;
   }
 
-  /** May run {@code derptun open} and {@code derptun connect}. */
-  public boolean canConnect() {
-    return this != SERVER;
-  }
-
   static Optional<TokenKind> ofLetter(int letter) {
     for (TokenKind k : values()) {
       if (k.letter == letter) {

@@ -1,5 +1,6 @@
 package dev.derphole.session.tunnel;
 
+import dev.derphole.session.token.TokenException;
 import dev.derphole.session.SessionException;
 import dev.derphole.session.SessionOptions;
 import dev.derphole.session.TunnelClientLeg;
@@ -117,7 +118,7 @@ public final class TunnelClient implements AutoCloseable {
     while (!isClosed()) {
       try {
         token.requireUnexpired(Instant.now());
-      } catch (TunnelTokenException e) {
+      } catch (TokenException e) {
         refuse(new SessionException(e.getMessage()));
         return;
       }

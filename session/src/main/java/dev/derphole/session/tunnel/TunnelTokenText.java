@@ -1,14 +1,12 @@
 package dev.derphole.session.tunnel;
 
-import dev.derphole.session.tunnel.TunnelTokenException.Reason;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
+import dev.derphole.session.token.TokenException;
+import dev.derphole.session.token.TokenException.Reason;
+import dev.derphole.session.token.TokenText;
 import java.util.Arrays;
-import java.util.Base64;
-import java.util.zip.CRC32C;
 
 /**
- * The text frame shared by every derptun token kind:
+ * The header every derptun token kind puts on the {@link TokenText token frame}:
  *
  * <pre>
  *   text   = "dt" kind-letter version-digit "_" base64url(binary), no padding; whitespace ignored
@@ -24,9 +22,7 @@ import java.util.zip.CRC32C;
 final class TunnelTokenText {
   /** The format version this build writes and reads. */
   static final int VERSION = 1;
-  static final int CHECKSUM_LENGTH = 4;
-  /** More text than any token can be is not looked at further. */
-  static final int MAX_TEXT_LENGTH = 4096;
+  private static final int HEADER_LENGTH = 2;
 
   /** A decoded frame: its kind and the body between the header and the checksum. */
   record Frame(TokenKind kind, byte[] body) {}
@@ -34,73 +30,42 @@ final class TunnelTokenText {
   private TunnelTokenText() {}
 
   static String encode(TokenKind kind, byte[] body) {
-    ByteBuffer b = ByteBuffer.allocate(2 + body.length + CHECKSUM_LENGTH);
-    b.put((byte) kind.letter()).put((byte) VERSION).put(body);
-    CRC32C crc = new CRC32C();
-    crc.update(b.array(), 0, b.position());
-    b.putInt((int) crc.getValue());
-    return kind.prefix() + Base64.getUrlEncoder().withoutPadding().encodeToString(b.array());
+    byte[] fields = new byte[HEADER_LENGTH + body.length];
+    fields[0] = (byte) kind.letter();
+    fields[1] = (byte) VERSION;
+    System.arraycopy(body, 0, fields, HEADER_LENGTH, body.length);
+    return TokenText.print(kind.prefix(), TokenText.seal(fields));
   }
 
-  static Frame decode(String text) throws TunnelTokenException {
-    String compact = text == null ? "" : text.replaceAll("[\\s\\u00A0\\u2007\\u202F]+", "");
-    if (compact.length() > MAX_TEXT_LENGTH || compact.length() < 5 || !compact.startsWith("dt")
+  static Frame decode(String text) throws TokenException {
+    String compact = TokenText.compact(text == null ? "" : text).orElse("");
+    if (compact.length() < 5 || !compact.startsWith("dt")
         || compact.charAt(4) != '_' || !Character.isDigit(compact.charAt(3))) {
-      throw new TunnelTokenException(Reason.NOT_A_TOKEN, compact.startsWith("dhoB")
+      throw new TokenException(Reason.NOT_A_TOKEN, compact.startsWith("dhoB")
           ? "that is a derphole session token, not a derptun token"
           : "that is not a derptun token (they start with dts1_, dtc1_ or dtt1_)");
     }
-    TokenKind textKind = TokenKind.ofLetter(compact.charAt(2)).orElseThrow(() -> new TunnelTokenException(
+    TokenKind textKind = TokenKind.ofLetter(compact.charAt(2)).orElseThrow(() -> new TokenException(
         Reason.NOT_A_TOKEN, "that is not a derptun token (they start with dts1_, dtc1_ or dtt1_)"));
-    byte[] bytes;
-    try {
-      String body = compact.substring(5);
-      while (body.endsWith("=")) {
-        body = body.substring(0, body.length() - 1);
-      }
-      int whole = body.length() % 4 == 1 ? body.length() - 1 : body.length();
-      bytes = Base64.getUrlDecoder().decode(body.substring(0, whole));
-    } catch (IllegalArgumentException e) {
-      throw corrupted();
-    }
-    if (bytes.length < 2 + CHECKSUM_LENGTH) {
-      throw corrupted();
-    }
-    int end = bytes.length - CHECKSUM_LENGTH;
-    CRC32C crc = new CRC32C();
-    crc.update(bytes, 0, end);
-    if ((int) crc.getValue() != ByteBuffer.wrap(bytes, end, CHECKSUM_LENGTH).getInt()) {
+    TokenText.Read read = TokenText.read(compact.substring(5)).orElseThrow(TunnelTokenText::corrupted);
+    byte[] bytes = read.bytes();
+    if (bytes.length < HEADER_LENGTH + TokenText.CHECKSUM_LENGTH || !TokenText.checksumHolds(bytes)) {
       throw corrupted();
     }
     int version = bytes[1] & 0xFF;
     if (version != VERSION) {
-      throw new TunnelTokenException(Reason.UNSUPPORTED_VERSION,
+      throw new TokenException(Reason.UNSUPPORTED_VERSION,
           "this derptun token is version " + version + "; this derptun reads version " + VERSION);
     }
-    if (bytes[0] != (byte) textKind.letter() || compact.charAt(3) != (char) ('0' + VERSION)) {
+    // One spelling only: the prefix the binary names, no stray low bits in the last character.
+    if (bytes[0] != (byte) textKind.letter() || compact.charAt(3) != (char) ('0' + VERSION)
+        || !read.canonical()) {
       throw corrupted();
     }
-    Frame frame = new Frame(textKind, Arrays.copyOfRange(bytes, 2, end));
-    // One spelling only: no stray low bits in the last character, no trailing bytes.
-    if (!encode(frame.kind(), frame.body()).equals(stripPadding(compact))) {
-      throw corrupted();
-    }
-    return frame;
+    return new Frame(textKind, Arrays.copyOfRange(bytes, HEADER_LENGTH, bytes.length - TokenText.CHECKSUM_LENGTH));
   }
 
-  private static String stripPadding(String s) {
-    int n = s.length();
-    while (n > 0 && s.charAt(n - 1) == '=') {
-      n--;
-    }
-    return s.substring(0, n);
-  }
-
-  static TunnelTokenException corrupted() {
-    return new TunnelTokenException(Reason.CORRUPTED, "the derptun token is corrupted (checksum mismatch); copy it again");
-  }
-
-  static byte[] ascii(String s) {
-    return s.getBytes(StandardCharsets.US_ASCII);
+  static TokenException corrupted() {
+    return new TokenException(Reason.CORRUPTED, "the derptun token is corrupted (checksum mismatch); copy it again");
   }
 }

@@ -143,6 +143,11 @@ class AuthorizedKeysTest {
     assertThat(state(home)).as("the home (no staging directory left)").isEqualTo(homeBefore);
   }
 
+  /** As {@link #assertRefused} for bob's keys, the home as it is now. */
+  private void assertRefusedForBob(String message) throws Exception {
+    assertRefused(new AuthorizedKeys(home, BOB), message, state(home));
+  }
+
   private static void assumeRoot() {
     assumeThat(System.getProperty("user.name")).as("chown needs root").isEqualTo("root");
   }
@@ -166,8 +171,7 @@ class AuthorizedKeysTest {
     chown(ssh.resolve("authorized_keys"), 5555, 5555);
     chown(ssh, 5555, 5555);
     Files.setPosixFilePermissions(ssh, PosixFilePermissions.fromString("rwxr-xr-x"));
-    assertRefused(new AuthorizedKeys(home, BOB), ssh + " is owned by uid 5555, not by the account (uid 4242); refusing to touch it",
-        state(home));
+    assertRefusedForBob(ssh + " is owned by uid 5555, not by the account (uid 4242); refusing to touch it");
   }
 
   @Test
@@ -179,15 +183,13 @@ class AuthorizedKeysTest {
     chown(bobs, BOB.uid(), BOB.gid());
     Path keys = bobsSsh().resolve("authorized_keys");
     Files.createSymbolicLink(keys, victim);
-    assertRefused(new AuthorizedKeys(home, BOB), keys + " is a symbolic link; refusing to write through it", state(home));
+    assertRefusedForBob(keys + " is a symbolic link; refusing to write through it");
     Files.delete(keys);
     Files.createLink(keys, victim);
-    assertRefused(new AuthorizedKeys(home, BOB), keys + " is owned by uid 0, not by the account (uid 4242); refusing to touch it",
-        state(home));
+    assertRefusedForBob(keys + " is owned by uid 0, not by the account (uid 4242); refusing to touch it");
     Files.delete(keys);
     Files.createLink(keys, bobs); // his own file, but with another name a key must not land under
-    assertRefused(new AuthorizedKeys(home, BOB), keys + " has 2 hard links; refusing to write to a file with other names",
-        state(home));
+    assertRefusedForBob(keys + " has 2 hard links; refusing to write to a file with other names");
   }
 
   @Test
@@ -196,7 +198,7 @@ class AuthorizedKeysTest {
     Path keys = bobsSsh().resolve("authorized_keys");
     Files.write(keys, new byte[AuthorizedKeys.MAX_SIZE + 1]);
     chown(keys, BOB.uid(), BOB.gid());
-    assertRefused(new AuthorizedKeys(home, BOB), keys + " is larger than 16 MiB; refusing to rewrite it", state(home));
+    assertRefusedForBob(keys + " is larger than 16 MiB; refusing to rewrite it");
     Files.write(keys, new byte[AuthorizedKeys.MAX_SIZE]);
     assertThat(new AuthorizedKeys(home, BOB).add(PublicKeyLine.parse(PublicKeyLineTest.REAL))).isEqualTo(AuthorizedKeys.Outcome.ADDED);
   }

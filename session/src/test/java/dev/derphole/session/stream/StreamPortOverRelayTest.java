@@ -29,9 +29,8 @@ import java.time.Instant;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -41,18 +40,8 @@ import org.junit.jupiter.api.io.TempDir;
  * quiet end of data.
  */
 class StreamPortOverRelayTest {
-  private LoopbackRelay relay;
+  @RegisterExtension final LoopbackRelay relay = LoopbackRelay.perTest();
   @TempDir Path dir;
-
-  @BeforeEach
-  void start() throws Exception {
-    relay = LoopbackRelay.start();
-  }
-
-  @AfterEach
-  void stop() {
-    relay.close();
-  }
 
   private SessionOptions options() {
     return relay.options(Reporter.SILENT, true, Duration.ofSeconds(5));

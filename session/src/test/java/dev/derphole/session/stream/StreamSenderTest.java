@@ -21,23 +21,12 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The sending end of a stream, between a real issuer and claimant through a DERP server on loopback. */
 class StreamSenderTest {
-  private LoopbackRelay relay;
-
-  @BeforeEach
-  void start() throws Exception {
-    relay = LoopbackRelay.start();
-  }
-
-  @AfterEach
-  void stop() {
-    relay.close();
-  }
+  @RegisterExtension final LoopbackRelay relay = LoopbackRelay.perTest();
 
   private SessionOptions options() {
     return relay.options(Reporter.SILENT, true, Duration.ofSeconds(5));

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.HexFormat;
 import org.junit.jupiter.api.Test;
@@ -126,12 +127,18 @@ class TokenDecodeTest {
     b = goldenBytes();
     b[62] = 0x04;
     assertCorruptedAfterResealing(b);
-    // reserved relay flag, and a TLS flag without a custom relay
+    // a TLS or STUN-port flag without a custom relay
     b = goldenBytes();
-    b[TokenCodec.FLAGS_OFFSET] = 0x10;
-    assertCorruptedAfterResealing(b);
     b[TokenCodec.FLAGS_OFFSET] = TokenCodec.FLAG_TLS;
     assertCorruptedAfterResealing(b);
+    b[TokenCodec.FLAGS_OFFSET] = TokenCodec.FLAG_STUN;
+    assertCorruptedAfterResealing(b);
+    // a reserved relay flag (bits 5-7) on a custom relay whose fields are all there
+    for (int bit = 5; bit <= 7; bit++) {
+      b = TokenCodec.encode(TokenGoldenTest.customToken());
+      b[TokenCodec.FLAGS_OFFSET] |= (byte) (1 << bit);
+      assertCorruptedAfterResealing(b);
+    }
   }
 
   @Test
@@ -238,8 +245,8 @@ class TokenDecodeTest {
 
   /** Replaces the last four bytes with a correct checksum. */
   static byte[] resealed(byte[] bytes) {
-    int body = bytes.length - TokenCodec.CHECKSUM_LENGTH;
-    ByteBuffer.wrap(bytes, body, 4).putInt((int) TokenCodec.checksum(bytes, body));
+    byte[] sealed = TokenText.seal(Arrays.copyOf(bytes, bytes.length - TokenText.CHECKSUM_LENGTH));
+    System.arraycopy(sealed, 0, bytes, 0, bytes.length);
     return bytes;
   }
 

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.derphole.derp.key.NodePublicKey;
 import java.time.Instant;
 import java.util.HexFormat;
+import java.util.OptionalInt;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -60,7 +61,33 @@ class TokenGoldenTest {
           + "EsQkf4vOblY6RA8ncDfYEt6zOg9KE5RdiYwpagoaKjpKWmp6ipqqusra6vsLGys7S1tre4ubq7vL2-vw8QZGVycC"
           + "5leGFtcGxlLm5ldCD7wMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMAEwAACCviu6TE";
 
+  static final String STUN_TAIL_HEX =
+      "1f" // relay flags: custom | TLS | pin | IP literal | STUN port
+          + "10" // host length 16
+          + "646572702e6578616d706c652e6e6574" // "derp.example.net"
+          + "20fb" // port 8443
+          + "c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0" // certificate pin
+          + "04" + "c000020a" // IPv4 192.0.2.10
+          + "0d96" // STUN port 3478
+          + "071617e1"; // CRC-32C
+
+  static final String STUN_TEXT =
+      "dhoBAwABAgMEBQYHCAkKCwwNDg8AAAAAaVXHEAABICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8DaxfR8u"
+          + "EsQkf4vOblY6RA8ncDfYEt6zOg9KE5RdiYwpagoaKjpKWmp6ipqqusra6vsLGys7S1tre4ubq7vL2-vx8QZGVycC"
+          + "5leGFtcGxlLm5ldCD7wMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMAEwAACCg2WBxYX4Q";
+
   static Token customToken() {
+    return withRelay(TestTokens.fullCustomRelay());
+  }
+
+  /** The custom-relay token whose relay also runs STUN on UDP 3478. */
+  static Token stunToken() {
+    CustomRelay c = TestTokens.fullCustomRelay();
+    return withRelay(new CustomRelay(c.host(), c.port(), c.tls(), c.certSha256(), c.ipLiteral(),
+        OptionalInt.of(3478)));
+  }
+
+  private static Token withRelay(CustomRelay relay) {
     Token t = regionToken();
     return new Token(
         t.version(),
@@ -70,7 +97,7 @@ class TokenGoldenTest {
         t.issuerDerpKey(),
         t.issuerTlsKey(),
         t.bearerSecret(),
-        RelayHint.custom(1, TestTokens.fullCustomRelay()));
+        RelayHint.custom(1, relay));
   }
 
   @Test
@@ -89,6 +116,20 @@ class TokenGoldenTest {
         .isEqualTo(CUSTOM_TAIL_HEX);
     assertThat(customToken().encode()).isEqualTo(CUSTOM_TEXT);
     assertThat(Token.decode(CUSTOM_TEXT, TestTokens.NOW)).isEqualTo(customToken());
+  }
+
+  @Test
+  void stunPortTokenMatchesTheVector() throws TokenException {
+    byte[] bytes = stunToken().toBytes();
+    assertThat(HEX.formatHex(bytes, 0, TokenCodec.FLAGS_OFFSET))
+        .isEqualTo(REGION_HEX.substring(0, 2 * TokenCodec.FLAGS_OFFSET));
+    assertThat(HEX.formatHex(bytes, TokenCodec.FLAGS_OFFSET, bytes.length))
+        .isEqualTo(STUN_TAIL_HEX);
+    assertThat(Token.fromBytes(bytes)).isEqualTo(stunToken());
+    assertThat(stunToken().encode()).isEqualTo(STUN_TEXT);
+    assertThat(Token.decode(STUN_TEXT, TestTokens.NOW)).isEqualTo(stunToken());
+    assertThat(Token.decode(STUN_TEXT, TestTokens.NOW).relay().custom().orElseThrow().stunPort())
+        .hasValue(3478);
   }
 
   @Test

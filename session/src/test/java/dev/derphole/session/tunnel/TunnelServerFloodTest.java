@@ -1,6 +1,7 @@
 package dev.derphole.session.tunnel;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.derphole.derp.key.NodePrivateKey;
 import dev.derphole.session.LoopbackRelay;
@@ -19,10 +20,8 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
 
 /**
@@ -34,6 +33,8 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
 class TunnelServerFloodTest {
+  /** Bound on every wait for the server to catch up; never asserted as a duration. */
+  static final Duration PATIENCE = Duration.ofSeconds(90);
   static final int CLAIMS = 500;
   /**
    * Threads one session end may hold at once: the port mapper's three and the relay dialer (four
@@ -42,18 +43,8 @@ class TunnelServerFloodTest {
    */
   static final int THREADS_PER_LEG = 6;
 
-  private LoopbackRelay relay;
+  @RegisterExtension final LoopbackRelay relay = LoopbackRelay.perTest();
   private final List<String> events = new CopyOnWriteArrayList<>();
-
-  @BeforeEach
-  void start() throws Exception {
-    relay = LoopbackRelay.start();
-  }
-
-  @AfterEach
-  void stop() {
-    relay.close();
-  }
 
   @Test
   void aClientClaimingInALoopGetsAFewLegsAndAnotherClientStillConnects() throws Exception {
@@ -101,7 +92,7 @@ class TunnelServerFloodTest {
         assertThat(flood.isAlive()).isFalse();
         long floodSeconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - floodStart);
         assertThat(sent.get()).isGreaterThanOrEqualTo(CLAIMS);
-        await(() -> serve.claimsSeen() >= sent.get() && serve.claimsPending() == 0, "serve to deal with every claim");
+        await("serve to deal with every claim").atMost(PATIENCE).until(() -> serve.claimsSeen() >= sent.get() && serve.claimsPending() == 0);
         peakQueue.accumulateAndGet(serve.queuedClaims(), Math::max);
 
         long malloryLegs = events.stream().filter(e -> e.startsWith("client-claimed " + malloryId)).count();
@@ -113,7 +104,7 @@ class TunnelServerFloodTest {
         // in claimsSeen too, so mallory's last may still be on its way, and the relay itself may drop
         // a few when serve's queue to it is full.
         long limit = TunnelServer.Limits.DEFAULT.legsPerClient();
-        await(() -> serve.droppedClaims() >= sent.get() - limit - relay.metrics().droppedQueueFull(), "mallory's claims to be dropped");
+        await("mallory's claims to be dropped").atMost(PATIENCE).until(() -> serve.droppedClaims() >= sent.get() - limit - relay.metrics().droppedQueueFull());
         // Mallory's legs, and alice's ends on both sides (two connections), and a few to spare.
         assertThat(threads.getPeakThreadCount() - threadsBefore).as("threads added at the peak")
             .isLessThanOrEqualTo(THREADS_PER_LEG * (TunnelServer.Limits.DEFAULT.legsPerClient() + 4) + 8);
@@ -123,23 +114,14 @@ class TunnelServerFloodTest {
           after.awaitConnection(Duration.ofSeconds(60));
         }
         // The drops make one report per interval while they last, not one line per claim.
-        await(() -> events.stream().anyMatch(e -> e.startsWith("claims-dropped ")), "the drop report");
+        await("the drop report").atMost(PATIENCE).until(() -> events.stream().anyMatch(e -> e.startsWith("claims-dropped ")));
         assertThat(events.stream().filter(e -> e.startsWith("claims-dropped ")).count())
             .isLessThanOrEqualTo(floodSeconds / TunnelServer.DROP_REPORT_INTERVAL.toSeconds() + 2);
       }
       assertThat(events.stream().filter(e -> e.startsWith("claims-dropped ")).findFirst().orElseThrow())
           .contains("client at its connection limit");
       // Every leg gives its place back when it ends: mallory's when her 30 s to connect are up.
-      await(() -> serve.legs() == 0, "every leg to close");
-    }
-  }
-
-  /** Waits (bounded, polling) for {@code done}. */
-  private static void await(BooleanSupplier done, String what) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-    while (!done.getAsBoolean()) {
-      assertThat(System.nanoTime() < deadline).as("waiting for " + what).isTrue();
-      Thread.sleep(20);
+      await("every leg to close").atMost(PATIENCE).until(() -> serve.legs() == 0);
     }
   }
 }

@@ -1,5 +1,6 @@
 package dev.derphole.session.tunnel;
 
+import dev.derphole.session.token.TokenException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
@@ -56,9 +57,9 @@ class TunnelTokenPropertiesTest {
     int i = position % bin.length;
     bin[i] ^= (byte) (1 << bit);
     String damaged = "dtc1_" + Base64.getUrlEncoder().withoutPadding().encodeToString(bin);
-    TunnelTokenException e = catchThrowableOfType(() -> ClientToken.decodeForConnect(damaged, "derptun open", NOW),
-        TunnelTokenException.class);
+    TokenException e = catchThrowableOfType(() -> ClientToken.decodeForConnect(damaged, "derptun open", NOW),
+        TokenException.class);
     assertThat(e).as("a flipped bit at byte %d", i).isNotNull();
-    assertThat(e.reason()).isIn(TunnelTokenException.Reason.CORRUPTED, TunnelTokenException.Reason.UNSUPPORTED_VERSION);
+    assertThat(e.reason()).isIn(TokenException.Reason.CORRUPTED, TokenException.Reason.UNSUPPORTED_VERSION);
   }
 }

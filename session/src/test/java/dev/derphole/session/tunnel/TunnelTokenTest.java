@@ -1,12 +1,13 @@
 package dev.derphole.session.tunnel;
 
+import dev.derphole.session.token.TokenException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.derphole.session.token.Capability;
 import dev.derphole.session.token.RelayHint;
 import dev.derphole.session.token.TestTokens;
-import dev.derphole.session.tunnel.TunnelTokenException.Reason;
+import dev.derphole.session.token.TokenException.Reason;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.time.Instant;
@@ -59,8 +60,8 @@ class TunnelTokenTest {
   @Test
   void aServerTokenGivenToOpenSaysWhichKindWasExpected() {
     ServerToken s = server(Duration.ofDays(180));
-    TunnelTokenException e = catchThrowableOfType(
-        () -> ClientToken.decodeForConnect(s.encode(), "derptun open", NOW), TunnelTokenException.class);
+    TokenException e = catchThrowableOfType(
+        () -> ClientToken.decodeForConnect(s.encode(), "derptun open", NOW), TokenException.class);
     assertThat(e.reason()).isEqualTo(Reason.WRONG_KIND);
     assertThat(e.getMessage()).contains("server token").contains("`derptun open` needs a client token");
   }
@@ -68,8 +69,8 @@ class TunnelTokenTest {
   @Test
   void aClientTokenGivenToServeSaysWhichKindWasExpected() throws Exception {
     String client = server(Duration.ofDays(180)).mintClient(NOW.plus(Duration.ofDays(1)), NOW).encode();
-    TunnelTokenException e = catchThrowableOfType(
-        () -> ServerToken.decodeForServe(client, "derptun serve", NOW), TunnelTokenException.class);
+    TokenException e = catchThrowableOfType(
+        () -> ServerToken.decodeForServe(client, "derptun serve", NOW), TokenException.class);
     assertThat(e.reason()).isEqualTo(Reason.WRONG_KIND);
     assertThat(e.getMessage()).contains("client token").contains("`derptun serve` needs the server token");
   }
@@ -89,20 +90,20 @@ class TunnelTokenTest {
     ServerToken s = server(Duration.ofDays(2));
     String client = s.mintClient(NOW.plus(Duration.ofDays(1)), NOW).encode();
     Instant later = NOW.plus(Duration.ofDays(3));
-    TunnelTokenException se = catchThrowableOfType(
-        () -> ServerToken.decodeForServe(s.encode(), "derptun serve", later), TunnelTokenException.class);
+    TokenException se = catchThrowableOfType(
+        () -> ServerToken.decodeForServe(s.encode(), "derptun serve", later), TokenException.class);
     assertThat(se.reason()).isEqualTo(Reason.EXPIRED);
     assertThat(se.getMessage()).isEqualTo("the server token expired 1 day ago");
-    TunnelTokenException ce = catchThrowableOfType(
-        () -> ClientToken.decodeForConnect(client, "derptun open", later), TunnelTokenException.class);
+    TokenException ce = catchThrowableOfType(
+        () -> ClientToken.decodeForConnect(client, "derptun open", later), TokenException.class);
     assertThat(ce.getMessage()).isEqualTo("the client token expired 2 days ago");
   }
 
   @Test
   void aClientTokenCannotOutliveItsServerToken() {
     ServerToken s = server(Duration.ofDays(10));
-    TunnelTokenException e = catchThrowableOfType(
-        () -> s.mintClient(NOW.plus(Duration.ofDays(11)), NOW), TunnelTokenException.class);
+    TokenException e = catchThrowableOfType(
+        () -> s.mintClient(NOW.plus(Duration.ofDays(11)), NOW), TokenException.class);
     assertThat(e.reason()).isEqualTo(Reason.BAD_EXPIRY);
     assertThat(e.getMessage()).contains("cannot outlive its server token");
   }
@@ -110,8 +111,8 @@ class TunnelTokenTest {
   @Test
   void anExpiredServerTokenMintsNothing() {
     ServerToken s = server(Duration.ofDays(1));
-    TunnelTokenException e = catchThrowableOfType(
-        () -> s.mintClient(NOW.plus(Duration.ofDays(3)), NOW.plus(Duration.ofDays(2))), TunnelTokenException.class);
+    TokenException e = catchThrowableOfType(
+        () -> s.mintClient(NOW.plus(Duration.ofDays(3)), NOW.plus(Duration.ofDays(2))), TokenException.class);
     assertThat(e.reason()).isEqualTo(Reason.EXPIRED);
   }
 
@@ -153,7 +154,7 @@ class TunnelTokenTest {
     crc.update(bin, 0, bin.length - 4);
     ByteBuffer.wrap(bin).putInt(bin.length - 4, (int) crc.getValue());
     String v2 = "dts2_" + Base64.getUrlEncoder().withoutPadding().encodeToString(bin);
-    TunnelTokenException e = catchThrowableOfType(() -> TunnelTokenText.decode(v2), TunnelTokenException.class);
+    TokenException e = catchThrowableOfType(() -> TunnelTokenText.decode(v2), TokenException.class);
     assertThat(e.reason()).isEqualTo(Reason.UNSUPPORTED_VERSION);
   }
 
@@ -161,8 +162,8 @@ class TunnelTokenTest {
   void messagesNeverContainTheToken() {
     String t = server(Duration.ofDays(1)).encode();
     for (String bad : new String[] {t.substring(0, 60), "dtc1_" + t.substring(5), t.replace('A', 'B')}) {
-      TunnelTokenException e = catchThrowableOfType(() -> ClientToken.decodeForConnect(bad, "derptun open", NOW),
-          TunnelTokenException.class);
+      TokenException e = catchThrowableOfType(() -> ClientToken.decodeForConnect(bad, "derptun open", NOW),
+          TokenException.class);
       assertThat(e).isNotNull();
       assertThat(e.getMessage()).doesNotContain(t.substring(5, 25));
     }
@@ -170,8 +171,8 @@ class TunnelTokenTest {
   }
 
   private static Reason reason(String text) {
-    TunnelTokenException e = catchThrowableOfType(() -> ServerToken.decodeForServe(text, "derptun serve", NOW),
-        TunnelTokenException.class);
+    TokenException e = catchThrowableOfType(() -> ServerToken.decodeForServe(text, "derptun serve", NOW),
+        TokenException.class);
     assertThat(e).as("decoding must fail").isNotNull();
     return e.reason();
   }

@@ -13,18 +13,12 @@ import java.util.concurrent.TimeUnit;
  * in this project goes through here; where the last bytes are at hand, send the FIN on them
  * instead ({@code new DefaultQuicStreamFrame(data, true)}), which is always safe.
  *
- * <p>Why not just {@code shutdownOutput()}: quiche can drop a zero-length FIN (cloudflare/quiche
- * issue 2525). Once the peer's FIN has been read, a FIN queued after our last data, which is sent
- * but not yet acknowledged, marks the stream complete; when the ACK for that data is processed
- * before the FIN goes out, quiche forgets the stream and the FIN is never sent. The peer then waits
- * for an end that never comes (seen as a hung shared TCP connection). That window is open only
- * while the FIN waits behind a full congestion window or pacing, so we queue it only when quiche
- * would send at least a packet at once ({@link QuicheSendRoom}): the write then emits it in the same
- * call, before any ACK is read. An ACK that arrives while we wait is harmless: the FIN is not
- * queued yet. The stream is made urgent first so no other stream takes that packet. And when the
- * peer's FIN was read already, we first wait twice a round trip plus the ACK delay, so that the ACK
- * for our data has usually been processed: then no ACK is left that could make quiche forget the
- * stream before the FIN goes out.
+ * <p>Why not just {@code shutdownOutput()}: quiche can drop a zero-length FIN when the ACK for our
+ * last data is processed before the FIN leaves (cloudflare/quiche issue 2525; the story, and what
+ * {@code StreamFinTest} proves, are in docs/architecture.md). So the stream is made urgent, the
+ * FIN is queued only when quiche would send at least a packet at once ({@link QuicheSendRoom}), so
+ * the same call emits it, and when the peer's FIN was read already we first wait twice a round
+ * trip plus the ACK delay, so that no ACK for our data is left to arrive.
  *
  * <pre>
  *   shutdown(stream) ── task ──▶ [peer's FIN read: wait 2 × (RTT + 25 ms)]
@@ -34,9 +28,7 @@ import java.util.concurrent.TimeUnit;
  *                                      └── retry every 1 ms, at most {@value #MAX_WAIT_MILLIS} ms, then write anyway
  * </pre>
  *
- * What remains: an ACK slower than that wait, together with a lost FIN-only packet, can still
- * cost the FIN (whether quiche resends a lost FIN-only frame is not tested here); only a fix
- * upstream, or a FIN on data, closes that (docs/architecture.md).
+ * What remains (an ACK slower than that wait with the FIN's packet lost) is in docs/architecture.md.
  */
 public final class StreamFin {
   /** Room for one full datagram: quiche then emits a packet, with the FIN in it, at once. */

@@ -7,8 +7,7 @@ package io.netty.handler.codec.quic;
  * marks the connection and sends once, when the read is complete. {@link #deferSend} puts the
  * connection in that same state for the rest of the loop's turn and queues the send behind the
  * I/O the loop is handling, so that requests read from several TCP connections in one turn can
- * share datagrams (under {@code wrk} most turns carry one ready connection, so the saving measured
- * was a few per cent of the datagrams).
+ * share datagrams (what that saves: docs/benchmarks.md, "share / open").
  *
  * <p>Both calls are Netty's package-private ones the codec uses for its own read loop; if an
  * upgrade moves them, this class stops compiling.

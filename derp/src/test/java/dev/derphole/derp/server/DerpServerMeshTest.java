@@ -7,6 +7,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.derphole.derp.client.DerpClient;
 import dev.derphole.derp.client.DerpEndpoint;
+import dev.derphole.derp.client.ReconnectingDerpClient;
+import dev.derphole.derp.client.RegionNodes;
 import dev.derphole.derp.frame.PeerGoneReason;
 import dev.derphole.derp.key.NodePrivateKey;
 import dev.derphole.derp.key.NodePublicKey;
@@ -169,6 +171,35 @@ class DerpServerMeshTest {
     await("the survivors lost their mesh peer", () -> relays.get(0).metrics().meshPeersUp() == 1
         && relays.get(1).metrics().meshPeersUp() == 1);
     assertThat(aliceIn.next(aliceIn.gone)).isEqualTo(cathy.publicKey().shortString() + ":" + PeerGoneReason.DISCONNECTED);
+  }
+
+  /**
+   * alice dials the region the way Tailscale's clients do (first node that answers, in map order)
+   * and sits on relay 1; bob sits on relay 3. Relay 1 dies: alice's client redials, skips it,
+   * lands on relay 2, and what bob sends reaches her again.
+   */
+  @Test
+  void aClientOfTheRegionMovesToTheNextNodeWhenItsNodeDies() throws Exception {
+    NodePrivateKey alice = NodePrivateKey.generate();
+    NodePrivateKey bob = NodePrivateKey.generate();
+    Inbox aliceIn = new Inbox();
+    ReconnectingDerpClient a = new ReconnectingDerpClient(
+        RegionNodes.of(relays.stream().map(DerpServerMeshTest::endpoint).toList()), alice, aliceIn, group,
+        DerpClient.Options.defaults()).start();
+    closeMe.add(a);
+    a.awaitConnected(PATIENCE);
+    assertThat(relays.get(0).isConnected(alice.publicKey())).as("the first node in map order").isTrue();
+    DerpClient b = connect(2, bob, new Inbox());
+    awaitKnown(alice, bob);
+    b.send(alice.publicKey(), "before".getBytes(UTF_8));
+    assertThat(aliceIn.next(aliceIn.packets)).endsWith(":before");
+
+    relays.get(0).close();
+    await("alice is on relay 2", () -> relays.get(1).isConnected(alice.publicKey()));
+    await("relay 3 routes alice to relay 2", () -> relays.get(2).mesh.routeOf(alice.publicKey()) != null
+        && relays.get(2).mesh.routeOf(alice.publicKey()).endpoint().port() == relays.get(1).localAddress().getPort());
+    b.send(alice.publicKey(), "after".getBytes(UTF_8));
+    assertThat(aliceIn.next(aliceIn.packets)).endsWith(":after");
   }
 
   @Test

@@ -107,6 +107,15 @@ final class DerperCommand implements Callable<Integer> {
   @Option(names = "--derp-map-out", paramLabel = "FILE", description = "Once listening, write that DERP map JSON to FILE (handy with port 0).")
   Path derpMapOut;
 
+  @Option(names = "--mesh-with", split = ",", paramLabel = "HOST:PORT", description = "The other relays of this region, meshed as Tailscale's derpers are: each is dialed (and redialed) with the mesh key, and packets for their clients are forwarded there. An entry naming this relay itself is skipped, so every node can run the same command line. Needs a mesh key.")
+  List<String> meshWith = new ArrayList<>();
+
+  @Option(names = "--mesh-psk-file", paramLabel = "FILE", description = "The region's mesh key, 64 hex characters (openssl rand -hex 32), shared by its relays; without it, " + MeshFlags.KEY_ENV + " is read. A client presenting it is a mesh peer.")
+  Path meshPskFile;
+
+  @Option(names = "--max-conns", paramLabel = "N", description = "Connections held at once, verified or not (default ${DEFAULT-VALUE}).")
+  int maxConns = 10_000;
+
   @Option(names = "--handshake-timeout-ms", paramLabel = "MS", hidden = true, description = "Time a client has to finish the DERP handshake.")
   long handshakeTimeoutMs = 10_000;
 
@@ -124,12 +133,16 @@ final class DerperCommand implements Callable<Integer> {
     int stun = stunPort != null ? stunPort : 3478;
     String name = hostname != null ? hostname : defaultHostName(bind);
 
+    String meshKey = MeshFlags.key(meshPskFile, System.getenv(MeshFlags.KEY_ENV));
+    if (!meshWith.isEmpty() && meshKey.isEmpty()) {
+      throw new Launcher.UsageException("--mesh-with needs a mesh key: --mesh-psk-file FILE or " + MeshFlags.KEY_ENV);
+    }
     NodePrivateKey nodeKey = keyFile != null ? loadOrCreateKey(keyFile) : NodePrivateKey.generate();
     Tls tls = plain ? new Tls(null, "") : tls(name, bind);
     EventLoops.choice().warning().ifPresent(w -> Stderr.errors().println("derper: " + w));
     DerpServer server;
     try {
-      server = DerpServer.start(serverConfig(nodeKey, bind, tls.context()).build());
+      server = DerpServer.start(serverConfig(nodeKey, bind, tls.context()).meshKey(meshKey).build());
     } catch (IllegalArgumentException e) {
       throw new Launcher.UsageException(e.getMessage());
     }
@@ -140,7 +153,11 @@ final class DerperCommand implements Callable<Integer> {
         stunGroup = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         stunServer = startStun(bind, stun, stunGroup);
       }
-      announce(server, stunServer, nodeKey, name, bind, plain, tls.certName());
+      List<MeshFlags.Peer> peers = MeshFlags.peers(meshWith, name, server.localAddress().getPort());
+      for (MeshFlags.Peer p : peers) {
+        server.addMeshPeer(p.endpoint(plain));
+      }
+      announce(server, stunServer, nodeKey, name, bind, plain, tls.certName(), peers);
       awaitShutdown(server, stunServer, stunGroup);
       return Launcher.OK;
     } catch (IOException | RuntimeException e) {
@@ -183,6 +200,9 @@ final class DerperCommand implements Callable<Integer> {
     }
     if (senderPauseLimitMs < 0) {
       throw new Launcher.UsageException("--sender-pause-limit-ms must be >= 0, got " + senderPauseLimitMs);
+    }
+    if (maxConns < 1) {
+      throw new Launcher.UsageException("--max-conns must be at least 1, got " + maxConns);
     }
     if (maxConnsPerIp < 1) {
       throw new Launcher.UsageException("--max-conns-per-ip must be at least 1, got " + maxConnsPerIp);
@@ -228,6 +248,7 @@ final class DerperCommand implements Callable<Integer> {
         .handshakeTimeout(java.time.Duration.ofMillis(handshakeTimeoutMs));
     config.senderPauseLimit(java.time.Duration.ofMillis(senderPauseLimitMs))
         .maxConnectionsPerIp(maxConnsPerIp)
+        .maxConnections(maxConns)
         .idleTimeout(java.time.Duration.ofMillis(idleTimeoutMs))
         .writeTimeout(java.time.Duration.ofMillis(writeTimeoutMs));
     if (rateLimit > 0) {
@@ -246,13 +267,15 @@ final class DerperCommand implements Callable<Integer> {
 
   /** The start-up line on stderr, then the DERP map to --derp-map-out and (--print-derp-map) stdout. */
   private void announce(DerpServer server, StunServer stunServer, NodePrivateKey nodeKey, String name,
-      InetSocketAddress bind, boolean plain, String certName) throws IOException {
+      InetSocketAddress bind, boolean plain, String certName, List<MeshFlags.Peer> peers) throws IOException {
     InetSocketAddress at = server.localAddress();
     int stunAt = stunServer != null ? stunServer.localAddress().getPort() : -1;
     DerpNode node = new DerpNode(regionId + "a", regionId, name, certName, literal(bind, Inet4Address.class),
         literal(bind, Inet6Address.class), stunAt == -1 ? DerpNode.NO_STUN : stunAt, false, at.getPort(), false,
         false, plain);
-    String mapJson = DerpMap.singleRegion(regionId, regionCode, node).toJson();
+    String mapJson = peers.isEmpty() ? DerpMap.singleRegion(regionId, regionCode, node).toJson()
+        : new DerpMap(new java.util.TreeMap<>(java.util.Map.of(regionId, new dev.derphole.derp.map.DerpRegion(regionId,
+            regionCode, regionCode, false, false, MeshFlags.regionNodes(node, peers)))), false).toJson();
     // One write (printf would write, and flush, piece by piece), and before the map file: whoever
     // waits for the map finds the whole line already there.
     PrintStream err = System.err;

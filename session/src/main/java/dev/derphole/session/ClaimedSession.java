@@ -43,7 +43,7 @@ public final class ClaimedSession extends SessionSide {
   public static ClaimedSession claim(Token token, SessionOptions options, ChannelHandler streamHandler)
       throws SessionException, InterruptedException {
     RelayPicker.Choice relay = RelayPicker.forClaimant(token, options.maps(), options.customMap());
-    SessionCore core = new SessionCore(options, relay.endpoint());
+    SessionCore core = new SessionCore(options, relay.nodes());
     try {
       SessionKeys keys = SessionKeys.of(token);
       core.startDirect(keys, false, relay.stunServers());

@@ -53,7 +53,7 @@ public final class IssuedSession extends SessionSide {
       throws SessionException, InterruptedException {
     RelayPicker.Choice relay = RelayPicker.forIssuer(options.maps().load(), options.customMap(), RelayPicker.PROBE_BUDGET);
     options.reporter().event("relay", relay.label());
-    SessionCore core = new SessionCore(options, relay.endpoint());
+    SessionCore core = new SessionCore(options, relay.nodes());
     Token token = Token.issue(capability, core.link.publicKey(), core.tls.publicKey(), relay.hint(), Instant.now());
     core.startDirect(SessionKeys.of(token), true, relay.stunServers());
     return new IssuedSession(core, token, streamHandler);

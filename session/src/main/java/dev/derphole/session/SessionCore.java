@@ -55,12 +55,21 @@ final class SessionCore implements AutoCloseable {
   /** After PeerGone, how long the peer has to show life; derptun legs wait longer (a relay restart). */
   volatile long peerGoneGraceSeconds = PEER_GONE_GRACE_SECONDS;
 
-  SessionCore(SessionOptions options, DerpEndpoint relay) throws SessionException, InterruptedException {
+  SessionCore(SessionOptions options, dev.derphole.derp.client.RegionNodes relay) throws SessionException, InterruptedException {
     this(options, relay, NodePrivateKey.generate(), TlsIdentity.generate());
+  }
+
+  SessionCore(SessionOptions options, DerpEndpoint relay) throws SessionException, InterruptedException {
+    this(options, dev.derphole.derp.client.RegionNodes.of(relay), NodePrivateKey.generate(), TlsIdentity.generate());
   }
 
   /** With given identities: derptun's server keeps its TLS key in its token. */
   SessionCore(SessionOptions options, DerpEndpoint relay, NodePrivateKey derpKey, TlsIdentity tls)
+      throws SessionException, InterruptedException {
+    this(options, dev.derphole.derp.client.RegionNodes.of(relay), derpKey, tls);
+  }
+
+  SessionCore(SessionOptions options, dev.derphole.derp.client.RegionNodes relay, NodePrivateKey derpKey, TlsIdentity tls)
       throws SessionException, InterruptedException {
     this.options = options;
     this.derpKey = derpKey;

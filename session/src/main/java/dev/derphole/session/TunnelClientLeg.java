@@ -63,7 +63,7 @@ public final class TunnelClientLeg extends SessionSide {
   public static TunnelClientLeg dial(Token session, UnaryOperator<byte[]> wrap, SessionOptions options, Duration timeout)
       throws SessionException, InterruptedException {
     RelayPicker.Choice relay = RelayPicker.forClaimant(session, options.maps(), options.customMap());
-    SessionCore core = new SessionCore(options, relay.endpoint());
+    SessionCore core = new SessionCore(options, relay.nodes());
     core.peerGoneGraceSeconds = TunnelServerLeg.PEER_GONE_GRACE_SECONDS;
     try {
       SessionKeys keys = SessionKeys.of(session);

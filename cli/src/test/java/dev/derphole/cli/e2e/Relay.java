@@ -68,6 +68,42 @@ final class Relay {
     return new Relay(p, mapFile, stderr, node);
   }
 
+  /**
+   * One plain-HTTP relay of a meshed region on {@code port}, dialing the relays on {@code peerPorts}
+   * with the key in {@code pskFile}; the map it writes lists every node of the region.
+   */
+  static Relay startMeshed(Processes processes, Path dir, int port, List<Integer> peerPorts, Path pskFile) throws Exception {
+    Files.createDirectories(dir);
+    Path mapFile = dir.resolve("derp-map.json");
+    Path stderr = dir.resolve("derper.stderr");
+    StringBuilder peers = new StringBuilder();
+    for (int p : peerPorts) {
+      peers.append(peers.length() == 0 ? "" : ",").append("127.0.0.1:").append(p);
+    }
+    List<String> cmd = new ArrayList<>(List.of(Processes.bin("derper").toString(),
+        "--listen", "127.0.0.1:" + port, "--stun-port", "-1", "--plain-http", "--derp-map-out", mapFile.toString(),
+        "--mesh-with", peers.toString(), "--mesh-psk-file", pskFile.toString()));
+    ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile())
+        .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+        .redirectOutput(dir.resolve("derper.stdout").toFile())
+        .redirectError(stderr.toFile());
+    Derphole.cleanEnvironment(pb);
+    Process p = processes.start(pb);
+    long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+    while (!Files.exists(mapFile)) {
+      if (!p.isAlive()) {
+        fail("derper exited with %d before writing its map; stderr:%n%s", p.exitValue(), read(stderr));
+      }
+      if (System.nanoTime() > deadline) {
+        fail("derper wrote no map within %s; stderr:%n%s", START_TIMEOUT, read(stderr));
+      }
+      Thread.sleep(20);
+    }
+    DerpMap map = DerpMapSource.load(mapFile.toString(), Duration.ofSeconds(5));
+    DerpNode node = map.regionsById().get(0).derpNodes().stream().filter(n -> n.derpPort() == port).findFirst().orElseThrow();
+    return new Relay(p, mapFile, stderr, node);
+  }
+
   Path mapFile() {
     return mapFile;
   }

@@ -83,17 +83,22 @@ public final class DerpClient implements AutoCloseable {
   }
 
   /** Options for one dial. */
-  public record Options(Duration readTimeout, NodePublicKey expectedServerKey, String appName) {
+  public record Options(Duration readTimeout, NodePublicKey expectedServerKey, String appName, String meshKey) {
     public static Options defaults() {
-      return new Options(DerpProtocol.CLIENT_READ_TIMEOUT, null, "");
+      return new Options(DerpProtocol.CLIENT_READ_TIMEOUT, null, "", "");
     }
 
     public Options withReadTimeout(Duration d) {
-      return new Options(d, expectedServerKey, appName);
+      return new Options(d, expectedServerKey, appName, meshKey);
     }
 
     public Options expectingServerKey(NodePublicKey key) {
-      return new Options(readTimeout, key, appName);
+      return new Options(readTimeout, key, appName, meshKey);
+    }
+
+    /** Logs in as a mesh peer: the region's 64-hex mesh key goes in ClientInfo. */
+    public Options withMeshKey(String hex) {
+      return new Options(readTimeout, expectedServerKey, appName, hex);
     }
   }
 
@@ -242,6 +247,24 @@ public final class DerpClient implements AutoCloseable {
     return channel.writeAndFlush(Unpooled.EMPTY_BUFFER).awaitUninterruptibly(timeout.toMillis());
   }
 
+  /** Mesh peers only: asks for PeerPresent/PeerGone about every client of the server. */
+  public void watchConns() {
+    channel.writeAndFlush(Frame.WatchConns.INSTANCE, channel.voidPromise());
+  }
+
+  /**
+   * Mesh peers only: writes a ready ForwardPacket frame (header included) and takes ownership.
+   * False, and dropped, while the connection is closed or its buffer is above the high-water mark.
+   */
+  public boolean forwardFrame(ByteBuf frame) {
+    if (!channel.isActive() || !channel.isWritable()) {
+      frame.release();
+      return false;
+    }
+    channel.writeAndFlush(frame, channel.voidPromise());
+    return true;
+  }
+
   /** Tells the server whether it is this client's home region. */
   public void notePreferred(boolean preferred) {
     channel.writeAndFlush(new Frame.NotePreferred(preferred), channel.voidPromise());
@@ -366,7 +389,7 @@ public final class DerpClient implements AutoCloseable {
         return;
       }
       serverKey = sk.serverKey();
-      ClientInfoMessage info = new ClientInfoMessage("", DerpProtocol.PROTOCOL_VERSION, true, false, options.appName());
+      ClientInfoMessage info = new ClientInfoMessage(options.meshKey(), DerpProtocol.PROTOCOL_VERSION, true, false, options.appName());
       byte[] sealed;
       try {
         sealed = key.seal(serverKey, info.toJson());

@@ -24,6 +24,7 @@ public final class ReconnectingDerpClient implements AutoCloseable {
   static final Duration MAX_BACKOFF = Duration.ofSeconds(10);
 
   private final DerpEndpoint endpoint;
+  private final RegionNodes nodes;
   private final NodePrivateKey key;
   private final DerpClientListener listener;
   private final EventLoopGroup group;
@@ -39,7 +40,14 @@ public final class ReconnectingDerpClient implements AutoCloseable {
 
   public ReconnectingDerpClient(DerpEndpoint endpoint, NodePrivateKey key, DerpClientListener listener,
                                 EventLoopGroup group, DerpClient.Options options) {
-    this.endpoint = endpoint;
+    this(RegionNodes.of(endpoint), key, listener, group, options);
+  }
+
+  /** Dials the region's nodes in map order each time, keeping the first that answers ({@link RegionNodes}). */
+  public ReconnectingDerpClient(RegionNodes nodes, NodePrivateKey key, DerpClientListener listener,
+                                EventLoopGroup group, DerpClient.Options options) {
+    this.nodes = nodes;
+    this.endpoint = nodes.first();
     this.key = key;
     this.listener = listener;
     this.group = group;
@@ -122,7 +130,7 @@ public final class ReconnectingDerpClient implements AutoCloseable {
     while (!closed) {
       DerpClient c;
       try {
-        c = DerpClient.connect(endpoint, key, new Relay(), group, options);
+        c = nodes.dial(node -> DerpClient.connect(node, key, new Relay(), group, options));
       } catch (IOException e) {
         if (e instanceof RelayCertificateException r) {
           refused = r;

@@ -6,6 +6,7 @@ import static dev.derphole.derp.frame.DerpProtocol.MAX_PACKET_SIZE;
 
 import dev.derphole.derp.key.NodePublicKey;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
@@ -99,6 +100,24 @@ public final class RawSendPacket {
     out.setByte(at, FrameType.RECV_PACKET.code());
     out.setBytes(at + DESTINATION_AT, source, 0, KEY_LENGTH);
     return out;
+  }
+
+  /**
+   * The ForwardPacket that hands this packet from {@code source} (32 raw bytes) to a mesh peer,
+   * ready to write: a new 37-byte head (type, length, source) before this frame's destination and
+   * packet, which are not copied. Ownership passes to the caller.
+   *
+   * <pre>
+   *   ForwardPacket  0a | len+32(4) | source key(32) | destination key(32) | packet
+   * </pre>
+   */
+  public ByteBuf toForwardPacket(byte[] source) {
+    ByteBuf head = frame.alloc().buffer(HEADER_LENGTH + KEY_LENGTH);
+    head.writeByte(FrameType.FORWARD_PACKET.code());
+    head.writeInt(frame.readableBytes() - HEADER_LENGTH + KEY_LENGTH);
+    head.writeBytes(source, 0, KEY_LENGTH);
+    frame.skipBytes(DESTINATION_AT);
+    return Unpooled.wrappedBuffer(head, frame);
   }
 
   public boolean release() {

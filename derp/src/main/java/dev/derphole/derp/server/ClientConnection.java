@@ -102,6 +102,8 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   /** Reading is off while the token bucket is empty. */
   private boolean rateLimited;
   private final SenderBackpressure backpressure;
+  /** Logged in with the region's mesh key: another relay (see {@link Mesh}). */
+  private boolean meshPeer;
 
   ClientConnection(DerpServer server, FrameDecoder decoder) {
     this.server = server;
@@ -117,6 +119,14 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
 
   Channel channel() {
     return ctx.channel();
+  }
+
+  byte[] keyBytes() {
+    return keyBytes;
+  }
+
+  boolean isMeshPeer() {
+    return meshPeer;
   }
 
   @Override
@@ -171,9 +181,14 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
       return;
     }
     if (!body.meshKey().isEmpty()) {
-      server.metrics.handshakeFailures.increment();
-      fail("mesh peers are not supported by this server");
-      return;
+      if (!server.mesh.admits(body.meshKey())) {
+        server.metrics.handshakeFailures.increment();
+        server.metrics.meshRefused.increment();
+        fail("wrong mesh key");
+        return;
+      }
+      meshPeer = true; // exempt from the rate limit and the per-address cap, as derper's mesh clients are
+      server.exemptFromPerIpCap(ctx.channel());
     }
     key = info.clientKey();
     keyBytes = key.raw();
@@ -181,7 +196,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     state = State.ACTIVE;
     server.verified(ctx.channel());
     decoder.setMaxFrameLength(DerpProtocol.MAX_SERVER_FRAME_LENGTH);
-    if (server.config.rateBytesPerSecond > 0) {
+    if (server.config.rateBytesPerSecond > 0 && !meshPeer) {
       bucket = new TokenBucket(server.config.rateBytesPerSecond, server.config.rateBurstBytes, System.nanoTime());
     }
     server.metrics.clients.incrementAndGet();
@@ -192,6 +207,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
           key.shortString(), ctx.channel().remoteAddress(), replaced.channel().remoteAddress());
       replaced.channel().close();
     }
+    server.mesh.localPresent(this);
     // Registered first, as Go's server does: a client that has its ServerInfo can be sent to at once.
     ServerInfoMessage serverInfo =
         new ServerInfoMessage(DerpProtocol.PROTOCOL_VERSION, server.config.rateBytesPerSecond, server.config.rateBurstBytes);
@@ -235,6 +251,8 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
       if (writeOwn(new Frame.Pong(ping.data()), server.metrics.droppedPongs)) {
         server.metrics.pingsAnswered.increment();
       }
+    } else if (meshPeer && server.mesh.onMeshFrame(this, frame)) {
+      // a mesh peer's WatchConns, ForwardPacket or ClosePeer
     } else if (frame instanceof Frame.NotePreferred || frame instanceof Frame.Unknown
         || frame instanceof Frame.KeepAlive || frame instanceof Frame.Pong) {
       // stats only / ignored, as derper does
@@ -247,6 +265,9 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   /** Takes ownership of {@code p}. */
   private void route(RawSendPacket p) {
     ClientConnection dst = destinationOf(p);
+    if (dst == null && server.mesh.forward(this, p)) {
+      return;
+    }
     if (dst == null) {
       server.metrics.droppedUnknownDestination.increment();
       NodePublicKey destination = p.destination();
@@ -484,6 +505,9 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     if (wasActive) {
       server.metrics.clients.decrementAndGet();
       if (server.registry.unregister(this)) {
+        server.mesh.localGone(key);
+      }
+      if (server.registry.get(key) == null && !server.mesh.elsewhere(key)) { // its last connection in the region
         Frame.PeerGone gone = new Frame.PeerGone(key, PeerGoneReason.DISCONNECTED);
         for (NodePublicKey peer : peers) {
           ClientConnection c = server.registry.get(peer);

@@ -37,6 +37,11 @@ final class ClientRegistry {
     return byKey.get(key);
   }
 
+  /** Every registered connection, a weakly consistent view. */
+  java.util.Collection<ClientConnection> all() {
+    return byKey.values();
+  }
+
   int size() {
     return byKey.size();
   }

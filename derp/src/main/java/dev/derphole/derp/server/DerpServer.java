@@ -41,6 +41,8 @@ import java.util.concurrent.TimeUnit;
 public final class DerpServer implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(DerpServer.class.getName());
   private static final AttributeKey<ScheduledFuture<?>> DEADLINE = AttributeKey.valueOf("derp-handshake-deadline");
+  /** The address a connection counts against in {@link #perIp}, until it closes or is exempted. */
+  private static final AttributeKey<InetAddress> COUNTED_AS = AttributeKey.valueOf("derp-counted-as");
   /**
    * Bytes waiting in a connection's socket write buffer beyond which it is unwritable: the server
    * then writes nothing more to it (relayed packets wait in its bounded queue, frames the server
@@ -52,16 +54,21 @@ public final class DerpServer implements AutoCloseable {
   final DerpServerConfig config;
   final ServerMetrics metrics = new ServerMetrics();
   final ClientRegistry registry = new ClientRegistry();
+  final Mesh mesh;
   /** Open connections per IPv4 address or IPv6 /64; an entry goes when its count reaches 0. */
   private final ConcurrentHashMap<InetAddress, Integer> perIp = new ConcurrentHashMap<>();
   private final NodePublicKey publicKey;
   private final EventLoopGroup bossGroup;
   private final EventLoopGroup workerGroup;
   private final Channel serverChannel;
+  /** Every accepted connection, closed one by one when the server closes (a channel leaves when it closes). */
+  private final io.netty.channel.group.ChannelGroup accepted =
+      new io.netty.channel.group.DefaultChannelGroup("derp-accepted", io.netty.util.concurrent.GlobalEventExecutor.INSTANCE);
 
   private DerpServer(DerpServerConfig config) throws IOException {
     this.config = config;
     this.publicKey = config.privateKey().publicKey();
+    this.mesh = new Mesh(this);
     this.bossGroup = EventLoops.newGroup(1, "derp-accept");
     // One loop per core: a relay's loops are busy, and more loops than cores only add hand-overs
     // between threads that then take turns on the same core.
@@ -87,7 +94,8 @@ public final class DerpServer implements AutoCloseable {
       workerGroup.shutdownGracefully(0, 0, TimeUnit.SECONDS);
       throw new IOException("cannot listen on " + dev.derphole.derp.net.IpLiteral.format(config.listen) + ": "
           + dev.derphole.derp.io.Failures.describe(e), e);
-    } 
+    }
+    mesh.start(workerGroup);
   }
 
   /** Binds and starts serving. */
@@ -97,6 +105,7 @@ public final class DerpServer implements AutoCloseable {
 
   private void accept(SocketChannel ch) {
     metrics.accepts.increment();
+    accepted.add(ch);
     if (metrics.connections.incrementAndGet() > config.maxConnections) {
       metrics.connections.decrementAndGet();
       metrics.refusedOverLimit.increment();
@@ -116,7 +125,8 @@ public final class DerpServer implements AutoCloseable {
         ch.close();
         return;
       }
-      ch.closeFuture().addListener(f -> perIp.computeIfPresent(source, (a, n) -> n > 1 ? n - 1 : null));
+      ch.attr(COUNTED_AS).set(source);
+      ch.closeFuture().addListener(f -> exemptFromPerIpCap(ch));
     }
     ScheduledFuture<?> deadline = ch.eventLoop().schedule(() -> {
       metrics.handshakeTimeouts.increment();
@@ -156,6 +166,14 @@ public final class DerpServer implements AutoCloseable {
     return a;
   }
 
+  /** {@code ch} no longer counts against its address's cap (it closed, or is a mesh peer). */
+  void exemptFromPerIpCap(Channel ch) {
+    InetAddress source = ch.attr(COUNTED_AS).getAndSet(null);
+    if (source != null) {
+      perIp.computeIfPresent(source, (a, n) -> n > 1 ? n - 1 : null);
+    }
+  }
+
   /** The handshake finished (or the request was answered): lift the deadline. */
   void verified(Channel ch) {
     ScheduledFuture<?> deadline = ch.attr(DEADLINE).getAndSet(null);
@@ -172,6 +190,15 @@ public final class DerpServer implements AutoCloseable {
     return (InetSocketAddress) serverChannel.localAddress();
   }
 
+  /**
+   * Dials one more relay of this region as a mesh peer (the configured ones are dialed at start).
+   *
+   * @throws IllegalStateException when this server has no mesh key
+   */
+  public void addMeshPeer(dev.derphole.derp.client.DerpEndpoint peer) {
+    mesh.add(peer);
+  }
+
   public ServerMetrics metrics() {
     return metrics;
   }
@@ -186,6 +213,8 @@ public final class DerpServer implements AutoCloseable {
   public void close() {
     // Bounded: a stop must never hang, even if an event loop is wedged.
     serverChannel.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+    mesh.close();
+    accepted.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
     workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
     bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
   }

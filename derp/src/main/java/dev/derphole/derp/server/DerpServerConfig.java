@@ -28,6 +28,10 @@ public final class DerpServerConfig {
   final Duration writeTimeout;
   final Duration senderPauseLimit;
   final PacketTap tap;
+  /** 64 hex characters shared by the relays of a region, or empty: no mesh. */
+  final String meshKey;
+  /** The other relays of the region, dialed as mesh peers. */
+  final java.util.List<dev.derphole.derp.client.DerpEndpoint> meshWith;
 
   /**
    * Off: a full queue drops, as Tailscale's derper does. Holding a sender back turns the relay's
@@ -82,6 +86,11 @@ public final class DerpServerConfig {
     this.writeTimeout = b.writeTimeout;
     this.senderPauseLimit = b.senderPauseLimit;
     this.tap = b.tap;
+    this.meshKey = b.meshKey;
+    this.meshWith = java.util.List.copyOf(b.meshWith);
+    if (meshKey.isEmpty() && !meshWith.isEmpty()) {
+      throw new IllegalArgumentException("mesh peers need a mesh key");
+    }
   }
 
   public static Builder builder() {
@@ -114,6 +123,27 @@ public final class DerpServerConfig {
     private Duration writeTimeout = DEFAULT_WRITE_TIMEOUT;
     private Duration senderPauseLimit = DEFAULT_SENDER_PAUSE_LIMIT;
     private PacketTap tap;
+    private String meshKey = "";
+    private java.util.List<dev.derphole.derp.client.DerpEndpoint> meshWith = java.util.List.of();
+
+    /**
+     * The region's mesh key, 64 hex characters (Tailscale's {@code --mesh-psk-file}); a client
+     * whose ClientInfo carries it is a mesh peer. Empty (the default) refuses every mesh peer.
+     */
+    public Builder meshKey(String hex) {
+      String k = hex == null ? "" : hex.trim().toLowerCase(java.util.Locale.ROOT);
+      if (!k.isEmpty() && !k.matches("[0-9a-f]{64}")) {
+        throw new IllegalArgumentException("the mesh key must be 64 hex characters");
+      }
+      this.meshKey = k;
+      return this;
+    }
+
+    /** The other relays of this region, dialed and watched as mesh peers (needs {@link #meshKey}). */
+    public Builder meshWith(java.util.List<dev.derphole.derp.client.DerpEndpoint> peers) {
+      this.meshWith = java.util.List.copyOf(peers);
+      return this;
+    }
 
     /** Mirrors every forwarded packet to {@code tap}; null for none. */
     public Builder tap(PacketTap tap) {

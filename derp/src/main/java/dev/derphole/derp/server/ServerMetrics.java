@@ -33,6 +33,13 @@ public final class ServerMetrics {
   final LongAdder droppedKeepAlives = new LongAdder();
   final LongAdder droppedNotHere = new LongAdder();
   final LongAdder droppedIdlePings = new LongAdder();
+  final AtomicInteger meshPeersUp = new AtomicInteger();
+  final LongAdder meshForwardedToPeers = new LongAdder();
+  final LongAdder meshForwardedFromPeers = new LongAdder();
+  final LongAdder meshRefused = new LongAdder();
+  final LongAdder droppedMeshPeerDown = new LongAdder();
+  final LongAdder droppedMeshPeerFull = new LongAdder();
+  final LongAdder droppedMeshUnknownDestination = new LongAdder();
   /** The most bytes seen waiting in one connection's socket write buffer. */
   private final AtomicLong outboundPendingPeak = new AtomicLong();
 
@@ -129,6 +136,30 @@ public final class ServerMetrics {
     return senderPauseLimits.sum();
   }
 
+  public int meshPeersUp() {
+    return meshPeersUp.get();
+  }
+
+  public long meshForwardedToPeers() {
+    return meshForwardedToPeers.sum();
+  }
+
+  public long meshForwardedFromPeers() {
+    return meshForwardedFromPeers.sum();
+  }
+
+  public long meshRefused() {
+    return meshRefused.sum();
+  }
+
+  public long droppedMeshPeerFull() {
+    return droppedMeshPeerFull.sum();
+  }
+
+  public long droppedMeshUnknownDestination() {
+    return droppedMeshUnknownDestination.sum();
+  }
+
   /** Prometheus text exposition format, version 0.0.4. */
   public String prometheus() {
     StringBuilder sb = new StringBuilder(2048);
@@ -147,6 +178,15 @@ public final class ServerMetrics {
     sb.append("derp_packets_dropped_total{reason=\"queue_full\"} ").append(droppedQueueFull.sum()).append('\n');
     sb.append("derp_packets_dropped_total{reason=\"unknown_dest\"} ").append(droppedUnknownDestination.sum()).append('\n');
     sb.append("derp_packets_dropped_total{reason=\"gone\"} ").append(droppedGone.sum()).append('\n');
+    sb.append("derp_packets_dropped_total{reason=\"mesh_peer_down\"} ").append(droppedMeshPeerDown.sum()).append('\n');
+    sb.append("derp_packets_dropped_total{reason=\"mesh_peer_full\"} ").append(droppedMeshPeerFull.sum()).append('\n');
+    sb.append("derp_packets_dropped_total{reason=\"mesh_unknown_dest\"} ").append(droppedMeshUnknownDestination.sum()).append('\n');
+    gauge(sb, "derp_mesh_peers_up", "mesh peers this relay is connected to and watching", meshPeersUp.get());
+    sb.append("# HELP derp_mesh_packets_forwarded_total packets handed over between meshed relays, by direction\n"
+        + "# TYPE derp_mesh_packets_forwarded_total counter\n");
+    sb.append("derp_mesh_packets_forwarded_total{direction=\"to_peer\"} ").append(meshForwardedToPeers.sum()).append('\n');
+    sb.append("derp_mesh_packets_forwarded_total{direction=\"from_peer\"} ").append(meshForwardedFromPeers.sum()).append('\n');
+    counter(sb, "derp_mesh_refused_total", "connections refused for a wrong mesh key", meshRefused.sum());
     counter(sb, "derp_pings_answered_total", "client pings answered with a pong", pingsAnswered.sum());
     sb.append("# HELP derp_control_frames_dropped_total frames the server sends on its own, dropped because the client's socket was full\n"
         + "# TYPE derp_control_frames_dropped_total counter\n");

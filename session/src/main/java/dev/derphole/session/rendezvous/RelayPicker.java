@@ -3,6 +3,7 @@ package dev.derphole.session.rendezvous;
 import dev.derphole.derp.net.IpLiteral;
 
 import dev.derphole.derp.client.DerpEndpoint;
+import dev.derphole.derp.client.RegionNodes;
 import dev.derphole.derp.map.DerpMap;
 import dev.derphole.derp.map.DerpNode;
 import dev.derphole.derp.map.DerpRegion;
@@ -39,7 +40,18 @@ public final class RelayPicker {
   private RelayPicker() {}
 
   /** Where to meet, and which STUN servers tell us our public address. */
-  public record Choice(DerpEndpoint endpoint, RelayHint hint, String label, List<InetSocketAddress> stunServers) {}
+  public record Choice(DerpEndpoint endpoint, RelayHint hint, String label, List<InetSocketAddress> stunServers,
+                       RegionNodes nodes) {
+    /** One node only. */
+    public Choice(DerpEndpoint endpoint, RelayHint hint, String label, List<InetSocketAddress> stunServers) {
+      this(endpoint, hint, label, stunServers, RegionNodes.of(endpoint));
+    }
+  }
+
+  /** The region's DERP nodes in map order: a client takes the first that answers ({@link RegionNodes}). */
+  static RegionNodes nodes(DerpRegion region) {
+    return RegionNodes.of(region.derpNodes().stream().map(DerpEndpoint::of).toList());
+  }
 
   public static Choice forIssuer(DerpMap map, boolean customMap, Duration probeBudget) throws SessionException {
     List<DerpRegion> regions = map.regionsById();
@@ -50,7 +62,8 @@ public final class RelayPicker {
     DerpNode node = region.derpNodes().get(0);
     Optional<CustomRelay> custom = customMap ? Optional.of(customRelay(node)) : Optional.empty();
     return new Choice(DerpEndpoint.of(node), new RelayHint(region.regionId(), custom),
-        "region " + region.regionId() + " (" + region.regionCode() + ") " + node.hostName(), stunServers(region));
+        "region " + region.regionId() + " (" + region.regionCode() + ") " + node.hostName(), stunServers(region),
+        nodes(region));
   }
 
   /** The region's STUN servers, literal addresses only (resolving names here could stall a start). */
@@ -92,8 +105,13 @@ public final class RelayPicker {
         stun.add(c.ipLiteral().map(ip -> new InetSocketAddress(ip, c.stunPort().getAsInt()))
             .orElse(InetSocketAddress.createUnresolved(c.host(), c.stunPort().getAsInt())));
       }
-      Optional<DerpNode> same = customMap ? sameRelay(maps.load(), c) : Optional.empty();
-      return new Choice(same.isPresent() ? DerpEndpoint.of(same.get()) : endpoint(c), hint, "the token's relay " + c.host(), stun);
+      DerpMap own = customMap ? maps.load() : null;
+      Optional<DerpNode> same = own != null ? sameRelay(own, c) : Optional.empty();
+      if (same.isPresent()) { // our map knows the token's relay: its region's nodes, in our map's order
+        DerpRegion region = own.region(same.get().regionId()).orElseThrow();
+        return new Choice(DerpEndpoint.of(same.get()), hint, "the token's relay " + c.host(), stun, nodes(region));
+      }
+      return new Choice(endpoint(c), hint, "the token's relay " + c.host(), stun);
     }
     DerpMap map = maps.load();
     Optional<DerpRegion> region = map.region(hint.regionId()).filter(r -> !r.derpNodes().isEmpty());
@@ -103,7 +121,7 @@ public final class RelayPicker {
     }
     DerpNode node = region.get().derpNodes().get(0);
     return new Choice(DerpEndpoint.of(node), hint, "region " + hint.regionId() + " " + node.hostName(),
-        stunServers(region.get()));
+        stunServers(region.get()), nodes(region.get()));
   }
 
   private static Optional<DerpNode> sameRelay(DerpMap map, CustomRelay relay) {

@@ -35,7 +35,12 @@ public final class SessionLink implements DerpClientListener, AutoCloseable {
   private volatile BiConsumer<String, String> onConnectionEvent = (name, detail) -> { };
 
   public SessionLink(DerpEndpoint endpoint, NodePrivateKey key, EventLoopGroup group) {
-    this.derp = new ReconnectingDerpClient(endpoint, key, this, group, DerpClient.Options.defaults());
+    this(dev.derphole.derp.client.RegionNodes.of(endpoint), key, group);
+  }
+
+  /** Over whichever node of the region answers first, in map order, after every loss. */
+  public SessionLink(dev.derphole.derp.client.RegionNodes nodes, NodePrivateKey key, EventLoopGroup group) {
+    this.derp = new ReconnectingDerpClient(nodes, key, this, group, DerpClient.Options.defaults());
   }
 
   /** Connects, and waits until the relay has accepted us. */

@@ -60,6 +60,9 @@ final class DerperCommand implements Callable<Integer> {
   @Option(names = "--stun-port", paramLabel = "PORT", description = "UDP port for STUN on the listen host (default 3478; -1 turns STUN off; 0 picks a free one).")
   Integer stunPort;
 
+  @Option(names = "--stun-port2", paramLabel = "PORT", description = "A second UDP port for STUN (0 picks a free one), in the DERP map as a STUN-only node, so that `derphole netcheck` can tell an endpoint-dependent NAT from an independent one with this relay alone.")
+  Integer stunPort2;
+
   @Option(names = "--hostname", paramLabel = "NAME", description = "Name clients use: TLS certificate name and the DERP map's HostName (default: the listen host, or 127.0.0.1).")
   String hostname;
 
@@ -137,6 +140,9 @@ final class DerperCommand implements Callable<Integer> {
     int stun = stunPort != null ? stunPort : 3478;
     if (stun < -1 || stun > 65535) {
       throw new Launcher.UsageException("--stun-port must be -1..65535, got " + stun);
+    }
+    if (stunPort2 != null && (stunPort2 < 0 || stunPort2 > 65535 || stun == -1)) {
+      throw new Launcher.UsageException("--stun-port2 must be 0..65535 and needs STUN on (--stun-port), got " + stunPort2);
     }
     if (rateLimit < 0) {
       throw new Launcher.UsageException("--rate-limit must be >= 0 bytes/s (0 = off), got " + rateLimit);
@@ -216,19 +222,21 @@ final class DerperCommand implements Callable<Integer> {
           throw new IOException("cannot listen for STUN on udp port " + stun + ": " + Launcher.oneLine(e), e);
         }
       }
+      // The second STUN port lives on stunGroup, whose shutdown below closes it too.
+      int stun2At = stunPort2 == null ? -1 : SecondStun.start(bind, stunPort2, stunGroup);
       InetSocketAddress at = server.localAddress();
       int stunAt = stunServer != null ? stunServer.localAddress().getPort() : -1;
       DerpNode node = new DerpNode(regionId + "a", regionId, name, certName, literal(bind, Inet4Address.class),
           literal(bind, Inet6Address.class), stunAt == -1 ? DerpNode.NO_STUN : stunAt, false, at.getPort(), false,
           false, plain);
-      String mapJson = DerpMap.singleRegion(regionId, regionCode, node).toJson();
+      String mapJson = SecondStun.map(regionId, regionCode, node, stun2At).toJson();
       // One write (printf would write, and flush, piece by piece), and before the map file: whoever
       // waits for the map finds the whole line already there.
       PrintStream err = System.err;
       err.print(String.format("derper %s: DERP on %s://%s:%d/derp (%s), STUN %s, node key %s%n", Version.get(),
           plain ? "http" : "https", name, at.getPort(),
           plain ? "plain HTTP" : (cert != null ? "TLS" : "TLS, self-signed, CertName " + certName),
-          stunAt == -1 ? "off" : "on udp port " + stunAt, nodeKey.publicKey()));
+          stunAt == -1 ? "off" : "on udp port " + stunAt + (stun2At == -1 ? "" : " and " + stun2At), nodeKey.publicKey()));
       err.flush();
       if (derpMapOut != null) {
         writeAtomically(derpMapOut, mapJson);

@@ -62,6 +62,9 @@ final class DerperCommand implements Callable<Integer> {
   @Option(names = "--stun-port", paramLabel = "PORT", description = "UDP port for STUN on the listen host (default 3478; -1 turns STUN off; 0 picks a free one).")
   Integer stunPort;
 
+  @Option(names = "--stun-port2", paramLabel = "PORT", description = "A second UDP port for STUN (0 picks a free one), in the DERP map as a STUN-only node, so that `derphole netcheck` can tell an endpoint-dependent NAT from an independent one with this relay alone.")
+  Integer stunPort2;
+
   @Option(names = "--hostname", paramLabel = "NAME", description = "Name clients use: TLS certificate name and the DERP map's HostName (default: the listen host, or 127.0.0.1).")
   String hostname;
 
@@ -153,11 +156,13 @@ final class DerperCommand implements Callable<Integer> {
         stunGroup = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         stunServer = startStun(bind, stun, stunGroup);
       }
+      // The second STUN port lives on stunGroup, whose shutdown closes it too.
+      int stun2At = stunPort2 == null ? -1 : SecondStun.start(bind, stunPort2, stunGroup);
       List<MeshFlags.Peer> peers = MeshFlags.peers(meshWith, name, server.localAddress().getPort());
       for (MeshFlags.Peer p : peers) {
         server.addMeshPeer(p.endpoint(plain));
       }
-      announce(server, stunServer, nodeKey, name, bind, plain, tls.certName(), peers);
+      announce(server, stunServer, stun2At, nodeKey, name, bind, plain, tls.certName(), peers);
       awaitShutdown(server, stunServer, stunGroup);
       return Launcher.OK;
     } catch (IOException | RuntimeException e) {
@@ -188,6 +193,9 @@ final class DerperCommand implements Callable<Integer> {
     int stun = stunPort != null ? stunPort : 3478;
     if (stun < -1 || stun > 65535) {
       throw new Launcher.UsageException("--stun-port must be -1..65535, got " + stun);
+    }
+    if (stunPort2 != null && (stunPort2 < 0 || stunPort2 > 65535 || stun == -1)) {
+      throw new Launcher.UsageException("--stun-port2 must be 0..65535 and needs STUN on (--stun-port), got " + stunPort2);
     }
     if (rateLimit < 0) {
       throw new Launcher.UsageException("--rate-limit must be >= 0 bytes/s (0 = off), got " + rateLimit);
@@ -266,23 +274,22 @@ final class DerperCommand implements Callable<Integer> {
   }
 
   /** The start-up line on stderr, then the DERP map to --derp-map-out and (--print-derp-map) stdout. */
-  private void announce(DerpServer server, StunServer stunServer, NodePrivateKey nodeKey, String name,
+  private void announce(DerpServer server, StunServer stunServer, int stun2At, NodePrivateKey nodeKey, String name,
       InetSocketAddress bind, boolean plain, String certName, List<MeshFlags.Peer> peers) throws IOException {
     InetSocketAddress at = server.localAddress();
     int stunAt = stunServer != null ? stunServer.localAddress().getPort() : -1;
     DerpNode node = new DerpNode(regionId + "a", regionId, name, certName, literal(bind, Inet4Address.class),
         literal(bind, Inet6Address.class), stunAt == -1 ? DerpNode.NO_STUN : stunAt, false, at.getPort(), false,
         false, plain);
-    String mapJson = peers.isEmpty() ? DerpMap.singleRegion(regionId, regionCode, node).toJson()
-        : new DerpMap(new java.util.TreeMap<>(java.util.Map.of(regionId, new dev.derphole.derp.map.DerpRegion(regionId,
-            regionCode, regionCode, false, false, MeshFlags.regionNodes(node, peers)))), false).toJson();
+    String mapJson = SecondStun.map(regionId, regionCode,
+        peers.isEmpty() ? List.of(node) : MeshFlags.regionNodes(node, peers), stun2At).toJson();
     // One write (printf would write, and flush, piece by piece), and before the map file: whoever
     // waits for the map finds the whole line already there.
     PrintStream err = System.err;
     err.print(String.format("derper %s: DERP on %s://%s:%d/derp (%s), STUN %s, node key %s%n", Version.get(),
         plain ? "http" : "https", name, at.getPort(),
         plain ? "plain HTTP" : (cert != null ? "TLS" : "TLS, self-signed, CertName " + certName),
-        stunAt == -1 ? "off" : "on udp port " + stunAt, nodeKey.publicKey()));
+        stunAt == -1 ? "off" : "on udp port " + stunAt + (stun2At == -1 ? "" : " and " + stun2At), nodeKey.publicKey()));
     err.flush();
     if (derpMapOut != null) {
       writeAtomically(derpMapOut, mapJson);

@@ -15,7 +15,7 @@ import picocli.CommandLine.Spec;
         "DERP relay first and then over direct, encrypted UDP once NAT traversal succeeds.",
         ""},
     subcommands = {ListenCommand.class, PipeCommand.class, SendCommand.class, ReceiveCommand.class, ShareCommand.class,
-        OpenCommand.class, SshCommand.class, VersionCommand.class, CommandLine.HelpCommand.class})
+        OpenCommand.class, SshCommand.class, NetcheckCommand.class, VersionCommand.class, CommandLine.HelpCommand.class})
 final class DerpholeCommand implements Callable<Integer> {
   @Spec
   CommandLine.Model.CommandSpec spec;

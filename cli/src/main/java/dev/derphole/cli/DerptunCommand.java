@@ -20,7 +20,7 @@ import picocli.CommandLine.Spec;
         "  client$ ssh -o ProxyCommand='derptun connect --token-file client.dtc --stdio' me@host",
         ""},
     subcommands = {DerptunTokenCommand.class, DerptunServeCommand.class, DerptunOpenCommand.class,
-        DerptunConnectCommand.class, VersionCommand.class, CommandLine.HelpCommand.class})
+        DerptunConnectCommand.class, NetcheckCommand.class, VersionCommand.class, CommandLine.HelpCommand.class})
 final class DerptunCommand implements Callable<Integer> {
   @Spec
   CommandLine.Model.CommandSpec spec;

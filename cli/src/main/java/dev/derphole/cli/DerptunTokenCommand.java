@@ -136,7 +136,7 @@ final class DerptunTokenCommand implements Callable<Integer> {
     Instant expires = now.plus(ClientToken.DEFAULT_LIFETIME);
     try {
       return server.mintClient(expires.isAfter(server.expires()) ? server.expires() : expires, now);
-    } catch (TunnelTokenException e) {
+    } catch (TokenException e) {
       throw new SessionException(e.getMessage());
     }
   }

@@ -32,6 +32,7 @@ final class SessionSetup implements AutoCloseable {
     String flag = derpMap;
     boolean custom = (flag != null && !flag.isBlank()) || (env.get(DerpMapSource.ENV) != null && !env.get(DerpMapSource.ENV).isBlank());
     Reporter reporter = verbose ? Reporter.to(System.err) : Reporter.SILENT;
+    ProxyNotice.check(reporter);
     dev.derphole.derp.io.EventLoops.choice().warning().ifPresent(w -> Stderr.errors().println("derphole: " + w));
     reporter.event("io", dev.derphole.derp.io.EventLoops.describe(group));
     this.options = new SessionOptions(group, reporter, () -> loadMap(flag, env), custom, forceRelay,

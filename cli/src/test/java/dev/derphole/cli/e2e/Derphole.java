@@ -71,6 +71,7 @@ final class Derphole {
   static void cleanEnvironment(ProcessBuilder pb) {
     Map<String, String> env = pb.environment();
     env.keySet().removeIf(k -> k.startsWith("DERPHOLE_") && !k.equals("DERPHOLE_JAVA_OPTS"));
+    env.keySet().removeIf(k -> k.toLowerCase(java.util.Locale.ROOT).matches("(https?|all|no)_proxy"));
   }
 
   /**

@@ -110,7 +110,8 @@ public final class DerpClient implements AutoCloseable {
   public static DerpClient connect(DerpEndpoint endpoint, NodePrivateKey key, DerpClientListener listener,
                                    EventLoopGroup group, Options options) throws IOException {
     long deadline = System.nanoTime() + CONNECT_BUDGET.toNanos();
-    List<InetSocketAddress> addresses = endpoint.resolve();
+    ProxyDial proxy = ProxyDial.forEndpoint(endpoint); // HTTPS_PROXY and friends; null when direct
+    List<InetSocketAddress> addresses = proxy != null ? List.of(proxy.target()) : endpoint.resolve();
     if (addresses.isEmpty()) {
       throw new IOException("no addresses for DERP server " + endpoint.hostName());
     }
@@ -122,7 +123,7 @@ public final class DerpClient implements AutoCloseable {
         break;
       }
       try {
-        return dial(endpoint, address, ssl, key, listener, group, options, left);
+        return dial(endpoint, address, ssl, key, listener, group, options, left, proxy);
       } catch (IOException e) {
         last = e;
       }
@@ -131,7 +132,8 @@ public final class DerpClient implements AutoCloseable {
   }
 
   private static DerpClient dial(DerpEndpoint endpoint, InetSocketAddress address, SslContext ssl, NodePrivateKey key,
-                                 DerpClientListener listener, EventLoopGroup group, Options options, long budgetNanos)
+                                 DerpClientListener listener, EventLoopGroup group, Options options, long budgetNanos,
+                                 ProxyDial proxy)
       throws IOException {
     CompletableFuture<DerpClient> ready = new CompletableFuture<>();
     Handler handler = new Handler(endpoint, key, listener, options, ready);
@@ -145,6 +147,9 @@ public final class DerpClient implements AutoCloseable {
         .handler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
+            if (proxy != null) {
+              ch.pipeline().addLast("proxy", proxy.handler(budgetNanos));
+            }
             if (ssl != null) {
               String sniHost = endpoint.certName().isEmpty() || endpoint.certName().startsWith(DerpTls.SHA256_RAW)
                   ? endpoint.hostName() : endpoint.certName();
@@ -163,6 +168,9 @@ public final class DerpClient implements AutoCloseable {
             ch.pipeline().addLast("derp", handler);
           }
         });
+    if (proxy != null) {
+      b.resolver(io.netty.resolver.NoopAddressResolverGroup.INSTANCE); // the proxy resolves the relay's name
+    }
     ChannelFuture cf = b.connect(address);
     try {
       return ready.get(budgetNanos, TimeUnit.NANOSECONDS);
@@ -333,6 +341,8 @@ public final class DerpClient implements AutoCloseable {
             String refusal = RelayCertificateException.why(f.cause());
             if (refusal != null) {
               fail(ctx, new RelayCertificateException("TLS handshake failed: the relay's certificate was refused: " + refusal));
+            } else if (ProxyDial.refusal(f.cause()) != null) {
+              fail(ctx, ProxyDial.refusal(f.cause())); // the proxy failed the ClientHello it held back
             } else {
               fail(ctx, "TLS handshake failed: " + Failures.describe(f.cause()));
             }
@@ -471,7 +481,8 @@ public final class DerpClient implements AutoCloseable {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      fail(ctx, Failures.describe(cause));
+      String proxy = ProxyDial.refusal(cause);
+      fail(ctx, proxy != null ? proxy : Failures.describe(cause));
     }
 
     @Override

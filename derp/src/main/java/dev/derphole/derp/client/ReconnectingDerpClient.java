@@ -116,7 +116,9 @@ public final class ReconnectingDerpClient implements AutoCloseable {
         }
         long left = deadline - System.nanoTime();
         if (left <= 0) {
-          throw new IOException("could not reach DERP server " + endpoint + " within " + timeout.toSeconds() + " s");
+          String why = lastFailure; // e.g. a proxy's refusal, which the user can act on
+          throw new IOException("could not reach DERP server " + endpoint + " within " + timeout.toSeconds() + " s"
+              + (why != null ? " (last attempt: " + why + ")" : ""));
         }
         changed.awaitNanos(left);
       }
@@ -125,6 +127,8 @@ public final class ReconnectingDerpClient implements AutoCloseable {
     }
   }
 
+  private volatile String lastFailure;
+
   private void run() {
     Duration backoff = INITIAL_BACKOFF;
     while (!closed) {
@@ -132,6 +136,7 @@ public final class ReconnectingDerpClient implements AutoCloseable {
       try {
         c = nodes.dial(node -> DerpClient.connect(node, key, new Relay(), group, options));
       } catch (IOException e) {
+        lastFailure = e.getMessage();
         if (e instanceof RelayCertificateException r) {
           refused = r;
           signal(null);

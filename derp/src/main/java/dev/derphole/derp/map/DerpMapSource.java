@@ -173,8 +173,11 @@ public final class DerpMapSource {
 
     private static DerpMap fetch(String url, Duration timeout) throws DerpMapException {
         HttpRequest request;
+        HttpClient.Builder builder = HttpClient.newBuilder();
         try {
-            request = HttpRequest.newBuilder(new URI(url))
+            HttpRequest.Builder rb = HttpRequest.newBuilder(new URI(url));
+            MapFetchProxy.apply(rb.build().uri(), builder, rb); // HTTPS_PROXY and friends, as for DERP
+            request = rb
                     .timeout(timeout)
                     .header("Accept", "application/json")
                     .GET()
@@ -183,7 +186,7 @@ public final class DerpMapSource {
             throw new DerpMapException("invalid DERP map URL " + url + ": " + e.getMessage(), e);
         }
         // Java 17's HttpClient has no close(); its threads end once it is unreachable.
-        HttpClient client = HttpClient.newBuilder()
+        HttpClient client = builder
                 .connectTimeout(timeout)
                 .followRedirects(HttpClient.Redirect.NORMAL)
                 .build();

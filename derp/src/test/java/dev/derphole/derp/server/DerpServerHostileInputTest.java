@@ -90,7 +90,7 @@ class DerpServerHostileInputTest extends HostileServerTest {
         assertThat(new String(cathy.readToEnd(), US_ASCII)).startsWith("HTTP/1.1 400 ");
       }
     }
-    awaitValue("handshake failures", metrics::handshakeFailures, 2);
+    awaitValue("handshake failures", metrics::handshakeFailures, 2, PATIENCE);
     assertThat(metrics.handshakeTimeouts()).isZero();
   }
 

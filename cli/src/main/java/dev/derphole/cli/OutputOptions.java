@@ -40,7 +40,10 @@ final class OutputOptions {
     if (!silent) {
       return quiet ? Stderr.Level.QUIET : Stderr.Level.NORMAL;
     }
-    boolean issuesToken = last.commandSpec().mixins().values().stream()
+    // send --to and receive CODE use a token instead of printing one.
+    boolean claims = last.hasMatchedOption("--to")
+        || (last.commandSpec().name().equals("receive") && last.hasMatchedPositional(0));
+    boolean issuesToken = !claims && last.commandSpec().mixins().values().stream()
         .anyMatch(m -> m.userObject() instanceof TokenDisplay);
     if (issuesToken) {
       throw new CommandLine.ParameterException(cl,

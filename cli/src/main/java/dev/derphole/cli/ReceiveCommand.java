@@ -1,8 +1,11 @@
 package dev.derphole.cli;
 
 import dev.derphole.session.ClaimedSession;
+import dev.derphole.session.IssuedSession;
 import dev.derphole.session.SessionException;
+import dev.derphole.session.SessionSide;
 import dev.derphole.session.offer.ByteSize;
+import dev.derphole.session.offer.ItemsLanding;
 import dev.derphole.session.offer.Landing;
 import dev.derphole.session.offer.OfferHeader;
 import dev.derphole.session.offer.OfferKind;
@@ -11,6 +14,7 @@ import dev.derphole.session.offer.SafeExtractor;
 import dev.derphole.session.stream.StreamPort;
 import dev.derphole.session.token.Capability;
 import dev.derphole.session.token.Token;
+import io.netty.handler.codec.quic.QuicChannel;
 import java.io.ByteArrayOutputStream;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
@@ -26,7 +30,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
-/** {@code derphole receive TOKEN}: receive what one {@code derphole send} offers. */
+/** {@code derphole receive [TOKEN]}: receive what one {@code derphole send} offers; without TOKEN, print one for {@code send --to}. */
 @Command(name = "receive", aliases = {"rx", "recv"}, mixinStandardHelpOptions = true, versionProvider = Version.class, usageHelpWidth = 100,
     description = {
     "Receive what `derphole send` offers.",
@@ -35,15 +39,17 @@ import picocli.CommandLine.ParentCommand;
     "temporary name beside the target and renamed only once complete and verified (SHA-256), so an",
     "interrupted transfer leaves nothing under the final name. An existing file or directory is",
     "never replaced without --force. Archive entries that are absolute, contain `..` or are links",
-    "are refused.",
+    "are refused. Several items land beside each other, all or none (-o is then a directory).",
+    "Without TOKEN, prints one for `derphole send --to TOKEN WHAT` and waits (receiver first).",
     "",
-    "  derphole receive <token>        derphole receive -o ~/Downloads <token>",
+    "  derphole receive <token>        derphole receive -o ~/Downloads <token>        derphole receive",
     ""})
 final class ReceiveCommand implements Callable<Integer> {
   @ParentCommand
   DerpholeCommand global;
 
-  @Parameters(index = "0", paramLabel = "TOKEN", description = "The token `derphole send` printed.")
+  @Parameters(index = "0", arity = "0..1", paramLabel = "TOKEN",
+      description = "The token `derphole send` printed; without it, print one for `derphole send --to`.")
   String token;
 
   @Option(names = {"-o", "--output"}, paramLabel = "PATH",
@@ -60,30 +66,52 @@ final class ReceiveCommand implements Callable<Integer> {
   @Mixin
   ForceRelay forceRelay;
 
+  @Mixin
+  TokenDisplay display;
+
   @Override
   public Integer call() throws Exception {
-    Token t = SessionSetup.token(token, Capability.OFFER);
+    Token t = token == null ? null : SessionSetup.token(token, Capability.OFFER);
     StreamPort port = new StreamPort();
     AtomicReference<Landing> landing = new AtomicReference<>();
+    AtomicReference<ItemsLanding> items = new AtomicReference<>();
     try (SessionSetup setup = new SessionSetup(global.options, forceRelay.forced);
-         ClaimedSession session = ClaimedSession.claim(t, setup.options, ListenCommand.firstStreamOnly(port))) {
+         SessionSide session = t != null ? ClaimedSession.claim(t, setup.options, ListenCommand.firstStreamOnly(port))
+             : ReceiverFirst.open(setup, display, ListenCommand.firstStreamOnly(port))) {
       Runnable discard = () -> {
         Landing l = landing.get();
         if (l != null) {
           l.discard();
         }
+        ItemsLanding i = items.get();
+        if (i != null) {
+          i.discard();
+        }
       };
+      QuicChannel quic;
       try (InterruptHook hook = new InterruptHook(session, discard)) {
+        String verify;
+        if (session instanceof IssuedSession issued) {
+          quic = issued.awaitConnection();
+          verify = issued.token().verificationCode();
+        } else {
+          quic = ((ClaimedSession) session).connection();
+          verify = t.verificationCode();
+        }
         OfferReceiver receiver = new OfferReceiver(port.in(), port.out());
         OfferHeader header;
         try {
-          header = receiver.readHeader(t.verificationCode());
+          header = receiver.readHeader(verify);
         } catch (SessionException | IOException e) {
           throw PeerFailure.tell(session, e);
         }
         Progress progress = new Progress(System.err, header.size(), !hideProgress.hidden && Progress.stderrIsTerminal());
         try {
-          receive(receiver, header, landing, progress, t.verificationCode());
+          if (header.kind() == OfferKind.ITEMS) {
+            SeveralPaths.receive(receiver, header, items, progress, " (verification code " + verify + ")", output, force);
+          } else {
+            receive(receiver, header, landing, progress, verify);
+          }
         } catch (SessionException | IOException e) {
           progress.abandon();
           discard.run();
@@ -93,7 +121,7 @@ final class ReceiveCommand implements Callable<Integer> {
         setup.options.reporter().event("stream-complete", header.size() + " bytes");
       }
       // The sender closes the connection once it has read our confirmation; give it a moment.
-      session.connection().closeFuture().await(5, TimeUnit.SECONDS);
+      quic.closeFuture().await(5, TimeUnit.SECONDS);
       return Launcher.OK;
     }
   }
@@ -147,7 +175,7 @@ final class ReceiveCommand implements Callable<Integer> {
       case SSH_KEY -> {
         throw receiver.refuse("this is a send/receive session, not ssh accept", "the other side sent an ssh key, not a file");
       }
-      default -> throw new IllegalStateException();
+      default -> throw new IllegalStateException(header.kind().toString());
     }
   }
 }

@@ -1,6 +1,8 @@
 package dev.derphole.cli;
 
+import dev.derphole.session.ClaimedSession;
 import dev.derphole.session.IssuedSession;
+import dev.derphole.session.SessionSide;
 import dev.derphole.session.SessionException;
 import dev.derphole.session.offer.ByteSize;
 import dev.derphole.session.offer.DirectoryTar;
@@ -10,6 +12,7 @@ import dev.derphole.session.offer.OfferKind;
 import dev.derphole.session.offer.OfferSender;
 import dev.derphole.session.stream.StreamPort;
 import dev.derphole.session.token.Capability;
+import dev.derphole.session.token.Token;
 import io.netty.channel.ChannelInitializer;
 import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicStreamChannel;
@@ -22,6 +25,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -32,25 +36,31 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
-/** {@code derphole send [WHAT]}: offer text, a file or a directory to one {@code derphole receive}. */
+/** {@code derphole send [WHAT...]}: offer text, files or directories to one {@code derphole receive}. */
 @Command(name = "send", aliases = "tx", mixinStandardHelpOptions = true, versionProvider = Version.class, usageHelpWidth = 100, description = {
-    "Send text, a file or a directory to one `derphole receive`.",
+    "Send text, files or directories to one `derphole receive`.",
     "",
     "Prints the command to run on the other machine; exits 0 only once the receiver has",
     "everything, verified (SHA-256).",
     "",
     "WHAT is an existing directory (sent with its tree, file modes and empty directories), an",
     "existing file, or else text; without WHAT, the text comes from stdin (at most 16 MiB).",
-    "Symbolic links inside a directory are refused, not followed.",
+    "Symbolic links inside a directory are refused, not followed. Several WHATs, each a file or",
+    "directory, go in one offer and land beside each other (no two may have the same name).",
+    "With --to, the receiver went first: `derphole receive` printed the TOKEN.",
     "",
     "  derphole send ./photo.jpg        derphole send ./project        echo hi | derphole send",
+    "  derphole send a.txt photos/      derphole send --to TOKEN ./photo.jpg",
     ""})
 final class SendCommand implements Callable<Integer> {
   @ParentCommand
   DerpholeCommand global;
 
-  @Parameters(index = "0", arity = "0..1", paramLabel = "WHAT", description = "A directory, a file, or text.")
-  String what;
+  @Parameters(arity = "0..*", paramLabel = "WHAT", description = "A directory, a file, or text; or several files and directories.")
+  List<String> whats = List.of();
+
+  @Option(names = "--to", paramLabel = "TOKEN", description = "Send to the `derphole receive` that printed TOKEN.")
+  String to;
 
   @Mixin
   HideProgress hideProgress;
@@ -63,24 +73,43 @@ final class SendCommand implements Callable<Integer> {
 
   /** What will be sent: the header, a summary for the user, and the body. */
   record Offer(OfferKind kind, String name, long size, long files, long contentBytes, String summary,
-               OfferSender.Body body) {
+               OfferSender.Body body, List<String> items) {
+    Offer(OfferKind kind, String name, long size, long files, long contentBytes, String summary, OfferSender.Body body) {
+      this(kind, name, size, files, contentBytes, summary, body, List.of());
+    }
+
     OfferHeader header(String verify) {
-      return new OfferHeader(kind, name, size, files, contentBytes, verify);
+      return new OfferHeader(kind, name, size, files, contentBytes, verify, items);
     }
   }
 
   @Override
   public Integer call() throws Exception {
+    Token receiverToken = to == null ? null : SessionSetup.token(to, Capability.RECEIVE);
     Offer offer = prepare();
-    try (SessionSetup setup = new SessionSetup(global.options, forceRelay.forced);
-         IssuedSession session = IssuedSession.open(Capability.OFFER, setup.options, refuseStreams())) {
+    if (receiverToken != null) {
       System.err.println(offer.summary);
-      display.show("derphole receive", session.token().encode());
-      setup.options.reporter().event("waiting-for-claim", "");
+    }
+    try (SessionSetup setup = new SessionSetup(global.options, forceRelay.forced);
+         SessionSide session = receiverToken != null ? ClaimedSession.claim(receiverToken, setup.options, refuseStreams())
+             : IssuedSession.open(Capability.OFFER, setup.options, refuseStreams())) {
+      if (session instanceof IssuedSession issued) {
+        System.err.println(offer.summary);
+        display.show("derphole receive", issued.token().encode());
+        setup.options.reporter().event("waiting-for-claim", "");
+      }
       try (InterruptHook hook = new InterruptHook(session)) {
-        QuicChannel quic = session.awaitConnection();
-        String verify = session.token().verificationCode();
-        System.err.println("Receiver connected; verification code " + verify);
+        QuicChannel quic;
+        String verify;
+        if (session instanceof IssuedSession issued) {
+          quic = issued.awaitConnection();
+          verify = issued.token().verificationCode();
+          System.err.println("Receiver connected; verification code " + verify);
+        } else {
+          quic = ((ClaimedSession) session).connection();
+          verify = receiverToken.verificationCode();
+          System.err.println("Connected to the receiver; verification code " + verify);
+        }
         StreamPort port = new StreamPort();
         try {
           quic.createStream(QuicStreamType.BIDIRECTIONAL, port).get(30, TimeUnit.SECONDS);
@@ -113,6 +142,10 @@ final class SendCommand implements Callable<Integer> {
   }
 
   private Offer prepare() throws SessionException, IOException {
+    if (whats.size() > 1) {
+      return SeveralPaths.offer(whats);
+    }
+    String what = whats.isEmpty() ? null : whats.get(0);
     if (what == null) {
       boolean terminal = System.console() != null;
       if (terminal) {
@@ -157,6 +190,7 @@ final class SendCommand implements Callable<Integer> {
     if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
       throw new SessionException(OfferHeader.quote(what) + " is neither a regular file nor a directory");
     }
+    ReceiverFirst.refuseTokenAsText(what);
     Offer text = text(what.getBytes(StandardCharsets.UTF_8));
     if (looksLikeAPath(what)) {
       // A mistyped file name would otherwise go out as text without a word.

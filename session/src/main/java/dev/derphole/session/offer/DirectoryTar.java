@@ -68,6 +68,24 @@ public final class DirectoryTar {
     BasicFileAttributes top = attributes(root);
     entries.add(new Entry(TOP, root, true, mode(top), 0, top.lastModifiedTime().toMillis()));
     walk(root, "", entries);
+    return of(entries);
+  }
+
+  /**
+   * Several files and directories side by side, for {@link OfferKind#ITEMS}: no {@value #TOP} entry;
+   * each path is a top-level entry named by its last component (a directory's with a trailing
+   * {@code /}, its tree after it under that prefix). Refusals as in {@link #plan}; two paths with
+   * the same last component are the caller's to refuse, before this.
+   */
+  public static DirectoryTar planItems(List<Path> paths) throws SessionException, IOException {
+    List<Entry> entries = new ArrayList<>();
+    for (Path p : paths) {
+      add(p, p.getFileName().toString(), entries);
+    }
+    return of(entries);
+  }
+
+  private static DirectoryTar of(List<Entry> entries) throws IOException {
     long size = 2L * RECORD;
     long files = 0;
     long content = 0;
@@ -88,24 +106,28 @@ public final class DirectoryTar {
     }
     children.sort((a, b) -> a.getFileName().toString().compareTo(b.getFileName().toString()));
     for (Path child : children) {
-      String name = prefix + child.getFileName().toString();
-      BasicFileAttributes a = attributes(child, LinkOption.NOFOLLOW_LINKS);
-      int perms = mode(a);
-      long mtime = a.lastModifiedTime().toMillis();
-      if (a.isSymbolicLink()) {
-        throw linkRefused(name);
-      } else if (a.isDirectory()) {
-        into.add(new Entry(name + "/", child, true, perms, 0, mtime));
-        walk(child, name + "/", into);
-      } else if (a.isRegularFile()) {
-        if (!Files.isReadable(child)) {
-          throw new SessionException("cannot read " + OfferHeader.quote(name) + ": permission denied");
-        }
-        into.add(new Entry(name, child, false, perms, a.size(), mtime));
-      } else {
-        throw new SessionException(OfferHeader.quote(name) + " is not a regular file or directory (a socket, FIFO or device);"
-            + " derphole send carries only files and directories");
+      add(child, prefix + child.getFileName().toString(), into);
+    }
+  }
+
+  /** One path as the entry {@code name}, and a directory's tree after it. */
+  private static void add(Path child, String name, List<Entry> into) throws SessionException, IOException {
+    BasicFileAttributes a = attributes(child, LinkOption.NOFOLLOW_LINKS);
+    int perms = mode(a);
+    long mtime = a.lastModifiedTime().toMillis();
+    if (a.isSymbolicLink()) {
+      throw linkRefused(name);
+    } else if (a.isDirectory()) {
+      into.add(new Entry(name + "/", child, true, perms, 0, mtime));
+      walk(child, name + "/", into);
+    } else if (a.isRegularFile()) {
+      if (!Files.isReadable(child)) {
+        throw new SessionException("cannot read " + OfferHeader.quote(name) + ": permission denied");
       }
+      into.add(new Entry(name, child, false, perms, a.size(), mtime));
+    } else {
+      throw new SessionException(OfferHeader.quote(name) + " is not a regular file or directory (a socket, FIFO or device);"
+          + " derphole send carries only files and directories");
     }
   }
 

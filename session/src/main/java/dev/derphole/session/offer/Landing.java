@@ -135,7 +135,7 @@ public final class Landing implements AutoCloseable {
     }
   }
 
-  private static void refuseExisting(Path target, boolean force) throws SessionException {
+  static void refuseExisting(Path target, boolean force) throws SessionException {
     if (!force && Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
       throw new Refused(OfferHeader.quote(target.toString()) + " already exists; not replacing it"
           + " (use --force to replace it, or -o to choose another name)",

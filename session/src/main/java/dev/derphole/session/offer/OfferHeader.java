@@ -29,8 +29,16 @@ import java.util.Arrays;
  * {@code verify} is the token's verification code, which the receiver compares with its own.
  * Unknown fields are ignored; missing or mistyped ones, and names that could leave the target
  * directory, are refused.
+ *
+ * <p>Kind {@code items} (several paths) has an empty {@code name} and one more field, {@code
+ * "items":["a.txt","photos/"]}: each top-level name, a directory's with a trailing {@code /}, each
+ * checked as {@code name} is, no two alike. Other kinds have no {@code items}, so their header is
+ * byte for byte what it was.
+ *
+ * @param items the top-level names of an {@link OfferKind#ITEMS} offer; empty for other kinds
  */
-public record OfferHeader(OfferKind kind, String name, long size, long files, long contentBytes, String verify) {
+public record OfferHeader(OfferKind kind, String name, long size, long files, long contentBytes, String verify,
+                          java.util.List<String> items) {
   static final byte[] MAGIC = "DHOFFER1".getBytes(StandardCharsets.US_ASCII);
   static final int VERSION = 1;
   static final int MAX_JSON = 64 << 10;
@@ -39,17 +47,28 @@ public record OfferHeader(OfferKind kind, String name, long size, long files, lo
   /** Largest public key line. */
   public static final int MAX_SSH_KEY = 16 << 10;
   static final int MAX_NAME_BYTES = 255;
+  /** Most top-level names in one {@link OfferKind#ITEMS} offer. */
+  public static final int MAX_ITEMS = 1000;
 
   private static final ObjectMapper MAPPER =
       new ObjectMapper().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
   public OfferHeader {
-    if (kind == null || name == null || verify == null) {
-      throw new IllegalArgumentException("kind, name and verify are required");
+    if (kind == null || name == null || verify == null || items == null) {
+      throw new IllegalArgumentException("kind, name, verify and items are required");
     }
+    if ((kind == OfferKind.ITEMS) == items.isEmpty()) {
+      throw new IllegalArgumentException("items go with kind items, and only with it: " + kind + " " + items.size());
+    }
+    items = java.util.List.copyOf(items);
     if (size < 0 || files < 0 || contentBytes < 0) {
       throw new IllegalArgumentException("negative size: " + size + "/" + files + "/" + contentBytes);
     }
+  }
+
+  /** A header of any kind but {@link OfferKind#ITEMS}. */
+  public OfferHeader(OfferKind kind, String name, long size, long files, long contentBytes, String verify) {
+    this(kind, name, size, files, contentBytes, verify, java.util.List.of());
   }
 
   /** The frame: magic, length, JSON. */
@@ -62,6 +81,9 @@ public record OfferHeader(OfferKind kind, String name, long size, long files, lo
     o.put("files", files);
     o.put("content_bytes", contentBytes);
     o.put("verify", verify);
+    if (!items.isEmpty()) {
+      items.forEach(o.putArray("items")::add);
+    }
     byte[] json;
     try {
       json = MAPPER.writeValueAsBytes(o);
@@ -129,11 +151,44 @@ public record OfferHeader(OfferKind kind, String name, long size, long files, lo
           throw bad("public key of " + size + " bytes (at most " + MAX_SSH_KEY + ")");
         }
       }
+      case ITEMS -> {
+        if (!name.isEmpty()) {
+          throw bad("a name beside the items");
+        }
+      }
     }
     if (hasControl(name) || hasControl(verify)) {
       throw bad("control characters in a name");
     }
-    return new OfferHeader(kind, name, size, files, content, verify);
+    return new OfferHeader(kind, name, size, files, content, verify,
+        kind == OfferKind.ITEMS ? items(root) : java.util.List.of());
+  }
+
+  /** The "items" of a several-paths offer: 1 to {@link #MAX_ITEMS} safe names, no two alike. */
+  private static java.util.List<String> items(JsonNode root) throws SessionException {
+    JsonNode n = root.get("items");
+    if (n == null || !n.isArray() || n.isEmpty() || n.size() > MAX_ITEMS) {
+      throw bad("missing or invalid \"items\" (1 to " + MAX_ITEMS + " names)");
+    }
+    java.util.List<String> items = new java.util.ArrayList<>();
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    for (JsonNode item : n) {
+      if (!item.isTextual()) {
+        throw bad("an item that is not a name");
+      }
+      String name = itemName(item.textValue());
+      checkName(name);
+      if (!seen.add(name)) {
+        throw new SessionException("the sender offered " + quote(name) + " twice; refusing it");
+      }
+      items.add(item.textValue());
+    }
+    return items;
+  }
+
+  /** An item without the trailing {@code /} that marks a directory. */
+  public static String itemName(String item) {
+    return item.endsWith("/") ? item.substring(0, item.length() - 1) : item;
   }
 
   /**

@@ -12,7 +12,12 @@ public enum OfferKind {
   /** A directory tree; the body is a tar stream (see {@link DirectoryTar}). */
   DIRECTORY,
   /** One OpenSSH public key line, from {@code ssh accept} to {@code ssh invite}. */
-  SSH_KEY;
+  SSH_KEY,
+  /**
+   * Several files and directories side by side ({@code derphole send PATH...}); the header lists
+   * their names ({@link OfferHeader#items}), the body is one tar stream of them (see {@link DirectoryTar#planItems}).
+   */
+  ITEMS;
 
   String jsonName() {
     return name().toLowerCase(Locale.ROOT);

@@ -17,15 +17,17 @@ import java.util.Objects;
  *
  * <p>Text form: base64url without padding of the binary form ({@link TokenText}, the frame derptun
  * tokens share). Whitespace anywhere in the text is ignored, so a token broken over lines still
- * decodes. A token without a custom relay is 132 bytes,
- * 176 characters, and every version-1 token starts with {@code dhoB}.
+ * decodes. A token without a custom relay is 132 bytes, 176 characters; every version-1 token
+ * starts with {@code dhoB}, every version-2 one with {@code dhoC}.
  *
- * <p>Binary form, version 1. Integers are big-endian, offsets in bytes:
+ * <p>Binary form, versions 1 and 2 (the same layout; version 2 is only for the capability it added,
+ * {@link Capability#RECEIVE}, which a version-1 token cannot carry). Integers are big-endian,
+ * offsets in bytes:
  *
  * <pre>
  *   off  len  field
  *     0    2  magic 0x76 0x1A              wrong magic: "not a derphole token"
- *     2    1  version = 1
+ *     2    1  version                      the capability's, {@link Capability#tokenVersion()}
  *     3    1  capability code              {@link Capability#code()}
  *     4   16  session id                   random
  *    20    8  expires                      unix seconds, signed
@@ -57,7 +59,7 @@ import java.util.Objects;
  * <p>The checksum catches copy damage; it is not a seal. Anyone can make a token; what a token is
  * worth is decided in the claim, where the issuer proves it holds the DERP and TLS keys named here.
  *
- * @param version always {@link #VERSION}
+ * @param version the capability's {@link Capability#tokenVersion()}
  * @param capability what the bearer may do
  * @param sessionId 16 random bytes naming the session; the HKDF salt
  * @param expires when the token stops working, whole seconds (finer parts are dropped)
@@ -76,8 +78,14 @@ public record Token(
     byte[] bearerSecret,
     RelayHint relay) {
 
-  /** The token version this build writes and reads. */
+  /** The first token version, which every capability but {@link Capability#RECEIVE} is written in. */
   public static final int VERSION = 1;
+
+  /**
+   * The newest token version this build reads and writes. Version 2 has version 1's layout and
+   * adds one capability, {@link Capability#RECEIVE}; see {@link Capability#tokenVersion()}.
+   */
+  public static final int LATEST_VERSION = 2;
 
   /** How long a derphole session token lasts. */
   public static final Duration SESSION_LIFETIME = Duration.ofHours(1);
@@ -92,12 +100,16 @@ public record Token(
   private static final char[] CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ".toCharArray();
   private static final byte[] VERIFY_LABEL = "derphole/v1 verify".getBytes(StandardCharsets.UTF_8);
 
-  /** Checks lengths and the TLS key, copies the arrays, truncates {@code expires} to seconds. */
+  /**
+   * Checks the version against the capability, lengths and the TLS key, copies the arrays, truncates
+   * {@code expires} to seconds.
+   */
   public Token {
-    if (version != VERSION) {
-      throw new IllegalArgumentException("token version must be " + VERSION + ", got " + version);
-    }
     Objects.requireNonNull(capability, "capability");
+    if (version != capability.tokenVersion()) {
+      throw new IllegalArgumentException("a " + capability.jsonName() + " token is version "
+          + capability.tokenVersion() + ", got " + version);
+    }
     Objects.requireNonNull(expires, "expires");
     Objects.requireNonNull(issuerDerpKey, "issuerDerpKey");
     Objects.requireNonNull(relay, "relay");
@@ -123,7 +135,7 @@ public record Token(
     RANDOM.nextBytes(sessionId);
     RANDOM.nextBytes(bearer);
     return new Token(
-        VERSION,
+        capability.tokenVersion(),
         capability,
         sessionId,
         now.plus(SESSION_LIFETIME),

@@ -89,7 +89,10 @@ final class TokenCodec {
     return TokenText.seal(b.array());
   }
 
-  /** Judges the frame, then reads version 1's fields. Expiry is the caller's business. */
+  /**
+   * Judges the frame, then reads the fields (versions 1 and 2 share them; a capability in a version
+   * other than its own is corrupted). Expiry is the caller's business.
+   */
   static Token decode(byte[] bytes) throws TokenException {
     if (bytes.length < FRAME_LENGTH || bytes[0] != MAGIC_0 || bytes[1] != MAGIC_1) {
       throw TokenException.notAToken();
@@ -99,7 +102,7 @@ final class TokenCodec {
     }
     int bodyEnd = bytes.length - CHECKSUM_LENGTH;
     int version = bytes[2] & 0xFF;
-    if (version != Token.VERSION) {
+    if (version < Token.VERSION || version > Token.LATEST_VERSION) {
       throw TokenException.unsupportedVersion(version);
     }
     try {

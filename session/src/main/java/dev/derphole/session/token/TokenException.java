@@ -55,7 +55,8 @@ public final class TokenException extends Exception {
   static TokenException unsupportedVersion(int version) {
     return new TokenException(
         Reason.UNSUPPORTED_VERSION,
-        "this token is version " + version + "; this derphole understands version " + Token.VERSION);
+        "this token is version " + version + "; this derphole understands versions " + Token.VERSION
+            + " to " + Token.LATEST_VERSION);
   }
 
   /** {@code the token expired 12 minutes ago}; {@code now} is at or after {@code expires}. */

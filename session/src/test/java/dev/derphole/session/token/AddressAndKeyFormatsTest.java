@@ -156,7 +156,7 @@ class AddressAndKeyFormatsTest {
       assertThat(Capability.ofJsonName(c.jsonName())).contains(c);
     }
     assertThat(Capability.of(0)).isEmpty();
-    assertThat(Capability.of(6)).isEmpty();
+    assertThat(Capability.of(7)).isEmpty();
     assertThat(Capability.ofJsonName("SHARE")).isEmpty();
     assertThat(Capability.TUNNEL.issuerCommand()).isEqualTo("derptun serve");
   }

@@ -1,6 +1,7 @@
 package dev.derphole.session.token;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.derphole.derp.key.NodePublicKey;
 import java.time.Instant;
@@ -9,7 +10,7 @@ import java.util.OptionalInt;
 import org.junit.jupiter.api.Test;
 
 /**
- * Golden vectors for the version-1 binary form. The checksums were computed with an independent
+ * Golden vectors for the binary form, versions 1 and 2. The checksums were computed with an independent
  * bitwise CRC-32C (reflected polynomial 0x82F63B78; check value of "123456789" = e3069283).
  */
 class TokenGoldenTest {
@@ -138,5 +139,52 @@ class TokenGoldenTest {
         .matches("[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){2}");
     // Checked with Python: SHA-256(label ‖ REGION_HEX bytes), top 60 bits, Crockford base32.
     assertThat(regionToken().verificationCode()).isEqualTo("CMFA-F99C-ZZA1");
+  }
+
+  /** Version 2: version 1's layout, for the one capability it added. */
+  static Token receiveToken() {
+    Token t = regionToken();
+    return new Token(2, Capability.RECEIVE, t.sessionId(), t.expires(), t.issuerDerpKey(), t.issuerTlsKey(),
+        t.bearerSecret(), t.relay());
+  }
+
+  static final String RECEIVE_HEX =
+      "761a" // magic
+          + "02" // version 2
+          + "06" // capability RECEIVE
+          + REGION_HEX.substring(8, 2 * TokenCodec.FLAGS_OFFSET + 2) // the same fields as REGION_HEX
+          + "9388dd8c"; // CRC-32C of the 128 bytes before
+
+  static final String RECEIVE_TEXT =
+      "dhoCBgABAgMEBQYHCAkKCwwNDg8AAAAAaVXHEAABICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8DaxfR8u"
+          + "EsQkf4vOblY6RA8ncDfYEt6zOg9KE5RdiYwpagoaKjpKWmp6ipqqusra6vsLGys7S1tre4ubq7vL2-"
+          + "vwCTiN2M";
+
+  @Test
+  void receiveTokenIsVersion2AndMatchesTheVector() throws TokenException {
+    assertThat(HEX.formatHex(TokenCodec.encode(receiveToken()))).isEqualTo(RECEIVE_HEX);
+    assertThat(receiveToken().encode()).isEqualTo(RECEIVE_TEXT).hasSize(176).startsWith("dhoC");
+    assertThat(Token.decode(RECEIVE_TEXT, TestTokens.NOW)).isEqualTo(receiveToken());
+    // Checked with Python, as for the region token.
+    assertThat(receiveToken().verificationCode()).isEqualTo("B4D0-WVT8-DB2J");
+    // Issued tokens take their capability's version; the older capabilities stay version 1.
+    assertThat(Token.issue(Capability.RECEIVE, regionToken().issuerDerpKey(), TestTokens.GENERATOR_TLS_KEY,
+        RelayHint.region(1), TestTokens.NOW).version()).isEqualTo(2);
+    assertThat(Token.issue(Capability.OFFER, regionToken().issuerDerpKey(), TestTokens.GENERATOR_TLS_KEY,
+        RelayHint.region(1), TestTokens.NOW).encode()).startsWith("dhoB");
+  }
+
+  @Test
+  void aCapabilityInAnotherVersionThanItsOwnIsCorrupted() {
+    // RECEIVE as version 1, SHARE as version 2, each with a good checksum (computed with Python).
+    for (String text : new String[] {
+        "dhoBBgABAgMEBQYHCAkKCwwNDg8AAAAAaVXHEAABICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8DaxfR8u"
+            + "EsQkf4vOblY6RA8ncDfYEt6zOg9KE5RdiYwpagoaKjpKWmp6ipqqusra6vsLGys7S1tre4ubq7vL2-vwARzWpT",
+        "dhoCAwABAgMEBQYHCAkKCwwNDg8AAAAAaVXHEAABICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8DaxfR8u"
+            + "EsQkf4vOblY6RA8ncDfYEt6zOg9KE5RdiYwpagoaKjpKWmp6ipqqusra6vsLGys7S1tre4ubq7vL2-vwBC8UP9"}) {
+      assertThatThrownBy(() -> Token.decode(text, TestTokens.NOW))
+          .isInstanceOfSatisfying(TokenException.class,
+              e -> assertThat(e.reason()).isEqualTo(TokenException.Reason.CORRUPTED));
+    }
   }
 }

@@ -120,7 +120,7 @@ class TokenPropertiesTest {
             bearers,
             relayHints())
         .as((cap, sid, exp, derp, tls, bearer, relay) ->
-            new Token(Token.VERSION, cap, sid, exp, derp, tls, bearer, relay));
+            new Token(cap.tokenVersion(), cap, sid, exp, derp, tls, bearer, relay));
   }
 
   private Arbitrary<RelayHint> relayHints() {

@@ -8,6 +8,7 @@ import dev.derphole.derp.io.Failures;
 import dev.derphole.session.offer.OfferHeader;
 import dev.derphole.session.offer.OfferKind;
 import dev.derphole.session.offer.OfferSender;
+import dev.derphole.session.offer.ResumeId;
 import dev.derphole.session.stream.StreamPort;
 import dev.derphole.session.token.Capability;
 import io.netty.channel.ChannelInitializer;
@@ -22,6 +23,8 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -57,6 +60,12 @@ final class SendCommand implements Callable<Integer> {
   @Option(names = "--force-relay", description = "Never send UDP to the peer; the relay carries everything.")
   boolean forceRelay;
 
+  @Option(names = "--no-resume", description = "Send everything, even if the receiver kept part of an earlier try.")
+  boolean noResume;
+
+  /** The files and directories the body is made of (none for text): what a resume id describes. */
+  final List<Path> sources = new ArrayList<>();
+
   /** What will be sent: the header, a summary for the user, and the body. */
   record Offer(OfferKind kind, String name, long size, long files, long contentBytes, String summary,
                OfferSender.Body body) {
@@ -68,6 +77,8 @@ final class SendCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Offer offer = prepare();
+    String resumeId = noResume || sources.isEmpty() ? null
+        : ResumeId.of(offer.kind, offer.name, offer.size, offer.files, offer.contentBytes, sources);
     try (SessionSetup setup = new SessionSetup(global, forceRelay);
          IssuedSession session = IssuedSession.open(Capability.OFFER, setup.options, refuseStreams())) {
       // One write, so that verbose lines from other threads cannot land inside the block.
@@ -88,12 +99,15 @@ final class SendCommand implements Callable<Integer> {
         }
         Progress progress = new Progress(System.err, offer.size, !hideProgress && Progress.stderrIsTerminal());
         try {
-          OfferSender.send(offer.header(verify), offer.body, port.in(), port.out(), progress::update);
+          OfferHeader header = resumeId == null ? offer.header(verify) : offer.header(verify).withResume(resumeId);
+          OfferSender.send(header, offer.body, port.in(), port.out(), progress::update,
+              (start, held, size) -> ResumeNotes.sender(setup.options.reporter(), start, held, size));
         } catch (SessionException | IOException e) {
           progress.abandon();
           throw PeerFailure.tell(session, e);
         }
         hook.done();
+        ResumeNotes.quicSent(setup.options.reporter(), quic);
         progress.finish(offer.size, "Sent");
         setup.options.reporter().event("stream-complete", offer.size + " bytes");
         return Launcher.OK;
@@ -141,6 +155,7 @@ final class SendCommand implements Callable<Integer> {
       }
       String summary = "Sending directory named " + OfferHeader.quote(name) + " ("
           + directorySize(tar.files(), tar.contentBytes(), tar.size()) + ")";
+      sources.add(abs);
       return new Offer(OfferKind.DIRECTORY, name, tar.size(), tar.files(), tar.contentBytes(), summary, tar::writeTo);
     }
     if (Files.isRegularFile(path)) {
@@ -151,6 +166,7 @@ final class SendCommand implements Callable<Integer> {
       }
       long size = Files.size(abs);
       String summary = "Sending " + ByteSize.format(size) + " file named " + OfferHeader.quote(name);
+      sources.add(abs);
       return new Offer(OfferKind.FILE, name, size, 1, size, summary, out -> copyFile(abs, size, out));
     }
     if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {

@@ -26,11 +26,13 @@ import java.util.Arrays;
  *
  * {@code size} is the exact length of the body that follows (for a directory: of the tar stream);
  * {@code files} and {@code content_bytes} count regular files and their bytes (for display);
- * {@code verify} is the token's verification code, which the receiver compares with its own.
+ * {@code verify} is the token's verification code, which the receiver compares with its own;
+ * {@code resume} (optional, files and directories) names the content for a resumed transfer ({@link ResumeId}).
  * Unknown fields are ignored; missing or mistyped ones, and names that could leave the target
  * directory, are refused.
  */
-public record OfferHeader(OfferKind kind, String name, long size, long files, long contentBytes, String verify) {
+public record OfferHeader(OfferKind kind, String name, long size, long files, long contentBytes, String verify,
+                          String resume) {
   static final byte[] MAGIC = "DHOFFER1".getBytes(StandardCharsets.US_ASCII);
   static final int VERSION = 1;
   static final int MAX_JSON = 64 << 10;
@@ -50,6 +52,19 @@ public record OfferHeader(OfferKind kind, String name, long size, long files, lo
     if (size < 0 || files < 0 || contentBytes < 0) {
       throw new IllegalArgumentException("negative size: " + size + "/" + files + "/" + contentBytes);
     }
+    if (resume != null && !ResumeId.isWellFormed(resume)) {
+      throw new IllegalArgumentException("resume id is not 64 hex digits: " + resume);
+    }
+  }
+
+  /** An offer that does not ask to resume. */
+  public OfferHeader(OfferKind kind, String name, long size, long files, long contentBytes, String verify) {
+    this(kind, name, size, files, contentBytes, verify, null);
+  }
+
+  /** The same offer, asking to resume a partial of the content that {@code id} names ({@link ResumeId}). */
+  public OfferHeader withResume(String id) {
+    return new OfferHeader(kind, name, size, files, contentBytes, verify, id);
   }
 
   /** The frame: magic, length, JSON. */
@@ -62,6 +77,9 @@ public record OfferHeader(OfferKind kind, String name, long size, long files, lo
     o.put("files", files);
     o.put("content_bytes", contentBytes);
     o.put("verify", verify);
+    if (resume != null) {
+      o.put("resume", resume);
+    }
     byte[] json;
     try {
       json = MAPPER.writeValueAsBytes(o);
@@ -117,6 +135,13 @@ public record OfferHeader(OfferKind kind, String name, long size, long files, lo
     long files = number(root, "files");
     long content = number(root, "content_bytes");
     String verify = text(root, "verify");
+    String resume = null;
+    if (root.has("resume")) {
+      resume = text(root, "resume");
+      if (!ResumeId.isWellFormed(resume) || (kind != OfferKind.FILE && kind != OfferKind.DIRECTORY)) {
+        throw bad("\"resume\" is not 64 lowercase hex digits of a file or directory offer");
+      }
+    }
     switch (kind) {
       case FILE, DIRECTORY -> checkName(name);
       case TEXT -> {
@@ -133,7 +158,7 @@ public record OfferHeader(OfferKind kind, String name, long size, long files, lo
     if (hasControl(name) || hasControl(verify)) {
       throw bad("control characters in a name");
     }
-    return new OfferHeader(kind, name, size, files, content, verify);
+    return new OfferHeader(kind, name, size, files, content, verify, resume);
   }
 
   /**

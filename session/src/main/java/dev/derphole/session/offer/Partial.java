@@ -107,13 +107,13 @@ public final class Partial implements AutoCloseable {
   }
 
   private static FileChannel create(Path p) throws IOException {
-    Set<StandardOpenOption> options = EnumSet.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    Set<java.nio.file.OpenOption> options = Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+        StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
     if (p.getFileSystem().supportedFileAttributeViews().contains("posix")) {
       FileAttribute<Set<PosixFilePermission>> ownerOnly = PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
-      return FileChannel.open(p, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE,
-          LinkOption.NOFOLLOW_LINKS), ownerOnly);
+      return FileChannel.open(p, options, ownerOnly);
     }
-    return FileChannel.open(p, options.toArray(new StandardOpenOption[0]));
+    return FileChannel.open(p, options); // no POSIX modes (Windows): the directory's own access rules apply
   }
 
   /** What a kept partial turned out to be when reopened. */

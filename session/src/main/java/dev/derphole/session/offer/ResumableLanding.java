@@ -52,13 +52,13 @@ public final class ResumableLanding {
     Partial partial = null;
     if (resume && header.resume() != null && PartialMeta.resumable(header.size()) && Files.isDirectory(parent)) {
       String name = target.getFileName().toString();
-      partial = Partials.find(parent, name, header.resume(), header.kind(), header.size(), notes);
-      if (partial == null) {
-        try {
+      try {
+        partial = Partials.find(parent, name, header.resume(), header.kind(), header.size(), notes);
+        if (partial == null) {
           partial = Partial.create(parent, name, header.kind(), header.resume(), header.size());
-        } catch (IOException e) {
-          partial = null; // no resume then; the landing reports what is wrong with the directory
         }
+      } catch (IOException e) {
+        partial = null; // no resume then; the landing reports what is wrong with the directory
       }
     }
     try {

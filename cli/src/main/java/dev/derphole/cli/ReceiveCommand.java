@@ -10,7 +10,7 @@ import dev.derphole.session.offer.Landing;
 import dev.derphole.session.offer.OfferHeader;
 import dev.derphole.session.offer.OfferKind;
 import dev.derphole.session.offer.OfferReceiver;
-import dev.derphole.session.offer.SafeExtractor;
+import dev.derphole.session.offer.ResumableLanding;
 import dev.derphole.session.stream.StreamPort;
 import dev.derphole.session.token.Capability;
 import dev.derphole.session.token.Token;
@@ -69,19 +69,23 @@ final class ReceiveCommand implements Callable<Integer> {
   @Mixin
   TokenDisplay display;
 
+  @Option(names = "--no-resume", description = "Neither resume from nor keep a partial transfer; receive everything afresh.")
+  boolean noResume;
+
   @Override
   public Integer call() throws Exception {
     Token t = token == null ? null : SessionSetup.token(token, Capability.OFFER);
     StreamPort port = new StreamPort();
-    AtomicReference<Landing> landing = new AtomicReference<>();
+    AtomicReference<ResumableLanding> landing = new AtomicReference<>();
     AtomicReference<ItemsLanding> items = new AtomicReference<>();
     try (SessionSetup setup = new SessionSetup(global.options, forceRelay.forced);
          SessionSide session = t != null ? ClaimedSession.claim(t, setup.options, ListenCommand.firstStreamOnly(port))
              : ReceiverFirst.open(setup, display, ListenCommand.firstStreamOnly(port))) {
       Runnable discard = () -> {
-        Landing l = landing.get();
-        if (l != null) {
-          l.discard();
+        ResumableLanding l = landing.get();
+        String kept = l == null ? null : l.abandon(!noResume);
+        if (kept != null) {
+          System.err.println(kept);
         }
         ItemsLanding i = items.get();
         if (i != null) {
@@ -126,7 +130,7 @@ final class ReceiveCommand implements Callable<Integer> {
     }
   }
 
-  private void receive(OfferReceiver receiver, OfferHeader header, AtomicReference<Landing> landing, Progress progress,
+  private void receive(OfferReceiver receiver, OfferHeader header, AtomicReference<ResumableLanding> landing, Progress progress,
                        String verify) throws SessionException, IOException {
     String size = ByteSize.format(header.size());
     String code = " (verification code " + verify + ")";
@@ -147,29 +151,25 @@ final class ReceiveCommand implements Callable<Integer> {
       }
       case FILE, DIRECTORY -> {
         boolean dir = header.kind() == OfferKind.DIRECTORY;
-        Landing l;
+        ResumableLanding l;
         try {
           Path target = Landing.target(Path.of("").toAbsolutePath(), output, header.name());
-          l = Landing.prepare(target, dir, dir ? header.contentBytes() : header.size(), force);
+          l = ResumableLanding.prepare(target, header, force, !noResume, System.err::println);
         } catch (Landing.Refused e) {
           throw receiver.refuse(e.toSender(), e.getMessage()); // the sender is not told this machine's paths
         } catch (SessionException e) {
           throw receiver.refuse(e.getMessage(), e.getMessage());
         }
         landing.set(l);
-        receiver.accept();
-        System.err.println(dir
+        long start = l.accept(receiver, System.err::println);
+        System.err.println((dir
             ? "Receiving directory (" + SendCommand.directorySize(header.files(), header.contentBytes(), header.size())
-                + ") into " + OfferHeader.quote(l.target() + "/") + code
-            : "Receiving file (" + size + ") into " + OfferHeader.quote(l.target().toString()) + code);
-        if (dir) {
-          SafeExtractor.Result[] result = new SafeExtractor.Result[1];
-          receiver.receiveBody(body -> result[0] = SafeExtractor.extract(body, l.temp()), progress::update);
-        } else {
-          receiver.receiveBody(l::write, progress::update);
-        }
+                + ") into " + OfferHeader.quote(l.landing().target() + "/") + code
+            : "Receiving file (" + size + ") into " + OfferHeader.quote(l.landing().target().toString()) + code)
+            + (start > 0 ? "; resuming after the " + ByteSize.format(start) + " kept earlier" : ""));
+        l.receive(receiver, progress::update);
         l.commit();
-        receiver.confirm("saved as " + l.target());
+        receiver.confirm("saved as " + l.landing().target());
         progress.finish(header.size(), "Received");
       }
       case SSH_KEY -> {

@@ -10,6 +10,7 @@ import dev.derphole.derp.io.Failures;
 import dev.derphole.session.offer.OfferHeader;
 import dev.derphole.session.offer.OfferKind;
 import dev.derphole.session.offer.OfferSender;
+import dev.derphole.session.offer.ResumeId;
 import dev.derphole.session.stream.StreamPort;
 import dev.derphole.session.token.Capability;
 import dev.derphole.session.token.Token;
@@ -25,6 +26,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
@@ -71,6 +73,12 @@ final class SendCommand implements Callable<Integer> {
   @Mixin
   ForceRelay forceRelay;
 
+  @Option(names = "--no-resume", description = "Send everything, even if the receiver kept part of an earlier try.")
+  boolean noResume;
+
+  /** The files and directories the body is made of (none for text): what a resume id describes. */
+  final List<Path> sources = new ArrayList<>();
+
   /** What will be sent: the header, a summary for the user, and the body. */
   record Offer(OfferKind kind, String name, long size, long files, long contentBytes, String summary,
                OfferSender.Body body, List<String> items) {
@@ -87,6 +95,8 @@ final class SendCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     Token receiverToken = to == null ? null : SessionSetup.token(to, Capability.RECEIVE);
     Offer offer = prepare();
+    String resumeId = noResume || sources.isEmpty() ? null
+        : ResumeId.of(offer.kind, offer.name, offer.size, offer.files, offer.contentBytes, sources);
     if (receiverToken != null) {
       System.err.println(offer.summary);
     }
@@ -118,12 +128,15 @@ final class SendCommand implements Callable<Integer> {
         }
         Progress progress = new Progress(System.err, offer.size, !hideProgress.hidden && Progress.stderrIsTerminal());
         try {
-          OfferSender.send(offer.header(verify), offer.body, port.in(), port.out(), progress::update);
+          OfferHeader header = resumeId == null ? offer.header(verify) : offer.header(verify).withResume(resumeId);
+          OfferSender.send(header, offer.body, port.in(), port.out(), progress::update,
+              (start, held, size) -> ResumeNotes.sender(setup.options.reporter(), start, held, size));
         } catch (SessionException | IOException e) {
           progress.abandon();
           throw PeerFailure.tell(session, e);
         }
         hook.done();
+        ResumeNotes.quicSent(setup.options.reporter(), quic);
         progress.finish(offer.size, "Sent");
         setup.options.reporter().event("stream-complete", offer.size + " bytes");
         return Launcher.OK;
@@ -175,6 +188,7 @@ final class SendCommand implements Callable<Integer> {
       }
       String summary = "Sending directory named " + OfferHeader.quote(name) + " ("
           + directorySize(tar.files(), tar.contentBytes(), tar.size()) + ")";
+      sources.add(abs);
       return new Offer(OfferKind.DIRECTORY, name, tar.size(), tar.files(), tar.contentBytes(), summary, tar::writeTo);
     }
     if (Files.isRegularFile(path)) {
@@ -185,6 +199,7 @@ final class SendCommand implements Callable<Integer> {
       }
       long size = Files.size(abs);
       String summary = "Sending " + ByteSize.format(size) + " file named " + OfferHeader.quote(name);
+      sources.add(abs);
       return new Offer(OfferKind.FILE, name, size, 1, size, summary, out -> copyFile(abs, size, out));
     }
     if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {

@@ -89,17 +89,60 @@ public final class Landing implements AutoCloseable {
    * directory) beside it.
    */
   public static Landing prepare(Path target, boolean directory, long size, boolean force) throws SessionException, IOException {
+    Path dir = checkRoom(target, size, force);
+    return create(target, dir, directory, force);
+  }
+
+  /**
+   * A file landing whose temporary is a resumed partial ({@link Partial}): {@code channel} made
+   * {@code temp} exclusively, {@code fileKey} is its identity, {@code more} bytes are still to come.
+   */
+  static Landing adopt(Path target, Path temp, FileChannel channel, Object fileKey, long more, boolean force)
+      throws SessionException {
+    checkRoom(target, more, force);
+    return new Landing(target, temp, false, force, channel, fileKey);
+  }
+
+  private static Path checkRoom(Path target, long size, boolean force) throws SessionException {
     refuseExisting(target, force);
     Path dir = target.getParent();
-    long free = Files.getFileStore(dir).getUsableSpace();
+    long free;
+    try {
+      free = Files.getFileStore(dir).getUsableSpace();
+    } catch (IOException e) {
+      throw new Refused("cannot write in " + dir + ": " + Failures.describe(e), "cannot write there: " + Failures.describe(e));
+    }
     if (free < size) {
       String shortOf = "not enough space for " + OfferHeader.quote(target.getFileName().toString()) + ": "
           + ByteSize.format(size) + " needed, " + ByteSize.format(free) + " free";
       throw new Refused(shortOf + " in " + dir, shortOf);
     }
+    return dir;
+  }
+
+  private static Landing create(Path target, Path dir, boolean directory, boolean force) throws SessionException, IOException {
     byte[] random = new byte[4];
     new SecureRandom().nextBytes(random);
     Path temp = dir.resolve("." + target.getFileName() + ".derphole-" + HexFormat.of().formatHex(random) + ".part");
+    return createAt(target, temp, directory, force);
+  }
+
+  /**
+   * A directory landing into {@code temp}, the one that belongs to a resumed partial: what a killed
+   * receive left there is removed first (the partial is locked, so no other receive uses it).
+   */
+  static Landing prepareDirectoryAt(Path target, Path temp, long size, boolean force) throws SessionException, IOException {
+    checkRoom(target, size, force);
+    if (Files.isDirectory(temp, LinkOption.NOFOLLOW_LINKS)) {
+      deleteTree(temp);
+    } else {
+      Files.deleteIfExists(temp);
+    }
+    return createAt(target, temp, true, force);
+  }
+
+  private static Landing createAt(Path target, Path temp, boolean directory, boolean force) throws SessionException, IOException {
+    Path dir = temp.getParent();
     FileChannel channel = null;
     try {
       if (directory) {

@@ -26,7 +26,8 @@ import java.util.Arrays;
  *
  * {@code size} is the exact length of the body that follows (for a directory: of the tar stream);
  * {@code files} and {@code content_bytes} count regular files and their bytes (for display);
- * {@code verify} is the token's verification code, which the receiver compares with its own.
+ * {@code verify} is the token's verification code, which the receiver compares with its own;
+ * {@code resume} (optional, files and directories) names the content for a resumed transfer ({@link ResumeId}).
  * Unknown fields are ignored; missing or mistyped ones, and names that could leave the target
  * directory, are refused.
  *
@@ -38,7 +39,7 @@ import java.util.Arrays;
  * @param items the top-level names of an {@link OfferKind#ITEMS} offer; empty for other kinds
  */
 public record OfferHeader(OfferKind kind, String name, long size, long files, long contentBytes, String verify,
-                          java.util.List<String> items) {
+                          java.util.List<String> items, String resume) {
   static final byte[] MAGIC = "DHOFFER1".getBytes(StandardCharsets.US_ASCII);
   static final int VERSION = 1;
   static final int MAX_JSON = 64 << 10;
@@ -64,11 +65,25 @@ public record OfferHeader(OfferKind kind, String name, long size, long files, lo
     if (size < 0 || files < 0 || contentBytes < 0) {
       throw new IllegalArgumentException("negative size: " + size + "/" + files + "/" + contentBytes);
     }
+    if (resume != null && !ResumeId.isWellFormed(resume)) {
+      throw new IllegalArgumentException("resume id is not 64 hex digits: " + resume);
+    }
   }
 
-  /** A header of any kind but {@link OfferKind#ITEMS}. */
+  /** A header of any kind but {@link OfferKind#ITEMS}, that does not ask to resume. */
   public OfferHeader(OfferKind kind, String name, long size, long files, long contentBytes, String verify) {
-    this(kind, name, size, files, contentBytes, verify, java.util.List.of());
+    this(kind, name, size, files, contentBytes, verify, java.util.List.of(), null);
+  }
+
+  /** A header that does not ask to resume. */
+  public OfferHeader(OfferKind kind, String name, long size, long files, long contentBytes, String verify,
+      java.util.List<String> items) {
+    this(kind, name, size, files, contentBytes, verify, items, null);
+  }
+
+  /** The same offer, asking to resume a partial of the content that {@code id} names ({@link ResumeId}). */
+  public OfferHeader withResume(String id) {
+    return new OfferHeader(kind, name, size, files, contentBytes, verify, items, id);
   }
 
   /** The frame: magic, length, JSON. */
@@ -83,6 +98,9 @@ public record OfferHeader(OfferKind kind, String name, long size, long files, lo
     o.put("verify", verify);
     if (!items.isEmpty()) {
       items.forEach(o.putArray("items")::add);
+    }
+    if (resume != null) {
+      o.put("resume", resume);
     }
     byte[] json;
     try {
@@ -139,6 +157,13 @@ public record OfferHeader(OfferKind kind, String name, long size, long files, lo
     long files = number(root, "files");
     long content = number(root, "content_bytes");
     String verify = text(root, "verify");
+    String resume = null;
+    if (root.has("resume")) {
+      resume = text(root, "resume");
+      if (!ResumeId.isWellFormed(resume) || (kind != OfferKind.FILE && kind != OfferKind.DIRECTORY)) {
+        throw bad("\"resume\" is not 64 lowercase hex digits of a file or directory offer");
+      }
+    }
     switch (kind) {
       case FILE, DIRECTORY -> checkName(name);
       case TEXT -> {
@@ -161,7 +186,7 @@ public record OfferHeader(OfferKind kind, String name, long size, long files, lo
       throw bad("control characters in a name");
     }
     return new OfferHeader(kind, name, size, files, content, verify,
-        kind == OfferKind.ITEMS ? items(root) : java.util.List.of());
+        kind == OfferKind.ITEMS ? items(root) : java.util.List.of(), resume);
   }
 
   /** The "items" of a several-paths offer: 1 to {@link #MAX_ITEMS} safe names, no two alike. */

@@ -65,8 +65,25 @@ public final class OfferReceiver {
    * compares it with the bytes that arrived. {@code progress} sees the body bytes received so far.
    */
   public void receiveBody(Sink sink, LongConsumer progress) throws SessionException, IOException {
-    MessageDigest sha = Sha256.create();
-    Bounded bounded = new Bounded(fromSender, header.size(), progress);
+    receiveBody(0, Sha256.create(), sink, progress);
+  }
+
+  /**
+   * Accepts with what this side holds ({@link ResumeWire}, only for a header that asked to resume)
+   * and returns where the sender starts: 0 or {@code hold.held()}.
+   */
+  long acceptResume(ResumeWire.Hold hold) throws SessionException, IOException {
+    toSender.write(hold.encode());
+    toSender.flush();
+    return ResumeWire.readStart(fromSender, hold.held());
+  }
+
+  /**
+   * {@link #receiveBody(Sink, LongConsumer)} from {@code start}: the sink gets the body's remaining
+   * bytes, and {@code sha} has taken in the first {@code start} already.
+   */
+  void receiveBody(long start, MessageDigest sha, Sink sink, LongConsumer progress) throws SessionException, IOException {
+    Bounded bounded = new Bounded(fromSender, header.size() - start, n -> progress.accept(start + n));
     DigestInputStream body = new DigestInputStream(bounded, sha);
     sink.consume(body);
     body.transferTo(OutputStream.nullOutputStream()); // padding after a tar's end, or what a sink left

@@ -31,19 +31,42 @@ public final class OfferSender {
    */
   public static Verdict send(OfferHeader header, Body body, InputStream fromReceiver, OutputStream toReceiver,
                           LongConsumer progress) throws SessionException, IOException {
+    return send(header, body, fromReceiver, toReceiver, progress, (start, held, size) -> { });
+  }
+
+  /**
+   * {@link #send(OfferHeader, Body, InputStream, OutputStream, LongConsumer)}, resuming when the
+   * header asks to and the receiver holds part of the body ({@link ResumeSender}); {@code resumed}
+   * hears where the body started.
+   */
+  public static Verdict send(OfferHeader header, Body body, InputStream fromReceiver, OutputStream toReceiver,
+                             LongConsumer progress, ResumeSender.Listener resumed) throws SessionException, IOException {
     toReceiver.write(header.encode());
     toReceiver.flush();
-    Verdict accept = Verdict.readFrom(fromReceiver, "after the offer");
-    if (!accept.yes()) {
-      throw new PeerVerdictException("the receiver declined: " + accept.reason());
+    java.io.PushbackInputStream answers = new java.io.PushbackInputStream(fromReceiver, 1);
+    fromReceiver = answers;
+    ResumeWire.Hold hold = header.resume() != null ? ResumeSender.readHold(answers, header.size()) : null;
+    if (hold == null) {
+      Verdict accept = Verdict.readFrom(fromReceiver, "after the offer");
+      if (!accept.yes()) {
+        throw new PeerVerdictException("the receiver declined: " + accept.reason());
+      }
     }
-    MessageDigest sha = Sha256.create();
     BufferedOutputStream buffered = new BufferedOutputStream(toReceiver, BUFFER);
     ProgressOutputStream counted = new ProgressOutputStream(buffered, progress);
-    DigestOutputStream digesting = new DigestOutputStream(counted, sha);
-    body.writeTo(digesting);
-    if (counted.count != header.size()) {
-      throw new SessionException("sent " + counted.count + " bytes, but announced " + header.size()
+    long sent;
+    MessageDigest sha;
+    if (hold != null) {
+      ResumeSender resume = new ResumeSender(hold, header.size(), buffered, counted, resumed);
+      sha = resume.send(body);
+      sent = resume.sent();
+    } else {
+      sha = Sha256.create();
+      body.writeTo(new DigestOutputStream(counted, sha));
+      sent = counted.count;
+    }
+    if (sent != header.size()) {
+      throw new SessionException("sent " + sent + " bytes, but announced " + header.size()
           + " (did the input change while being sent?)");
     }
     buffered.write(sha.digest());
@@ -60,6 +83,8 @@ public final class OfferSender {
   static final class ProgressOutputStream extends java.io.FilterOutputStream {
     private final LongConsumer progress;
     long count;
+    /** Added to the count when reporting progress: body bytes the receiver held already. */
+    long offset;
 
     ProgressOutputStream(OutputStream out, LongConsumer progress) {
       super(out);
@@ -75,7 +100,7 @@ public final class OfferSender {
     public void write(byte[] b, int off, int len) throws IOException {
       out.write(b, off, len);
       count += len;
-      progress.accept(count);
+      progress.accept(offset + count);
     }
   }
 }

@@ -1,0 +1,37 @@
+package dev.derphole.cli;
+
+import dev.derphole.session.Reporter;
+import dev.derphole.session.offer.ByteSize;
+import io.netty.handler.codec.quic.QuicChannel;
+import io.netty.handler.codec.quic.QuicConnectionStats;
+import java.util.concurrent.TimeUnit;
+
+/** What {@code send} says about a resumed transfer, on stderr and as {@code --verbose} events. */
+final class ResumeNotes {
+  private ResumeNotes() {}
+
+  /** The receiver answered a resume request: {@code start} is where the body starts. */
+  static void sender(Reporter reporter, long start, long held, long size) {
+    if (start > 0) {
+      System.err.println("Resuming: the receiver holds " + ByteSize.format(start) + " of " + ByteSize.format(size)
+          + "; sending the other " + ByteSize.format(size - start));
+    } else if (held > 0) {
+      System.err.println("The receiver kept " + ByteSize.format(held) + " of an earlier try, but this copy differs"
+          + " from it; sending all of it");
+    }
+    reporter.event("resume-from", start + " bytes");
+  }
+
+  /**
+   * QUIC's count of the bytes this side sent (payload, headers and retransmissions), as the
+   * {@code quic-sent-bytes} event: what a resume saved, measured below the offer protocol.
+   */
+  static void quicSent(Reporter reporter, QuicChannel quic) {
+    try {
+      QuicConnectionStats stats = quic.collectStats().get(5, TimeUnit.SECONDS);
+      reporter.event("quic-sent-bytes", stats.sentBytes() + " bytes");
+    } catch (Exception e) {
+      // the connection is gone already: nothing to report
+    }
+  }
+}

@@ -235,11 +235,11 @@ class DerptunUdpIT extends RelayedIT {
     int relayPort = own.node().derpPort();
     Path server = Derptun.file(dir, "server.dts",
         Derptun.token(processes, dir, "token-server", own.mapFile(), "dts1_", "token", "server"));
-    Path client = Derptun.file(dir, "client.dtc", Derptun.token(processes, dir, "token-client", own.mapFile(),
+    Path clientToken = Derptun.file(dir, "client.dtc", Derptun.token(processes, dir, "token-client", own.mapFile(),
         "dtc1_", "token", "client", "--token-file", server.toString()));
     try (UdpEcho echo = new UdpEcho()) {
       Derphole serve = serve(own.mapFile(), server, "--force-relay", "--udp", "127.0.0.1:" + echo.port());
-      Derphole open = open("open", own.mapFile(), client, "--force-relay");
+      Derphole open = open("open", own.mapFile(), clientToken, "--force-relay");
       int port = udpPort(open);
       try (UdpEcho.Client client = new UdpEcho.Client(port)) {
         assertThat(client.roundTrip("before", 5, ANSWER_MS)).isNotNull();

@@ -53,6 +53,9 @@ public final class UdpListener implements AutoCloseable {
   private final ChannelFutureListener countFailure;
   /** Socket event loop only. */
   private int nextId;
+  /** Frames read in this batch, for the connection (socket event loop only). */
+  private final java.util.List<ByteBuf> toTunnel = new java.util.ArrayList<>();
+
   private volatile QuicChannel quic;
 
   private static final class Flow {
@@ -145,11 +148,42 @@ public final class UdpListener implements AutoCloseable {
       drops.drop(UdpDrops.Reason.NO_TUNNEL);
       return;
     }
-    q.write(UdpFrame.encode(q.alloc(), f.id, payload)).addListener(countFailure);
+    toTunnel.add(UdpFrame.encode(q.alloc(), f.id, payload));
+  }
+
+  /**
+   * Hands the frames of one read batch to the connection's event loop in one task: one thread
+   * hand-off per batch, not per datagram (the socket and the connection may be on different loops).
+   */
+  private void flushToTunnel() {
+    if (toTunnel.isEmpty()) {
+      return;
+    }
+    QuicChannel q = quic;
+    ByteBuf[] batch = toTunnel.toArray(new ByteBuf[0]);
+    toTunnel.clear();
+    if (q == null) {
+      for (ByteBuf b : batch) {
+        b.release();
+        drops.drop(UdpDrops.Reason.NO_TUNNEL);
+      }
+      return;
+    }
+    Runnable send = () -> {
+      for (ByteBuf b : batch) {
+        q.write(b).addListener(countFailure);
+      }
+      q.flush();
+    };
+    if (q.eventLoop().inEventLoop()) {
+      send.run();
+    } else {
+      q.eventLoop().execute(send);
+    }
   }
 
 
-  private void fromTunnel(ByteBuf frame) {
+  private void fromTunnel(ByteBuf frame, java.util.List<DatagramPacket> toClients) {
     long id = UdpFrame.flow(frame);
     if (id < 0) {
       drops.drop(UdpDrops.Reason.MALFORMED);
@@ -165,7 +199,27 @@ public final class UdpListener implements AutoCloseable {
       return;
     }
     f.lastActive = System.nanoTime();
-    socket.write(new DatagramPacket(UdpFrame.payload(frame).retain(), f.address), socket.voidPromise());
+    toClients.add(new DatagramPacket(UdpFrame.payload(frame).retain(), f.address));
+  }
+
+  /** As {@link #flushToTunnel}, the other way: one hand-off to the socket's loop per batch of replies. */
+  private void flushToClients(java.util.List<DatagramPacket> toClients) {
+    if (toClients.isEmpty()) {
+      return;
+    }
+    DatagramPacket[] batch = toClients.toArray(new DatagramPacket[0]);
+    toClients.clear();
+    Runnable send = () -> {
+      for (DatagramPacket p : batch) {
+        socket.write(p, socket.voidPromise());
+      }
+      socket.flush();
+    };
+    if (socket.eventLoop().inEventLoop()) {
+      send.run();
+    } else {
+      socket.eventLoop().execute(send);
+    }
   }
 
   private void expire() {
@@ -206,9 +260,8 @@ public final class UdpListener implements AutoCloseable {
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
       UdpListener l = listener;
-      QuicChannel q = l == null ? null : l.quic;
-      if (q != null) {
-        q.flush();
+      if (l != null) {
+        l.flushToTunnel();
       }
     }
 
@@ -220,6 +273,9 @@ public final class UdpListener implements AutoCloseable {
 
   /** On the tunnel's connection: the server's replies, which are DATAGRAM frames. */
   private final class Replies extends ChannelInboundHandlerAdapter {
+    /** Replies read in this batch (this connection's event loop only). */
+    private final java.util.List<DatagramPacket> toClients = new java.util.ArrayList<>();
+
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
       if (!(msg instanceof ByteBuf frame)) {
@@ -227,7 +283,7 @@ public final class UdpListener implements AutoCloseable {
         return;
       }
       try {
-        fromTunnel(frame);
+        fromTunnel(frame, toClients);
       } finally {
         ReferenceCountUtil.release(frame);
       }
@@ -235,7 +291,7 @@ public final class UdpListener implements AutoCloseable {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-      socket.flush();
+      flushToClients(toClients);
       ctx.fireChannelReadComplete();
     }
   }

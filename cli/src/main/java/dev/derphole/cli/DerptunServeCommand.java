@@ -8,6 +8,10 @@ import dev.derphole.session.tunnel.ClientToken;
 import dev.derphole.session.tunnel.ServerToken;
 import dev.derphole.session.tunnel.TunnelServer;
 import dev.derphole.session.token.TokenException;
+import dev.derphole.session.tunnel.udp.NoTcpService;
+import dev.derphole.session.tunnel.udp.UdpLimits;
+import dev.derphole.session.tunnel.udp.UdpTarget;
+import io.netty.channel.ChannelHandler;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.time.Instant;
@@ -26,6 +30,7 @@ import picocli.CommandLine.ParentCommand;
     "number of connections; every connection is a new TCP connection to --tcp.",
     "",
     "  derptun serve --token-file server.dts --tcp 127.0.0.1:22",
+    "  derptun serve --token-file server.dts --udp 127.0.0.1:51820",
     ""})
 final class DerptunServeCommand implements Callable<Integer> {
   @ParentCommand
@@ -34,8 +39,15 @@ final class DerptunServeCommand implements Callable<Integer> {
   @Mixin
   TunnelTokenSource source;
 
-  @Option(names = "--tcp", required = true, paramLabel = "HOST:PORT", description = "The service to forward to, e.g. 127.0.0.1:22.")
+  @Option(names = "--tcp", paramLabel = "HOST:PORT", description = "The TCP service to forward to, e.g. 127.0.0.1:22.")
   String tcp;
+
+  @Option(names = "--udp", paramLabel = "HOST:PORT", description = "The UDP service to forward to, e.g. "
+      + "127.0.0.1:51820; alone or beside --tcp. Each client flow gets a socket of its own.")
+  String udp;
+
+  @Mixin
+  DerptunUdpOptions udpOptions;
 
   @Mixin
   ForceRelay forceRelay;
@@ -53,16 +65,23 @@ final class DerptunServeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    InetSocketAddress target;
+    if (tcp == null && udp == null) {
+      throw new Launcher.UsageException("give the service to forward to: --tcp HOST:PORT, --udp HOST:PORT or both");
+    }
+    InetSocketAddress target = null;
     try {
-      InetSocketAddress parsed = HostPort.parse(tcp, "127.0.0.1");
-      if (parsed.getPort() == 0) {
-        throw new IllegalArgumentException("--tcp needs a port, e.g. 127.0.0.1:22");
+      if (tcp != null) {
+        InetSocketAddress parsed = HostPort.parse(tcp, "127.0.0.1");
+        if (parsed.getPort() == 0) {
+          throw new IllegalArgumentException("--tcp needs a port, e.g. 127.0.0.1:22");
+        }
+        target = InetSocketAddress.createUnresolved(parsed.getHostString(), parsed.getPort());
       }
-      target = InetSocketAddress.createUnresolved(parsed.getHostString(), parsed.getPort());
     } catch (IllegalArgumentException e) {
       throw new Launcher.UsageException("--tcp: " + e.getMessage());
     }
+    InetSocketAddress udpTarget = udp == null ? null : UdpServe.target(udp);
+    UdpLimits udpLimits = udpOptions.limits();
     TunnelServer.Limits limits;
     try {
       limits = new TunnelServer.Limits(maxPerClient, maxConnections);
@@ -77,10 +96,13 @@ final class DerptunServeCommand implements Callable<Integer> {
     }
     try (SessionSetup setup = new SessionSetup(global.options, forceRelay.forced)) {
       Reporter r = setup.options.reporter();
-      ShareServer share = new ShareServer(target, events(r));
+      ChannelHandler streams = target == null ? NoTcpService.INSTANCE : new ShareServer(target, events(r)).streamHandler();
+      UdpTarget udpForward = udpTarget == null ? null : new UdpTarget(udpTarget, udpLimits, r, setup.group);
       CountDownLatch stop = new CountDownLatch(1);
-      try (TunnelServer server = TunnelServer.start(token, setup.options, share.streamHandler(), limits)) {
-        System.err.println("serving " + tcp + " to derptun clients; the token expires " + token.expires());
+      try (TunnelServer server = TunnelServer.start(token, setup.options, streams, limits,
+          udpForward == null ? q -> { } : udpForward::attach)) {
+        System.err.println("serving " + UdpServe.services(tcp, udp) + " to derptun clients; the token expires "
+            + token.expires());
         System.err.flush();
         if (qr.on) {
           ClientToken client = DerptunTokenCommand.defaultClient(token, Instant.now());

@@ -84,6 +84,8 @@ public final class TunnelServer implements AutoCloseable {
   private final TlsIdentity tls;
   private final SessionLink link;
   private final Limits limits;
+  /** Called with each client connection as it comes up, on its event loop (UDP forwarding). */
+  private java.util.function.Consumer<io.netty.handler.codec.quic.QuicChannel> connections = q -> { };
   private final ArrayBlockingQueue<Runnable> claimQueue = new ArrayBlockingQueue<>(MAX_QUEUED_CLAIMS);
   private final ThreadPoolExecutor claims = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, claimQueue,
       r -> daemon(r, "derptun-claims"), (r, executor) -> {
@@ -130,9 +132,11 @@ public final class TunnelServer implements AutoCloseable {
   /** As {@link #start(ServerToken, SessionOptions, ChannelHandler)}, with these leg limits. */
   public static TunnelServer start(ServerToken token, SessionOptions options, ChannelHandler streams, Limits limits)
       throws SessionException, InterruptedException {
-    RelayPicker.Choice relay = RelayPicker.forClaimant(token.rendezvous(), options.maps(), options.customMap());
-    options.reporter().event("relay", relay.label());
-    TunnelServer s = new TunnelServer(token, options, streams, relay, limits);
+    return start(token, options, streams, limits, q -> { });
+  }
+
+  private TunnelServer begin() throws InterruptedException {
+    TunnelServer s = this;
     s.link.onConnectionEvent(options.reporter()::event);
     s.link.onEnvelope((src, packet) -> {
       s.claimsSeen.increment();
@@ -144,6 +148,20 @@ public final class TunnelServer implements AutoCloseable {
       options.reporter().event("relay-unreachable", "(" + e.getMessage() + "); still trying");
     }
     return s;
+  }
+
+  /**
+   * As {@link #start(ServerToken, SessionOptions, ChannelHandler, Limits)}, also handing each client
+   * connection to {@code connections} the moment it is up, before anything it carries is read.
+   */
+  public static TunnelServer start(ServerToken token, SessionOptions options, ChannelHandler streams, Limits limits,
+                                   java.util.function.Consumer<io.netty.handler.codec.quic.QuicChannel> connections)
+      throws SessionException, InterruptedException {
+    RelayPicker.Choice relay = RelayPicker.forClaimant(token.rendezvous(), options.maps(), options.customMap());
+    options.reporter().event("relay", relay.label());
+    TunnelServer s = new TunnelServer(token, options, streams, relay, limits);
+    s.connections = connections;
+    return s.begin();
   }
 
   /** Clients connected now. */
@@ -196,6 +214,7 @@ public final class TunnelServer implements AutoCloseable {
       throw e;
     }
     legs.put(o.identity(), leg);
+    leg.connected().thenAccept(connections);
     options.reporter().event("client-claimed", client);
     leg.connected().thenAccept(q -> options.reporter().event("client-connected", client + " " + leg.pathDescription()
         + " (" + clients() + " connected)"));

@@ -53,6 +53,11 @@ public final class QuicTransport {
    * the finishing streams add up to several times the open ones.
    */
   public static final long MAX_BIDI_STREAMS = 16384;
+  /**
+   * QUIC DATAGRAM frames (RFC 9221) each side queues, to send and received but not read yet; past
+   * that quiche drops them (derptun's UDP forwarding, docs/protocol.md).
+   */
+  public static final int DATAGRAM_QUEUE = 512;
   public static final String CODEC = "quic";
   public static final String PATH = "peer-path";
 
@@ -192,6 +197,7 @@ public final class QuicTransport {
         .initialMaxStreamsUnidirectional(16)
         .initialMaxStreamDataUnidirectional(64 << 10)
         .congestionControlAlgorithm(QuicCongestionControlAlgorithm.BBR)
+        .datagram(DATAGRAM_QUEUE, DATAGRAM_QUEUE)
         .activeMigration(false);
   }
 }

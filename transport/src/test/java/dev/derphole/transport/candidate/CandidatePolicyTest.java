@@ -1,4 +1,4 @@
-package dev.derphole.session.claim;
+package dev.derphole.transport.candidate;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

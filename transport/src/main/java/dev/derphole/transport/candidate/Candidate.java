@@ -1,4 +1,4 @@
-package dev.derphole.session.claim;
+package dev.derphole.transport.candidate;
 
 import dev.derphole.derp.net.IpLiteral;
 

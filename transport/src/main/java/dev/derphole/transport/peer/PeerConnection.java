@@ -13,7 +13,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.DatagramChannel;
 import java.io.IOException;
-import java.net.Inet4Address;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -154,7 +153,7 @@ public final class PeerConnection implements AutoCloseable {
       List<InetSocketAddress> resolved = new ArrayList<>();
       for (InetSocketAddress s : stunServers) {
         InetSocketAddress r = s.isUnresolved() ? new InetSocketAddress(s.getHostString(), s.getPort()) : s;
-        if (!r.isUnresolved() && r.getAddress() instanceof Inet4Address) {
+        if (!r.isUnresolved()) { // both families: an IPv6 answer is our IPv6 address as the world sees it
           resolved.add(r);
         }
       }

@@ -111,12 +111,17 @@ class PeerConnectionTest {
     DerpClient derp;
 
     Peer open(boolean forceRelay, boolean allowLoopback) throws Exception {
+      return open(forceRelay, allowLoopback, new InetSocketAddress("127.0.0.1", 0));
+    }
+
+    /** {@code bind} null: as a session binds, every address of both families. */
+    Peer open(boolean forceRelay, boolean allowLoopback, InetSocketAddress bind) throws Exception {
       var loop = group.next();
-      connection = PeerConnection.open(loop, new InetSocketAddress("127.0.0.1", 0),
-          new PeerConnection.Options(forceRelay, allowLoopback, (name, detail) -> {
-            lines.add(name + " " + detail); // before the event, which a test may be waiting for
-            events.add(name);
-          }));
+      PeerConnection.Options options = new PeerConnection.Options(forceRelay, allowLoopback, (name, detail) -> {
+        lines.add(name + " " + detail); // before the event, which a test may be waiting for
+        events.add(name);
+      });
+      connection = bind == null ? PeerConnection.open(loop, options) : PeerConnection.open(loop, bind, options);
       closeMe.add(connection);
       connection.channel().pipeline().addFirst("cut", cut);
       derp = DerpClient.connect(DerpEndpoint.of(URI.create("http://127.0.0.1:" + relay.localAddress().getPort())),
@@ -285,6 +290,42 @@ class PeerConnectionTest {
   }
 
   @Test
+  void theSocketTakesBothFamiliesAndAPeerReachableOnlyOverIpv6IsReachedDirectly() throws Exception {
+    ipv6Direct();
+  }
+
+  @Test
+  void withEpollTooThePeerIsReachedOverIpv6() throws Exception {
+    assertThat(io.netty.channel.epoll.Epoll.isAvailable()).as("Linux epoll (this test needs Linux)").isTrue();
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    group = dev.derphole.derp.io.EventLoops.newGroup(2, "peer-connection-test");
+    ipv6Direct();
+  }
+
+  /** Both bound as a session binds; each knows the other only at [::1]: the direct path is IPv6. */
+  private void ipv6Direct() throws Exception {
+    Peer alice = new Peer().open(false, true, null);
+    Peer bob = new Peer().open(false, true, null);
+    alice.relayTo(bob);
+    bob.relayTo(alice);
+    alice.connection.startDirect(DISCO_KEY, false, List.of());
+    bob.connection.startDirect(DISCO_KEY, true, List.of());
+    int bobPort = bob.connection.channel().localAddress().getPort();
+    alice.connection.addRemoteCandidates(List.of("[::1]:" + bobPort));
+    assertThat(alice.nextPathEvent()).isEqualTo("connected-direct");
+    assertThat(alice.lines).anyMatch(l -> l.startsWith("connected-direct [::1]:" + bobPort + " rtt="));
+    assertThat(bob.nextPathEvent()).isEqualTo("connected-direct");
+    Sink sink = new Sink();
+    QuicChannel q = quic(alice, bob, sink);
+    long relayedBefore = alice.connection.path().relayedPackets();
+    String sent = send(q, 4 << 20, null);
+    assertThat(sink.done.get(60, TimeUnit.SECONDS)).isEqualTo(sent);
+    assertThat(alice.connection.pathDescription()).isEqualTo("via direct [::1]:" + bobPort);
+    assertThat(alice.connection.path().relayedPackets()).as("the data went over IPv6, not by the relay")
+        .isLessThan(relayedBefore + 100);
+  }
+
+  @Test
   void whileNotDirectOurCandidatesAreSignalledAgainAndAgain() throws Exception {
     Peer alice = new Peer().open(false, true);
     alice.connection.startDirect(DISCO_KEY, false, List.of());
@@ -314,6 +355,22 @@ class PeerConnectionTest {
     assertThat(alice.lines).contains("candidate " + mine + " (STUN)");
     assertThat(alice.connection.localCandidates()).contains(mine);
     assertThat(alice.signalled).anyMatch(l -> l.contains(mine));
+  }
+
+  @Test
+  void aStunServerReachedOverIpv6GivesOurIpv6AddressAsACandidate() throws Exception {
+    StunServer stun = StunServer.start(new InetSocketAddress("::1", 0), group);
+    closeMe.add(stun);
+    Peer alice = new Peer().open(false, true, null);
+    alice.connection.signal(alice.signalled::add);
+    alice.connection.startDirect(DISCO_KEY, false, List.of(stun.localAddress()));
+    String mine = "[::1]:" + alice.connection.channel().localAddress().getPort();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (alice.signalled.stream().noneMatch(l -> l.contains(mine)) && System.nanoTime() < deadline) {
+      Thread.sleep(20); // polls for the signal
+    }
+    assertThat(alice.lines).contains("candidate " + mine + " (STUN)");
+    assertThat(stun.requestsAnswered()).isPositive();
   }
 
   @Test

@@ -3,16 +3,11 @@ package dev.derphole.session;
 import dev.derphole.derp.client.DerpEndpoint;
 import dev.derphole.derp.key.NodePrivateKey;
 import dev.derphole.derp.key.NodePublicKey;
-import dev.derphole.derp.net.IpLiteral;
-import dev.derphole.session.rendezvous.SessionLink;
-import dev.derphole.session.claim.Candidate;
-import dev.derphole.session.claim.CandidatePolicy;
 import dev.derphole.session.claim.SessionKeys;
 import dev.derphole.session.rendezvous.ControlChannel;
-import dev.derphole.session.rendezvous.LocalCandidates;
-import dev.derphole.transport.path.DirectPath;
-import dev.derphole.transport.portmap.PortMapper;
+import dev.derphole.session.rendezvous.SessionLink;
 import dev.derphole.transport.path.PeerPath;
+import dev.derphole.transport.peer.PeerConnection;
 import dev.derphole.transport.quic.QuicTransport;
 import dev.derphole.transport.quic.TlsIdentity;
 import io.netty.buffer.Unpooled;
@@ -25,8 +20,10 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * What both ends of a session own: the DERP link, the UDP socket with the peer path, the TLS
- * identity, and the QUIC connection once there is one. Closing it closes all of them.
+ * What both ends of a session own: the DERP link, the peer connection (UDP socket, peer path,
+ * direct path, candidates: {@link PeerConnection}), the TLS identity, the sealed control channel,
+ * and the QUIC connection once there is one. Closing it closes all of them. The DERP link is the
+ * peer connection's relay link, and the control channel carries its candidates.
  */
 final class SessionCore implements AutoCloseable {
   /** After PeerGone, how long the peer has to show life before we give up on it. */
@@ -35,22 +32,15 @@ final class SessionCore implements AutoCloseable {
   final SessionOptions options;
   final NodePrivateKey derpKey;
   final TlsIdentity tls;
-  final PeerPath path = new PeerPath();
-  final ConnectionWatch watch = new ConnectionWatch(path);
   final SessionLink link;
+  final PeerConnection peer;
+  /** The peer connection's socket and path, which QUIC goes on. */
   final DatagramChannel udp;
+  final PeerPath path;
+  final ConnectionWatch watch;
   volatile QuicChannel quic;
   private volatile ScheduledFuture<?> peerGoneCheck;
-  /** The direct-path finder; null with --force-relay. */
-  volatile DirectPath direct;
   private volatile ControlChannel control;
-  private volatile ScheduledFuture<?> resend;
-  private volatile PortMapper portMapper;
-  private volatile java.util.concurrent.ExecutorService portmapPool;
-  /** UPnP needs several round trips, and miniupnpd may wait up to a second to answer SSDP. */
-  static final java.time.Duration PORT_MAP_BUDGET = java.time.Duration.ofSeconds(3);
-  static final long CANDIDATE_RESEND_SECONDS = 3;
-  private final java.util.Set<String> localCandidates = new java.util.concurrent.CopyOnWriteArraySet<>();
 
   /** After PeerGone, how long the peer has to show life; derptun legs wait longer (a relay restart). */
   volatile long peerGoneGraceSeconds = PEER_GONE_GRACE_SECONDS;
@@ -88,11 +78,15 @@ final class SessionCore implements AutoCloseable {
     }
     link.onConnectionEvent(options.reporter()::event);
     try {
-      udp = QuicTransport.bind(loop, new InetSocketAddress(0), path, note -> options.reporter().event("io", note));
+      peer = PeerConnection.open(loop, new PeerConnection.Options(options.forceRelay(), options.allowLoopbackCandidates(),
+          options.reporter()::event));
     } catch (IOException e) {
       link.close();
       throw new SessionException(e.getMessage(), e);
     }
+    udp = peer.channel();
+    path = peer.path();
+    watch = new ConnectionWatch(path);
   }
 
   /**
@@ -100,104 +94,30 @@ final class SessionCore implements AutoCloseable {
    * asks the relay's STUN servers for our public address, and knows our interface addresses.
    */
   void startDirect(SessionKeys keys, boolean issuer, java.util.List<InetSocketAddress> stunServers) {
-    if (options.forceRelay()) {
-      return;
-    }
-    int port = ((InetSocketAddress) udp.localAddress()).getPort();
-    for (InetSocketAddress a : LocalCandidates.gather(port, options.allowLoopbackCandidates())) {
-      localCandidates.add(Candidate.format(a));
-    }
-    DirectPath d = new DirectPath(udp.eventLoop(), keys.discoKey(), issuer ? 0 : 1, path, new DirectPath.Listener() {
-      @Override
-      public void onDirect(InetSocketAddress endpoint, java.time.Duration rtt, String why) {
-        options.reporter().event("connected-direct", IpLiteral.format(endpoint) + " rtt=" + String.format("%.1fms", rtt.toNanos() / 1e6)
-            + " (" + why + ")");
-      }
-
-      @Override
-      public void onRelay(String why) {
-        options.reporter().event("connected-relay", "(" + why + ")");
-      }
-
-      @Override
-      public void onStunAddress(InetSocketAddress mapped) {
-        addLocalCandidate(mapped, "STUN");
-      }
-    });
-    direct = d;
-    udp.pipeline().addBefore(QuicTransport.PATH, "direct-path", d);
-    startPortMapping(port);
-    Thread resolver = new Thread(() -> {
-      java.util.List<InetSocketAddress> resolved = new java.util.ArrayList<>();
-      for (InetSocketAddress s : stunServers) {
-        InetSocketAddress r = s.isUnresolved() ? new InetSocketAddress(s.getHostString(), s.getPort()) : s;
-        if (!r.isUnresolved() && r.getAddress() instanceof java.net.Inet4Address) {
-          resolved.add(r);
-        }
-      }
-      if (!resolved.isEmpty()) {
-        d.stun(resolved);
-      }
-    }, "stun-resolve");
-    resolver.setDaemon(true);
-    resolver.start();
+    peer.startDirect(keys.discoKey(), issuer, stunServers);
   }
 
   /** "via relay" or "via direct ADDRESS", for --verbose. */
   String pathDescription() {
-    InetSocketAddress d = path.directEndpoint();
-    return d == null ? "via relay" : "via direct " + IpLiteral.format(d);
-  }
-
-  /**
-   * Asks the gateway (UPnP-IGD, NAT-PMP or PCP) to forward a port to our socket: the mapped
-   * address becomes a candidate, renewed before its lease ends and deleted when the session
-   * closes. Soft: no gateway or no protocol just means no such candidate.
-   */
-  private void startPortMapping(int port) {
-    portmapPool = java.util.concurrent.Executors.newFixedThreadPool(2, r -> {
-      Thread t = new Thread(r, "derphole-portmap");
-      t.setDaemon(true);
-      return t;
-    });
-    PortMapper pm = new PortMapper(null, port, portmapPool,
-        line -> options.reporter().event("portmap", portmapDetail(line)));
-    portMapper = pm;
-    pm.onChange(m -> addLocalCandidate(m.external(), m.protocol()));
-    pm.map(PORT_MAP_BUDGET).thenAccept(m -> m.ifPresent(x -> addLocalCandidate(x.external(), x.protocol())));
+    return peer.pathDescription();
   }
 
   /** PortMapper's lines start "portmap=" or "portmap: "; the event already says portmap. */
   static String portmapDetail(String line) {
-    return line.startsWith("portmap=") ? line.substring(8) : line.startsWith("portmap: ") ? line.substring(9) : line;
-  }
-
-  private void addLocalCandidate(InetSocketAddress address, String source) {
-    if (localCandidates.add(Candidate.format(address))) {
-      options.reporter().event("candidate", Candidate.format(address) + " (" + source + ")");
-      sendCandidates();
-    }
+    return PeerConnection.portmapDetail(line);
   }
 
   /** Our candidates so far (interfaces now, STUN and port mappings as they come). */
   java.util.List<String> localCandidates() {
-    return java.util.List.copyOf(localCandidates);
+    return peer.localCandidates();
   }
 
   /** After the claim: the peer's candidates to probe, and the channel for later updates. */
-  void startControl(SessionKeys keys, byte[] sessionId, boolean issuer, NodePublicKey peer, java.util.List<String> peerCandidates) {
-    control = new ControlChannel(keys, sessionId, issuer, peer);
-    addRemotes(peerCandidates);
-    sendCandidates();
-    if (direct != null) {
-      // Control messages ride DERP and can be lost: repeat ours while there is no direct path.
-      resend = udp.eventLoop().scheduleAtFixedRate(() -> {
-        DirectPath d = direct;
-        if (d != null && d.current() == null) {
-          sendCandidates();
-        }
-      }, CANDIDATE_RESEND_SECONDS, CANDIDATE_RESEND_SECONDS, TimeUnit.SECONDS);
-    }
+  void startControl(SessionKeys keys, byte[] sessionId, boolean issuer, NodePublicKey peerKey, java.util.List<String> peerCandidates) {
+    ControlChannel c = new ControlChannel(keys, sessionId, issuer, peerKey);
+    control = c;
+    peer.addRemoteCandidates(peerCandidates);
+    peer.signal(candidates -> link.send(c.peer(), c.candidates(candidates)));
   }
 
   /** Handles a control envelope from the peer; false if it was not one. */
@@ -211,7 +131,7 @@ final class SessionCore implements AutoCloseable {
       return false;
     }
     if (m.get() instanceof ControlChannel.Candidates cs) {
-      addRemotes(cs.candidates());
+      peer.addRemoteCandidates(cs.candidates());
     } else if (m.get() instanceof ControlChannel.Abort a) {
       watch.localReason(a.reason().equals("interrupted") ? "the other side was interrupted"
           : "the other side failed: " + a.reason());
@@ -223,28 +143,9 @@ final class SessionCore implements AutoCloseable {
     return true;
   }
 
-  private void addRemotes(java.util.List<String> raw) {
-    DirectPath d = direct;
-    if (d == null) {
-      return;
-    }
-    java.util.List<InetSocketAddress> ok = new java.util.ArrayList<>();
-    for (String s : CandidatePolicy.filter(raw, options.allowLoopbackCandidates())) {
-      Candidate.parse(s).ifPresent(ok::add);
-    }
-    d.addRemotes(ok);
-  }
-
-  private void sendCandidates() {
-    ControlChannel c = control;
-    if (c != null && direct != null) {
-      link.send(c.peer(), c.candidates(localCandidates()));
-    }
-  }
-
   /** Routes the peer's packets to the path, and from now on watches for it leaving the relay. */
-  void attach(NodePublicKey peer) {
-    link.attach(peer, path);
+  void attach(NodePublicKey peerKey) {
+    link.attach(peerKey, peer);
     options.reporter().event("connected-relay", "");
     link.onPeerGone((k, reason) -> {
       long before = path.packetsIn();
@@ -294,20 +195,11 @@ final class SessionCore implements AutoCloseable {
     if (q != null && q.isActive()) {
       q.close(true, ConnectionWatch.CLOSE_DONE, Unpooled.EMPTY_BUFFER).awaitUninterruptibly(1, TimeUnit.SECONDS);
     }
-    for (ScheduledFuture<?> f : new ScheduledFuture<?>[] {peerGoneCheck, resend}) {
-      if (f != null) {
-        f.cancel(false);
-      }
+    ScheduledFuture<?> f = peerGoneCheck;
+    if (f != null) {
+      f.cancel(false);
     }
-    PortMapper pm = portMapper;
-    if (pm != null) {
-      pm.close(); // deletes the mapping (bounded)
-    }
-    java.util.concurrent.ExecutorService pool = portmapPool;
-    if (pool != null) {
-      pool.shutdownNow();
-    }
-    udp.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
+    peer.close(); // deletes a port mapping (bounded), closes the socket
     link.close();
   }
 }

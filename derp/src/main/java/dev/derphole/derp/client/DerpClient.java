@@ -38,6 +38,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -65,7 +66,10 @@ import javax.net.ssl.SSLParameters;
 public final class DerpClient implements AutoCloseable {
   /** Budget for DNS, TCP, TLS, upgrade and handshake together. */
   public static final Duration CONNECT_BUDGET = Duration.ofSeconds(10);
-  /** Budget for one address before the next is tried. */
+  /** The handshake's outcome on each channel a dial opens (Happy Eyeballs may open several). */
+  private static final io.netty.util.AttributeKey<CompletableFuture<DerpClient>> READY =
+      io.netty.util.AttributeKey.valueOf(DerpClient.class, "ready");
+  /** Budget for one address's TCP connect. */
   public static final Duration DIAL_TIMEOUT = Duration.ofMillis(1500);
   /** How long a {@link #ping} waits for its pong. */
   public static final Duration PING_TIMEOUT = Duration.ofSeconds(5);
@@ -111,19 +115,22 @@ public final class DerpClient implements AutoCloseable {
                                    EventLoopGroup group, Options options) throws IOException {
     long deadline = System.nanoTime() + CONNECT_BUDGET.toNanos();
     ProxyDial proxy = ProxyDial.forEndpoint(endpoint); // HTTPS_PROXY and friends; null when direct
-    List<InetSocketAddress> addresses = proxy != null ? List.of(proxy.target()) : endpoint.resolve();
+    List<InetSocketAddress> addresses = new ArrayList<>(
+        proxy != null ? List.of(proxy.target()) : HappyEyeballs.order(endpoint.resolve()));
     if (addresses.isEmpty()) {
       throw new IOException("no addresses for DERP server " + endpoint.hostName());
     }
     SslContext ssl = endpoint.tls() ? DerpTls.client(endpoint.certName(), endpoint.insecureForTests()) : null;
     IOException last = null;
-    for (InetSocketAddress address : addresses) {
+    // Happy Eyeballs picks the address whose TCP connection comes first; if the DERP handshake
+    // then fails there, the others are raced again.
+    while (!addresses.isEmpty()) {
       long left = deadline - System.nanoTime();
       if (left <= 0) {
         break;
       }
       try {
-        return dial(endpoint, address, ssl, key, listener, group, options, left, proxy);
+        return dial(endpoint, addresses, ssl, key, listener, group, options, left, proxy);
       } catch (IOException e) {
         last = e;
       }
@@ -131,12 +138,15 @@ public final class DerpClient implements AutoCloseable {
     throw last != null ? last : new IOException("timed out connecting to DERP server " + endpoint);
   }
 
-  private static DerpClient dial(DerpEndpoint endpoint, InetSocketAddress address, SslContext ssl, NodePrivateKey key,
+  /**
+   * Connects to one of {@code addresses} (through {@code proxy} unless it is null) and shakes hands
+   * there; that address leaves the list whatever happens.
+   */
+  private static DerpClient dial(DerpEndpoint endpoint, List<InetSocketAddress> addresses, SslContext ssl, NodePrivateKey key,
                                  DerpClientListener listener, EventLoopGroup group, Options options, long budgetNanos,
                                  ProxyDial proxy)
       throws IOException {
-    CompletableFuture<DerpClient> ready = new CompletableFuture<>();
-    Handler handler = new Handler(endpoint, key, listener, options, ready);
+    long start = System.nanoTime();
     Bootstrap b = new Bootstrap()
         .group(group)
         .channel(dev.derphole.derp.io.EventLoops.socket(group))
@@ -165,17 +175,30 @@ public final class DerpClient implements AutoCloseable {
             ch.pipeline().addLast("flush", new FlushConsolidationHandler(256, true));
             ch.pipeline().addLast("idle", new IdleStateHandler(options.readTimeout().toNanos(), 0, 0, TimeUnit.NANOSECONDS));
             ch.pipeline().addLast("http-head", new HttpHeadDecoder());
-            ch.pipeline().addLast("derp", handler);
+            CompletableFuture<DerpClient> ready = new CompletableFuture<>();
+            ch.attr(READY).set(ready);
+            ch.pipeline().addLast("derp", new Handler(endpoint, key, listener, options, ready));
           }
         });
     if (proxy != null) {
       b.resolver(io.netty.resolver.NoopAddressResolverGroup.INSTANCE); // the proxy resolves the relay's name
     }
-    ChannelFuture cf = b.connect(address);
+    HappyEyeballs.Connected won;
     try {
-      return ready.get(budgetNanos, TimeUnit.NANOSECONDS);
+      won = HappyEyeballs.connect(b, addresses, HappyEyeballs.ATTEMPT_DELAY, budgetNanos);
+    } catch (IOException e) {
+      String where = addresses.size() == 1 ? " (" + IpLiteral.format(addresses.get(0)) + ")" : "";
+      addresses.clear();
+      throw new IOException("DERP " + endpoint + where + ": " + e.getMessage(), e);
+    }
+    Channel ch = won.channel();
+    InetSocketAddress address = won.address();
+    addresses.remove(address);
+    CompletableFuture<DerpClient> ready = ch.attr(READY).get();
+    try {
+      return ready.get(Math.max(1, budgetNanos - (System.nanoTime() - start)), TimeUnit.NANOSECONDS);
     } catch (ExecutionException e) {
-      cf.channel().close();
+      ch.close();
       Throwable c = e.getCause();
       String where = "DERP " + endpoint + " (" + IpLiteral.format(address) + "): ";
       if (c instanceof RelayCertificateException) {
@@ -183,10 +206,10 @@ public final class DerpClient implements AutoCloseable {
       }
       throw new IOException(where + Failures.describe(c), c);
     } catch (TimeoutException e) {
-      cf.channel().close();
+      ch.close();
       throw new IOException("DERP " + endpoint + " (" + IpLiteral.format(address) + "): handshake timed out");
     } catch (InterruptedException e) {
-      cf.channel().close();
+      ch.close();
       Thread.currentThread().interrupt();
       throw new IOException("interrupted while connecting to DERP " + endpoint);
     }

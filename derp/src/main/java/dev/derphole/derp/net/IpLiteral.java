@@ -69,7 +69,7 @@ public final class IpLiteral {
   public static String format(java.net.InetSocketAddress address) {
     InetAddress ip = address.getAddress();
     String host = ip instanceof Inet4Address || ip instanceof Inet6Address ? format(ip) : address.getHostString();
-    return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + address.getPort();
+    return new HostPort(host, address.getPort()).toString();
   }
 
   /** Canonical text: dotted quad, or RFC 5952 IPv6 without brackets. */

@@ -2,6 +2,7 @@ package dev.derphole.session.claim;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.derphole.derp.key.NodePublicKey;
+import dev.derphole.transport.candidate.CandidatePolicy;
 import dev.derphole.session.token.Capability;
 import dev.derphole.session.token.CompressedP256;
 import java.time.Instant;

@@ -1,6 +1,7 @@
 package dev.derphole.session.claim;
 
 import dev.derphole.derp.key.NodePublicKey;
+import dev.derphole.transport.candidate.CandidatePolicy;
 import dev.derphole.session.token.Token;
 import java.security.MessageDigest;
 import java.security.SecureRandom;

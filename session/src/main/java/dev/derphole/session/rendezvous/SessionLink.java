@@ -8,7 +8,7 @@ import dev.derphole.derp.frame.PeerGoneReason;
 import dev.derphole.derp.key.NodePrivateKey;
 import dev.derphole.derp.key.NodePublicKey;
 import dev.derphole.session.claim.Envelope;
-import dev.derphole.transport.path.PeerPath;
+import dev.derphole.transport.peer.PeerConnection;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -21,15 +21,16 @@ import java.util.function.BiConsumer;
 
 /**
  * A session's DERP connection. It sorts what arrives: sealed envelopes (first byte 0x00) go to the
- * control handler, whoever sent them; everything else from the peer goes to the peer path as QUIC
- * datagrams, in read batches; everything else from anybody else is dropped.
+ * control handler, whoever sent them; everything else from the peer goes to the peer connection as
+ * QUIC datagrams, in read batches; everything else from anybody else is dropped. It is the relay
+ * link of that {@link PeerConnection}: QUIC's packets for the relay leave through it.
  */
 public final class SessionLink implements DerpClientListener, AutoCloseable {
   private final ReconnectingDerpClient derp;
   private final List<ByteBuf> batch = new ArrayList<>();
   private volatile NodePublicKey peer;
   private volatile boolean closing;
-  private volatile PeerPath path;
+  private volatile PeerConnection connection;
   private volatile BiConsumer<NodePublicKey, byte[]> onEnvelope = (k, b) -> { };
   private volatile BiConsumer<NodePublicKey, PeerGoneReason> onPeerGone = (k, r) -> { };
   private volatile BiConsumer<String, String> onConnectionEvent = (name, detail) -> { };
@@ -68,15 +69,15 @@ public final class SessionLink implements DerpClientListener, AutoCloseable {
     this.onConnectionEvent = handler;
   }
 
-  /** From now on, non-envelope packets from {@code peer} feed {@code path}, and the path sends to {@code peer}. */
-  public void attach(NodePublicKey peer, PeerPath path) {
+  /** From now on, non-envelope packets from {@code peer} feed {@code connection}, whose relayed packets go to {@code peer}. */
+  public void attach(NodePublicKey peer, PeerConnection connection) {
     this.peer = peer;
-    this.path = path;
+    this.connection = connection;
     // QUIC's packets: dropped rather than queued without bound when the relay connection is backed up.
-    path.relay(buf -> derp.sendDatagram(peer, buf));
+    connection.relay(buf -> derp.sendDatagram(peer, buf));
   }
 
-  /** The peer whose PeerGone we report, before any path is attached (the claim phase). */
+  /** The peer whose PeerGone we report, before any connection is attached (the claim phase). */
   public void watch(NodePublicKey peer) {
     this.peer = peer;
   }
@@ -96,7 +97,7 @@ public final class SessionLink implements DerpClientListener, AutoCloseable {
       onEnvelope.accept(source, ByteBufUtil.getBytes(packet));
       return;
     }
-    if (source.equals(peer) && path != null) {
+    if (source.equals(peer) && connection != null) {
       batch.add(packet.retain());
     }
   }
@@ -104,11 +105,11 @@ public final class SessionLink implements DerpClientListener, AutoCloseable {
   @Override
   public void onReadComplete() {
     if (!batch.isEmpty()) {
-      PeerPath p = path;
+      PeerConnection p = connection;
       List<ByteBuf> out = new ArrayList<>(batch);
       batch.clear();
       if (p != null) {
-        p.injectFromRelay(out);
+        p.fromRelay(out);
       } else {
         out.forEach(ByteBuf::release);
       }

@@ -192,7 +192,7 @@ public final class OpenListener implements AutoCloseable {
             events.closed(left);
           }
         });
-        if (io.netty.handler.codec.quic.QuicheStreamCredit.bidiLeft(q) <= 0) {
+        if (dev.derphole.transport.quic.QuicConnections.bidiStreamsLeft(q) <= 0) {
           // Netty takes a stream id even for a stream quiche refuses, and ids the other side never
           // granted would stay out of reach for good: ask first, so the session recovers as soon
           // as finishing streams give the credit back.

@@ -1,6 +1,7 @@
 package dev.derphole.session.share;
 
 import dev.derphole.session.stream.ReadGate;
+import dev.derphole.transport.quic.QuicConnections;
 import dev.derphole.transport.quic.StreamFin;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -14,7 +15,6 @@ import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.quic.DefaultQuicStreamFrame;
 import io.netty.handler.codec.quic.QuicStreamChannel;
-import io.netty.handler.codec.quic.QuicheSendBatch;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.nio.channels.NotYetConnectedException;
@@ -356,7 +356,7 @@ public final class TcpStreamBridge {
       int n = chunk.readableBytes();
       if (other.channel instanceof QuicStreamChannel s) {
         // Requests read from many TCP connections in this loop turn share packets.
-        QuicheSendBatch.deferSend(s);
+        QuicConnections.deferSend(s);
       }
       gate.added(n);
       other.channel.write(chunk).addListener(f -> {

@@ -4,7 +4,7 @@ package io.netty.handler.codec.quic;
  * How many more bidirectional streams the peer lets us open, read from quiche itself. Netty's
  * public {@link QuicChannel#peerAllowedStreams} is a count it takes down with each stream and only
  * refreshes from quiche, once it reached zero, when the next packet comes in: in between it says
- * zero although the peer granted more. Used by {@code dev.derphole.session.share.OpenListener}.
+ * zero although the peer granted more. Used through {@code dev.derphole.transport.quic.QuicConnections}.
  */
 public final class QuicheStreamCredit {
   private QuicheStreamCredit() {}

@@ -1,4 +1,4 @@
-package dev.derphole.session.claim;
+package dev.derphole.transport.candidate;
 
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -15,7 +15,8 @@ import java.util.Set;
  *
  * <p>Kept: canonical {@link Candidate} text, in order, duplicates removed, at most {@value
  * #MAX_CANDIDATES}. Dropped: unspecified ({@code 0.0.0.0}, {@code ::}), multicast, IPv4
- * broadcast, and loopback unless {@code allowLoopback} (tests that run both peers on one machine).
+ * broadcast, IPv6 link-local (a candidate carries no scope, and without one nobody can send
+ * there), and loopback unless {@code allowLoopback} (tests that run both peers on one machine).
  */
 public final class CandidatePolicy {
   /** Most candidates kept from one message. */
@@ -41,7 +42,7 @@ public final class CandidatePolicy {
   }
 
   private static boolean allowed(InetAddress ip, boolean allowLoopback) {
-    if (ip.isAnyLocalAddress() || ip.isMulticastAddress()) {
+    if (ip.isAnyLocalAddress() || ip.isMulticastAddress() || ip instanceof java.net.Inet6Address && ip.isLinkLocalAddress()) {
       return false;
     }
     if (ip instanceof Inet4Address && Arrays.equals(ip.getAddress(), BROADCAST)) {

@@ -1,4 +1,4 @@
-package dev.derphole.session.claim;
+package dev.derphole.transport.candidate;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -18,7 +18,7 @@ class CandidatePolicyTest {
   @Test
   void keepsGoodCandidatesInOrder() {
     List<String> good = List.of("203.0.113.7:41641", "[2001:db8::7]:41641", "10.0.0.2:1",
-        "192.168.1.20:65535", "[fe80::1]:5000");
+        "192.168.1.20:65535", "[fd00::2]:5000");
     assertThat(CandidatePolicy.filter(good, false)).isEqualTo(good);
   }
 
@@ -34,6 +34,8 @@ class CandidatePolicyTest {
     // unspecified, multicast, broadcast
     "0.0.0.0:5", "[::]:5", "224.0.0.1:5", "239.255.255.250:1900", "[ff02::1]:5",
     "255.255.255.255:5",
+    // IPv6 link-local: no scope travels with it
+    "[fe80::1]:5000",
     // loopback
     "127.0.0.1:5", "127.1.2.3:5", "[::1]:5",
   })

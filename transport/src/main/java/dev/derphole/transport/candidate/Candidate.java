@@ -1,8 +1,7 @@
-package dev.derphole.session.claim;
+package dev.derphole.transport.candidate;
 
+import dev.derphole.derp.net.HostPort;
 import dev.derphole.derp.net.IpLiteral;
-
-import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.Optional;
@@ -24,21 +23,19 @@ public final class Candidate {
     if (text == null || text.isEmpty() || text.length() > MAX_TEXT_LENGTH) {
       return Optional.empty();
     }
-    boolean bracketed = text.charAt(0) == '[';
-    int colon = bracketed ? text.indexOf("]:") + 1 : text.lastIndexOf(':');
-    if (colon <= 0) {
+    HostPort split;
+    try {
+      split = HostPort.parse(text);
+    } catch (IllegalArgumentException e) {
       return Optional.empty();
     }
-    String host = bracketed ? text.substring(1, colon - 1) : text.substring(0, colon);
-    int port = port(text.substring(colon + 1));
-    Optional<InetAddress> address = IpLiteral.parse(host);
-    if (port < 0
-        || address.isEmpty()
-        || (address.get() instanceof Inet6Address) != bracketed
-        || !IpLiteral.format(address.get()).equals(host)) {
+    Optional<InetAddress> address = IpLiteral.parse(split.host());
+    if (split.port() == 0 || address.isEmpty()) {
       return Optional.empty();
     }
-    return Optional.of(new InetSocketAddress(address.get(), port));
+    InetSocketAddress parsed = new InetSocketAddress(address.get(), split.port());
+    // Canonical only: the text must be what we would write (no leading zeros, RFC 5952, brackets for IPv6 alone).
+    return format(parsed).equals(text) ? Optional.of(parsed) : Optional.empty();
   }
 
   /** The canonical text of an address with a port. */
@@ -48,21 +45,5 @@ public final class Candidate {
       throw new IllegalArgumentException("candidate is unresolved: " + address.getHostString());
     }
     return IpLiteral.format(address);
-  }
-
-  /** Decimal 1-65535 without leading zeros, or -1. */
-  private static int port(String text) {
-    if (text.isEmpty() || text.length() > 5 || text.charAt(0) == '0') {
-      return -1;
-    }
-    int value = 0;
-    for (int i = 0; i < text.length(); i++) {
-      char c = text.charAt(i);
-      if (c < '0' || c > '9') {
-        return -1;
-      }
-      value = value * 10 + (c - '0');
-    }
-    return value <= 65535 ? value : -1;
   }
 }

@@ -12,8 +12,8 @@ import picocli.CommandLine.Spec;
     usageHelpWidth = 100,
     description = {
         "Move bytes, files and TCP services between two machines behind NAT.",
-        "Both sit behind NAT; the bytes go through a DERP relay first and then over direct, encrypted",
-        "UDP once NAT traversal succeeds.",
+        "The bytes go through a DERP relay first, then over direct, encrypted UDP once NAT traversal",
+        "succeeds.",
         ""},
     subcommands = {ListenCommand.class, PipeCommand.class, SendCommand.class, ReceiveCommand.class, ShareCommand.class,
         OpenCommand.class, SshCommand.class, VersionCommand.class, CommandLine.HelpCommand.class})

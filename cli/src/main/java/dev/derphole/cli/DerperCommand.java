@@ -40,9 +40,10 @@ import picocli.CommandLine.Option;
 @Command(name = "derper", mixinStandardHelpOptions = true, versionProvider = Version.class, sortOptions = false,
     usageHelpWidth = 100,
     description = {
-        "Runs a DERP relay (Tailscale's relay protocol) and a STUN server, for derphole, derptun and",
-        "Tailscale clients. Without --cert/--key it serves TLS with a fresh self-signed certificate;",
-        "clients pin it through the CertName in the DERP map it prints (--print-derp-map).",
+        "Run a DERP relay (Tailscale's relay protocol) and a STUN server.",
+        "For derphole, derptun and Tailscale clients. Without --cert/--key it serves TLS with a fresh",
+        "self-signed certificate; clients pin it through the CertName in the DERP map it prints",
+        "(--print-derp-map).",
         "",
         "Examples:",
         "  derper --dev                                   plain HTTP on 127.0.0.1:3340, STUN on 3478",

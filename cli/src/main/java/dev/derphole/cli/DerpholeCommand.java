@@ -11,8 +11,9 @@ import picocli.CommandLine.Spec;
 @Command(name = "derphole", mixinStandardHelpOptions = true, versionProvider = Version.class,
     usageHelpWidth = 100,
     description = {
-        "Moves bytes, files and TCP services between two machines that both sit behind NAT, through a",
-        "DERP relay first and then over direct, encrypted UDP once NAT traversal succeeds.",
+        "Move bytes, files and TCP services between two machines behind NAT.",
+        "The bytes go through a DERP relay first, then over direct, encrypted UDP once NAT traversal",
+        "succeeds.",
         ""},
     subcommands = {ListenCommand.class, PipeCommand.class, SendCommand.class, ReceiveCommand.class, ShareCommand.class,
         OpenCommand.class, SshCommand.class, NetcheckCommand.class, VersionCommand.class, CommandLine.HelpCommand.class})

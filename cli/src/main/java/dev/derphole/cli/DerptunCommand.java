@@ -11,7 +11,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "derptun", mixinStandardHelpOptions = true, versionProvider = Version.class,
     usageHelpWidth = 100,
     description = {
-        "Keeps a durable TCP tunnel to a service behind NAT (usually SSH), with reusable, expiring tokens.",
+        "Keep a durable TCP tunnel to a service behind NAT, such as SSH.",
+        "Its tokens are reusable and expire.",
         "",
         "  host$   derptun token server --output server.dts                          # mode 0600",
         "  host$   derptun token client --token-file server.dts --days 7 --output client.dtc",

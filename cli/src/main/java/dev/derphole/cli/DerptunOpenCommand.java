@@ -20,7 +20,7 @@ import picocli.CommandLine.ParentCommand;
 
 /** {@code derptun open}: a local listener whose every connection goes through the tunnel. */
 @Command(name = "open", mixinStandardHelpOptions = true, versionProvider = Version.class, usageHelpWidth = 100, description = {
-    "Listen locally; every connection goes through the tunnel to the server's service.",
+    "Listen locally and carry every connection through the tunnel to the server.",
     "Runs until stopped, reconnecting whenever the tunnel drops. Prints `listening on ADDR` on stderr",
     "once the tunnel is up (or after 20 s if the server cannot be reached yet; it keeps trying).",
     "",

@@ -25,7 +25,8 @@ import picocli.CommandLine.ParentCommand;
 
 /** {@code derptun serve}: forwards every client's connections to a local TCP service, until stopped. */
 @Command(name = "serve", mixinStandardHelpOptions = true, versionProvider = Version.class, usageHelpWidth = 100, description = {
-    "Serve a local TCP service to derptun clients, until stopped or the token expires.",
+    "Serve a local TCP service to derptun clients until the token expires.",
+    "Stops earlier on Ctrl-C.",
     "Stays up across relay restarts and network loss; any number of clients at once, each with any",
     "number of connections; every connection is a new TCP connection to --tcp.",
     "",

@@ -20,8 +20,8 @@ import picocli.CommandLine.ParentCommand;
 
 /** {@code derphole listen}: receive one byte stream on stdout. */
 @Command(name = "listen", mixinStandardHelpOptions = true, versionProvider = Version.class, usageHelpWidth = 100, description = {
-    "Wait for one byte stream and write it to stdout. Prints a token on stderr; on the other",
-    "machine, `derphole pipe <token>` sends its stdin here.",
+    "Wait for one byte stream and write it to stdout.",
+    "Prints a token on stderr; on the other machine, `derphole pipe <token>` sends its stdin here.",
     "",
     "  derphole listen > received.img          cat disk.img | derphole pipe <token>",
     "  derphole listen | tar -xpf - -C /restore tar -cpf - /srv/data | derphole pipe <token>",

@@ -19,9 +19,9 @@ import picocli.CommandLine.ParentCommand;
 
 /** {@code derphole open TOKEN [ADDRESS]}: a local port that leads to the service a {@code derphole share} offers. */
 @Command(name = "open", mixinStandardHelpOptions = true, versionProvider = Version.class, usageHelpWidth = 100, description = {
-    "Listen on a local port and carry every connection to the service that `derphole share`",
-    "offers. Prints \"listening on ADDRESS:PORT\" on stderr and keeps listening until Ctrl-C or",
-    "until the sharing side stops.",
+    "Open a local port that leads to the service `derphole share` offers.",
+    "Every connection to it is carried there. Prints \"listening on ADDRESS:PORT\" on stderr and",
+    "keeps listening until Ctrl-C or until the sharing side stops.",
     "",
     "  derphole open <token>                     any free port on 127.0.0.1",
     "  derphole open <token> 8080                127.0.0.1:8080",

@@ -11,7 +11,8 @@ import picocli.CommandLine.ScopeType;
  */
 final class OutputOptions {
   @Option(names = {"-q", "--quiet"}, scope = ScopeType.INHERIT,
-      description = "No progress or status lines on stderr: errors, and a token for the other side, only.")
+      description = "No progress or status lines on stderr: only errors, a token for the other side and "
+          + "the address listened on.")
   boolean quiet;
 
   @Option(names = {"-s", "--silent"}, scope = ScopeType.INHERIT,

@@ -18,8 +18,8 @@ import picocli.CommandLine.ParentCommand;
 
 /** {@code derphole pipe <token>}: send stdin to a {@code derphole listen}. */
 @Command(name = "pipe", mixinStandardHelpOptions = true, versionProvider = Version.class, usageHelpWidth = 100, description = {
-    "Send stdin to the `derphole listen` that printed TOKEN. Exits 0 only once the other side",
-    "has received everything.",
+    "Send stdin to the `derphole listen` that printed TOKEN.",
+    "Exits 0 only once the other side has received everything.",
     ""})
 final class PipeCommand implements Callable<Integer> {
   @ParentCommand

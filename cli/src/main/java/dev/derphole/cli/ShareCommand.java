@@ -14,9 +14,9 @@ import picocli.CommandLine.ParentCommand;
 
 /** {@code derphole share HOST:PORT}: make a local TCP service reachable from the machine that runs {@code open}. */
 @Command(name = "share", mixinStandardHelpOptions = true, versionProvider = Version.class, usageHelpWidth = 100, description = {
-    "Share a TCP service of this machine with one other machine. Prints a token on stderr; there,",
-    "`derphole open <token>` listens on a local port, and every connection to it reaches TARGET",
-    "here, until Ctrl-C on either side.",
+    "Share a TCP service of this machine with one other machine.",
+    "Prints a token on stderr; there, `derphole open <token>` listens on a local port, and every",
+    "connection to it reaches TARGET here, until Ctrl-C on either side.",
     "",
     "  derphole share 3000                       derphole open <token>            (127.0.0.1:<any>)",
     "  derphole share db.internal:5432           derphole open <token> 127.0.0.1:5432",

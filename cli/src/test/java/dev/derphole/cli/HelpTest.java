@@ -26,6 +26,11 @@ class HelpTest {
     }
   }
 
+  /** The widest a help line may be. */
+  static final int MAX_COLUMNS = 100;
+  /** The longest summary: it fits the command list of its parent on one line. */
+  static final int MAX_SUMMARY = 78;
+
   static Stream<Case> everyCommand() {
     List<Case> cases = new ArrayList<>();
     collect("derphole", new CommandLine(new DerpholeCommand()), List.of(), cases);
@@ -74,9 +79,36 @@ class HelpTest {
     assertThat(code).as("exit code; stderr:%n%s", usage).isZero();
     assertThat(usage).startsWith("Usage: " + c.tool());
     assertThat(outBytes.size()).as("bytes on stdout").isZero();
+    assertThat(usage.lines()).as("lines of %s wider than %d columns", c, MAX_COLUMNS)
+        .allSatisfy(l -> assertThat(l.codePointCount(0, l.length())).as(l).isLessThanOrEqualTo(MAX_COLUMNS));
     // A token written by the shell's `>` gets the umask's mode (usually 0644): examples use --output (0600).
     assertThat(usage).as("an example that redirects a token into a file")
         .doesNotContainPattern("derptun token\\b[^\\n]*>");
+  }
+
+  /**
+   * The summary (the first description line, which a parent's command list shows) is one short,
+   * complete sentence: a capital first, a full stop last, no sentence break inside, never a line
+   * that stops where the wrapping of a longer text happened to cut it.
+   */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("everyCommand")
+  void everySummaryIsOneShortCompleteSentence(Case c) {
+    CommandLine cl = new CommandLine(switch (c.tool()) {
+      case "derphole" -> new DerpholeCommand();
+      case "derptun" -> new DerptunCommand();
+      default -> new DerperCommand();
+    });
+    for (String name : c.path()) {
+      cl = cl.getSubcommands().get(name);
+    }
+    String[] header = cl.getCommandSpec().usageMessage().header();
+    String[] description = cl.getCommandSpec().usageMessage().description();
+    String summary = header.length > 0 ? header[0] : description[0];
+    assertThat(summary).as("summary of %s", c)
+        .matches("[A-Z].*[.!?]")
+        .doesNotContainPattern("[.!?] +[A-Za-z]")
+        .hasSizeLessThanOrEqualTo(MAX_SUMMARY);
   }
 
   private record Run(int code, String out, String err) {}

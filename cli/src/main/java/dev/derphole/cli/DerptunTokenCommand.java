@@ -148,7 +148,7 @@ final class DerptunTokenCommand implements Callable<Integer> {
     Path file;
 
     @Mixin
-    QrOption qr;
+    QrOption qr = new QrOption(); // picocli fills this one in; a test may use Output without picocli
 
     void write(String token) throws SessionException {
       writeText(token);

@@ -57,7 +57,8 @@ final class NetcheckCommand implements Callable<Integer> {
     } catch (DerpMapException e) {
       throw new SessionException(e.getMessage(), e);
     }
-    resolved.warning().ifPresent(w -> Stderr.errors().println("derphole: " + PeerText.printable(w)));
+    String tool = parent instanceof DerptunCommand ? "derptun" : "derphole";
+    resolved.warning().ifPresent(w -> Stderr.errors().println(tool + ": " + PeerText.printable(w)));
     reporter.event("derp-map", resolved.source() + ", " + resolved.map().regionsById().size() + " regions");
     NetcheckReport report = Netcheck.run(resolved.map(),
         new Netcheck.Options(budget, true, null, line -> reporter.event("netcheck", line)));

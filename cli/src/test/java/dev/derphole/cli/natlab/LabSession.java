@@ -35,6 +35,11 @@ final class LabSession implements AutoCloseable {
   private final OutputStream pipeIn;
 
   LabSession(NatLab lab, Path dir, String... extraFlags) throws Exception {
+    this(lab, dir, java.util.Map.of(), extraFlags);
+  }
+
+  /** With {@code listenEnv} in listen's environment (e.g. HTTPS_PROXY). */
+  LabSession(NatLab lab, Path dir, java.util.Map<String, String> listenEnv, String... extraFlags) throws Exception {
     this.lab = lab;
     this.dir = dir;
     this.sent = MessageDigest.getInstance("SHA-256");
@@ -45,7 +50,9 @@ final class LabSession implements AutoCloseable {
         + " > " + dir.resolve("relay.out") + " 2> " + dir.resolve("relay.err")));
     await("the relay's map", () -> Files.exists(map));
     String flags = String.join(" ", extraFlags);
-    listen = lab.exec(NatLab.Node.HOST_A, List.of("sh", "-c", "cd " + dir + " && DERPHOLE_DERP_MAP=" + map
+    StringBuilder env = new StringBuilder();
+    listenEnv.forEach((k, v) -> env.append(k).append("='").append(v).append("' "));
+    listen = lab.exec(NatLab.Node.HOST_A, List.of("sh", "-c", "cd " + dir + " && " + env + "DERPHOLE_DERP_MAP=" + map
         + " exec " + root.resolve("bin/derphole") + " --verbose listen " + flags
         + " > listen.out 2> listen.err < /dev/null"));
     await("listen's token", () -> TOKEN.matcher(read("listen.err")).find());

@@ -57,6 +57,13 @@ public final class Netcheck {
   static final Duration PROBE_CAP = Duration.ofSeconds(3);
   /** How long a TCP latency probe may take when UDP did not answer. */
   static final Duration TCP_CAP = Duration.ofMillis(1500);
+  /**
+   * The most STUN servers asked per address family. The map may come from anywhere; Tailscale's
+   * public one has about a hundred IPv4 STUN servers.
+   */
+  static final int MAX_STUN_TARGETS = 256;
+  /** The most regions timed over TCP (one thread each) when UDP does not answer. */
+  static final int MAX_TCP_PROBES = 64;
 
   private Netcheck() {}
 
@@ -163,7 +170,7 @@ public final class Netcheck {
         }
         for (InetAddress a : addresses(n, family)) {
           InetSocketAddress s = new InetSocketAddress(a, port.getAsInt());
-          if (seen.add(s)) {
+          if (out.size() < MAX_STUN_TARGETS && seen.add(s)) {
             out.add(new StunSweep.Target(s, r.regionId()));
           }
         }
@@ -238,7 +245,7 @@ public final class Netcheck {
     Map<Integer, Future<Optional<Duration>>> pending = new LinkedHashMap<>();
     long left = Math.max(1, Math.min(TCP_CAP.toNanos(), deadline - System.nanoTime()));
     for (DerpRegion r : regions) {
-      if (r.derpNodes().isEmpty()) {
+      if (r.derpNodes().isEmpty() || pending.size() >= MAX_TCP_PROBES) {
         continue;
       }
       DerpNode n = r.derpNodes().get(0);

@@ -153,6 +153,17 @@ class NetcheckTest {
         + System.lineSeparator()).contains("Port mapping: PCP, UPnP-IGD; granted 203.0.113.7:41641 by PCP (released)");
   }
 
+  @Test
+  void aHugeMapIsAskedAtMostMaxStunTargetsServers() {
+    List<DerpNode> nodes = new ArrayList<>();
+    for (int i = 0; i < Netcheck.MAX_STUN_TARGETS + 50; i++) {
+      nodes.add(new DerpNode("n" + i, 900, "h", "", "10.0." + (i / 250) + "." + (i % 250 + 1), "none", 3478, i > 0, 1,
+          true, false));
+    }
+    DerpRegion region = new DerpRegion(900, "big", "big", false, false, nodes);
+    assertThat(Netcheck.targets(List.of(region), java.net.Inet4Address.class)).hasSize(Netcheck.MAX_STUN_TARGETS);
+  }
+
   private static NetcheckReport report(boolean udp, MappingBehaviour m, Optional<GrantedMapping> g) {
     return new NetcheckReport(udp, Optional.empty(), Optional.empty(), m, 2, List.of(), g, List.of(), Optional.empty());
   }

@@ -214,6 +214,23 @@ class SeveralPathsIT extends RelayedIT {
   }
 
   @Test
+  void acceptedItemNamesAreShownEscaped() throws Exception {
+    String name = "photo\u202egnp.exe"; // a bidi override: a legal file name, shown as "exe.png" raw
+    try (RawSender sender = new RawSender(relay)) {
+      Derphole receive = Offers.receive(processes, to, relay, sender.token());
+      byte[] body = tar(new java.util.TreeMap<>(Map.of(name, "x", "z.txt", "z")));
+      assertThat(sender.offer(new OfferHeader(OfferKind.ITEMS, "", body.length, 2, 2, sender.verify(),
+          List.of(name, "z.txt"))).yes()).isTrue();
+      sender.write(body);
+      assertThat(sender.finish(body).yes()).isTrue();
+      receive.assertExit(0, TRANSFER);
+      assertThat(receive.stderr()).contains("Receiving 2 items, 2 B: \"photo\\u202egnp.exe\" and \"z.txt\" into")
+          .doesNotContain("\u202e");
+    }
+    assertThat(received(to)).containsExactly(name, "z.txt");
+  }
+
+  @Test
   void anArchiveHoldingMoreOrOtherThanTheItemsKeepsNothing() throws Exception {
     for (Map<String, String> entries : List.of(
         Map.of("a.txt", "a", "extra.txt", "not offered"),

@@ -63,11 +63,17 @@ cut_at_half() {
   (cd "$out/dst" && exec "$root/bin/derphole" receive --hide-progress "$token" 2>"$out/cut.err") &
   local recv=$!
   local half=$((size_mib * 1048576 / 2))
-  while [ "$(partial_size || echo 0)" -lt "$half" ] 2>/dev/null; do sleep 0.01; done
+  local have=0
+  while [ "$have" -lt "$half" ]; do
+    sleep 0.01 # polling the partial's size, not timing anything
+    have=$(partial_size); have=${have:-0}
+    kill -0 $recv 2>/dev/null || { echo "bench/resume.sh: the receiver ended before the cut" >&2; cat "$out/cut.err" >&2; exit 1; }
+  done
   kill -KILL $send_pid
   wait $recv || true
   wait $send_pid 2>/dev/null || true
-  partial_size
+  local kept; kept=$(partial_size)
+  echo "${kept:-0}"
 }
 
 mib() { python3 -c "print(f'{$1/1048576:8.1f} MiB')"; }
@@ -77,7 +83,7 @@ echo "$(java -version 2>&1 | head -1)"
 echo
 read -r t_fresh q_fresh _ < <(run)
 held=$(cut_at_half)
-grep -o 'kept .*' "$out/cut.err" || true
+grep -o 'kept .*' "$out/cut.err" >&2 || true
 read -r t_res q_res from < <(run)
 printf '%-44s %10s %14s %14s\n' "run (receiver start to both exited)" "time" "QUIC sent" "body from"
 printf '%-44s %9.2fs %14s %14s\n' "fresh send" "$t_fresh" "$(mib "$q_fresh")" "0"

@@ -164,6 +164,12 @@ public final class DerpClient implements AutoCloseable {
           }
         });
     ChannelFuture cf = b.connect(address);
+    // A refused connect never makes the channel active, so the handler would not hear of it.
+    cf.addListener(f -> {
+      if (!f.isSuccess()) {
+        ready.completeExceptionally(f.cause());
+      }
+    });
     try {
       return ready.get(budgetNanos, TimeUnit.NANOSECONDS);
     } catch (ExecutionException e) {

@@ -202,6 +202,21 @@ class DerpServerMeshTest {
     assertThat(aliceIn.next(aliceIn.packets)).endsWith(":after");
   }
 
+  /**
+   * A dead node (nothing listens on its port) fails the dial with the refusal, not with the
+   * handshake's time-out 10 s later: only then does the region's next node get its turn at once.
+   */
+  @Test
+  void aNodeThatRefusesTheConnectionFailsWithTheRefusal() throws Exception {
+    DerpServer dead = relays.remove(2);
+    DerpEndpoint deadEndpoint = endpoint(dead);
+    dead.close();
+    assertThatThrownBy(() -> DerpClient.connect(deadEndpoint, NodePrivateKey.generate(), new Inbox(), group,
+        DerpClient.Options.defaults()))
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("refused");
+  }
+
   @Test
   void aWrongMeshKeyIsRefused() throws Exception {
     String wrong = MESH_KEY.substring(0, 63) + (MESH_KEY.endsWith("8") ? "9" : "8");

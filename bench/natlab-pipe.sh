@@ -7,7 +7,8 @@
 #
 # The throughput runs use NAT kind "none" (both hosts on the lab's internet) so that the plain-TCP
 # and wormhole baselines can reach each other without port forwards; the promotion runs use real
-# NATs.
+# NATs. Last, an IPv6 row: derphole direct over IPv6 between two symmetric NATs, beside socat
+# TCP over the same IPv6 path.
 #   sudo bench/natlab-pipe.sh [SIZE_MIB] [PROMOTIONS]
 # Needs socat; openbsd nc (Debian netcat-openbsd) for the issue's `nc` baseline, which uses small
 # buffers, so socat with 1 MiB buffers stays beside it as the plain-TCP ceiling; wormhole-william
@@ -123,3 +124,32 @@ v = [float(x) for x in open(sys.argv[1]).read().split() if x != '-']
 n = len(open(sys.argv[1]).read().split())
 print(f"relay->direct promotion after the claim, eim-apdf <-> eim-apdf: best {min(v):.3f} s, median {statistics.median(v):.3f} s ({len(v)} of {n} sessions went direct)")
 PY
+"$lab" down >/dev/null
+
+# IPv6: two symmetric NATs (no direct path over IPv4) with IPv6 on both sites behind stateful
+# firewalls; the relay on both families. derphole goes direct over IPv6; socat TCP over the same
+# IPv6 path (through a hole opened in site A's firewall for it) is the same-run ceiling.
+"$lab" up symmetric symmetric --ipv6 A --ipv6 B >/dev/null
+rm -f "$out/map.json"
+ex inet "$root/bin/derper" --listen :8443 --hostname relay.lab --stun-port 3478 --derp-map-out "$out/map6.json" 2>/dev/null &
+for _ in $(seq 300); do [ -s "$out/map6.json" ] && break; sleep 0.05; done
+sleep 0.2
+python3 - "$out/map6.json" "$out/map.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+for r in m["Regions"].values():
+    for n in r["Nodes"]:
+        n["IPv4"], n["IPv6"] = "198.51.100.1", "2001:db8:ff::1"
+json.dump(m, open(sys.argv[2], "w"))
+PY
+read -r t prom path < <(session "$out/in.bin")
+via=$(grep -m1 '^connected-direct ' "$out/listen.err" | awk '{print $2}')
+printf '%-52s %s  (path: %s %s)\n' "derphole pipe over IPv6, symmetric NATs" "$(rate $size_mib $t)" "$path" "${via:-}"
+ex rA nft insert rule inet dhl forward tcp dport 9000 accept
+ex hA socat -b 1048576 -u TCP6-LISTEN:9000,reuseaddr CREATE:"$out/socat6.out" & sp=$!
+sleep 0.3; s=$(date +%s.%N)
+ex hB socat -b 1048576 -u OPEN:"$out/in.bin" TCP6:[2001:db8:a::2]:9000,retry=20,interval=0.05
+wait $sp; e=$(date +%s.%N)
+[ "$(sha256sum < "$out/socat6.out" | cut -d' ' -f1)" = "$want" ] || { echo "socat over IPv6 digest mismatch" >&2; exit 1; }
+rm -f "$out/socat6.out"
+printf '%-52s %s\n' "socat TCP over IPv6, same path (baseline ceiling)" "$(rate $size_mib "$(python3 -c "print($e-$s)")")"

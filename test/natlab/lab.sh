@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # NAT lab: an "internet" and two NATed sites in Linux network namespaces (docs/nat-lab.md).
 #
-#   lab.sh up <kindA> <kindB> [--upnp A|B]... [--delay MS] [--loss PCT]
+#   lab.sh up <kindA> <kindB> [--upnp A|B]... [--ipv6 A|B]... [--delay MS] [--loss PCT]
 #   lab.sh down                     remove everything `up` made; safe to repeat
 #   lab.sh exec <node> <cmd...>     run cmd in inet, rA, hA, rB or hB
 #   lab.sh cut | restore            drop / allow UDP between the two sites' WAN addresses
 #   lab.sh isolate A|B | rejoin     drop / allow everything to and from a site's WAN address
 #                                   (relay and STUN too: the site's uplink is down)
+#   lab.sh cut6 | restore6          drop / allow UDP between the two sites over IPv6 (--ipv6)
+#   lab.sh relay4 drop|restore      black-hole / restore IPv4 to the relay's address (.1)
 #   lab.sh status
 #   lab.sh check                    what this machine supports (lab, upnp)
 #
 # kinds: eim-eif (full cone), eim-apdf (port-restricted cone), symmetric, udp-blocked, none.
+# --ipv6 S: site S also gets IPv6, a global prefix routed by its router behind a stateful firewall
+# (established/related in, the rest dropped), no NAT; sites without it have no IPv6 at all.
 # NATLAB_ID=<a-z0-9, up to 12> suffixes every name so that several labs can coexist.
 # Nothing is created in the calling namespace: every veth is born inside its namespace.
 set -euo pipefail
@@ -26,8 +30,10 @@ RELAY_IP=$INET_NET.1    # relay and first STUN/echo server
 STUN2_IP=$INET_NET.2    # second server, a different address for mapping/filtering checks
 UPNP_STUN_IPS=("$INET_NET.3" "$INET_NET.4")  # the lab's own STUN server, for miniupnpd only
 KINDS="eim-eif eim-apdf symmetric udp-blocked none"
+INET6_NET=2001:db8:ff   # the internet over IPv6 (with --ipv6): ::1 relay, ::2 second server, on br0
+RELAY_IP6=$INET6_NET::1
 
-usage() { sed -n '2,13s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '2,19s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 die() { echo "lab.sh: $*" >&2; exit 1; }
 
 ns() { echo "dhl-$1$SFX"; }                   # ns inet -> dhl-inet[-id]
@@ -35,6 +41,10 @@ nsx() { local n; n=$(ns "$1"); shift; ip netns exec "$n" "$@"; }
 ns_exists() { [ -e "/run/netns/$(ns "$1")" ]; }
 wan_ip() { case $1 in A) echo "$INET_NET.10" ;; B) echo "$INET_NET.20" ;; esac; }
 lan_net() { case $1 in A) echo 10.1.0 ;; B) echo 10.2.0 ;; esac; }
+wan_ip6() { case $1 in A) echo "$INET6_NET::10" ;; B) echo "$INET6_NET::20" ;; esac; }
+lan_net6() { case $1 in A) echo 2001:db8:a ;; B) echo 2001:db8:b ;; esac; }
+# The site's IPv6 addresses as seen from outside: its LAN's /64, or with no router its own address.
+site_prefix6() { if [ "$(kind_of "$1")" = none ]; then echo "$(wan_ip6 "$1")/128"; else echo "$(lan_net6 "$1")::/64"; fi; }
 
 # The device pair that carries a site's uplink: "<inner node> <inner dev>"; the outer end is
 # v<site> in inet.
@@ -153,6 +163,7 @@ table inet dhl {
     type filter hook input priority filter; policy accept;
     iifname "wan" ct state established,related accept
     ${stun:+iifname \"wan\" $stun udp sport { 3478, 3479 \} accept}
+    iifname "wan" icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
     iifname "wan" drop
   }
   chain forward {
@@ -177,6 +188,48 @@ table inet dhl {
 EOF
   [ "$upnp" = 1 ] && printf '  chain %s {\n  }\n' upnp_forward upnp_prerouting upnp_postrouting
   echo "}"
+}
+
+has_ipv6() { grep -qx "IPV6_$1=1" "$STATE/lab.env"; }
+ipv6_on() { nsx "$1" sh -c 'for f in /proc/sys/net/ipv6/conf/*/disable_ipv6; do echo 0 >"$f"; done'; }
+
+# IPv6 for the sites that asked (--ipv6): the internet's br0 gets 2001:db8:ff::/64; a site's router
+# its WAN address there, and it routes the site's 2001:db8:a::/64 (B: b) to its host. No NAT: the
+# router's forward chain (router_rules, table inet) lets out what the LAN starts and in only what
+# belongs to it. Addresses skip duplicate address detection (nodad): usable at once.
+make_ipv6() {
+  local s o node
+  ipv6_on inet
+  nsx inet sysctl -qw net.bridge.bridge-nf-call-ip6tables=0 2>/dev/null || true
+  nsx inet ip -6 addr add "$RELAY_IP6/64" dev br0 nodad
+  # Deprecated at once: never the source the kernel picks, so what a server bound to every address
+  # sends back leaves from ::1, the address a site's firewall saw its host write to.
+  nsx inet ip -6 addr add "$INET6_NET::2/64" dev br0 nodad preferred_lft 0
+  for s in A B; do
+    has_ipv6 "$s" || continue
+    if [ "$(kind_of "$s")" = none ]; then
+      ipv6_on "h$s"
+      nsx "h$s" ip -6 addr add "$(wan_ip6 "$s")/64" dev eth0 nodad
+      continue
+    fi
+    ipv6_on "r$s"
+    ipv6_on "h$s"
+    nsx "r$s" sysctl -qw net.ipv6.conf.all.forwarding=1
+    nsx "r$s" ip -6 addr add "$(wan_ip6 "$s")/64" dev wan nodad
+    nsx "r$s" ip -6 addr add "$(lan_net6 "$s")::1/64" dev lan nodad
+    nsx "h$s" ip -6 addr add "$(lan_net6 "$s")::2/64" dev eth0 nodad
+    nsx "h$s" ip -6 route add default via "$(lan_net6 "$s")::1"
+    nsx inet ip -6 route add "$(lan_net6 "$s")::/64" via "$(wan_ip6 "$s")"
+  done
+  # Each side reaches the other's prefix straight across br0: the internet is a wire, not a router.
+  for s in A B; do
+    o=$([ "$s" = A ] && echo B || echo A)
+    has_ipv6 "$s" && has_ipv6 "$o" || continue
+    [ "$(kind_of "$o")" != none ] || continue
+    node=r$s
+    [ "$(kind_of "$s")" != none ] || node=h$s
+    nsx "$node" ip -6 route add "$(lan_net6 "$o")::/64" via "$(wan_ip6 "$o")"
+  done
 }
 
 # start_daemon NAME NODE CMD...: CMD in the background inside NODE, logging to $STATE/NAME.log.
@@ -272,7 +325,7 @@ loss_table() {
 
 cmd_up() {
   [ $# -ge 2 ] || usage
-  local ka=$1 kb=$2 delay="" loss="" upnp_a=0 upnp_b=0
+  local ka=$1 kb=$2 delay="" loss="" upnp_a=0 upnp_b=0 ipv6_a=0 ipv6_b=0
   shift 2
   for k in "$ka" "$kb"; do
     [[ " $KINDS " == *" $k "* ]] || die "unknown NAT kind '$k' (one of: $KINDS)"
@@ -280,6 +333,7 @@ cmd_up() {
   while [ $# -gt 0 ]; do
     case $1 in
       --upnp) case ${2:-} in A) upnp_a=1 ;; B) upnp_b=1 ;; *) die "--upnp takes A or B" ;; esac; shift 2 ;;
+      --ipv6) case ${2:-} in A) ipv6_a=1 ;; B) ipv6_b=1 ;; *) die "--ipv6 takes A or B" ;; esac; shift 2 ;;
       --delay) [[ ${2:-} =~ ^[1-9][0-9]{0,3}$ ]] || die "--delay takes whole milliseconds 1-9999, got '${2:-}'"
         delay=$2; shift 2 ;;
       --loss) [[ ${2:-} =~ ^[0-9]{1,2}(\.[0-9]{1,2})?$ ]] || die "--loss takes a percentage 0-99.99, got '${2:-}'"
@@ -295,11 +349,12 @@ cmd_up() {
   # shellcheck disable=SC2154 # status is assigned inside the trap
   trap 'status=$?; [ $status = 0 ] || cmd_down; exit $status' EXIT
   mkdir -p "$STATE"
-  printf 'KIND_A=%s\nKIND_B=%s\nUPNP_A=%s\nUPNP_B=%s\nDELAY=%s\n' "$ka" "$kb" "$upnp_a" "$upnp_b" "$delay" \
-    >"$STATE/lab.env"
+  printf 'KIND_A=%s\nKIND_B=%s\nUPNP_A=%s\nUPNP_B=%s\nDELAY=%s\nIPV6_A=%s\nIPV6_B=%s\n' "$ka" "$kb" \
+    "$upnp_a" "$upnp_b" "$delay" "$ipv6_a" "$ipv6_b" >"$STATE/lab.env"
   make_inet
   make_site A "$ka"
   make_site B "$kb"
+  [ "$ipv6_a$ipv6_b" = 00 ] || make_ipv6
   [ -z "$delay" ] || start_wire
   [ "$upnp_a$upnp_b" = 00 ] || start_upnp_stun
   [ "$upnp_a" = 0 ] || start_upnp A
@@ -396,6 +451,50 @@ cmd_rejoin() {
   fi
 }
 
+# The direct path over IPv6: UDP between the two sites' IPv6 addresses, dropped on the wire.
+cmd_cut6() {
+  ns_exists inet || die "the lab is not up"
+  { has_ipv6 A && has_ipv6 B; } || die "cut6 needs --ipv6 on both sites"
+  cmd_restore6
+  nsx inet nft -f - <<NFT
+table bridge dhl_cut6 {
+  chain forward {
+    type filter hook forward priority filter; policy accept;
+    ip6 saddr { $(site_prefix6 A), $(site_prefix6 B) } ip6 daddr { $(site_prefix6 A), $(site_prefix6 B) } meta l4proto udp drop
+  }
+}
+NFT
+}
+
+cmd_restore6() {
+  ns_exists inet || die "the lab is not up"
+  if nsx inet nft list table bridge dhl_cut6 >/dev/null 2>&1; then
+    nsx inet nft delete table bridge dhl_cut6
+  fi
+}
+
+# Everything to the relay's IPv4 address (.1: DERP and STUN) vanishes without an answer; IPv6 to
+# the relay is untouched.
+cmd_relay4() {
+  ns_exists inet || die "the lab is not up"
+  if nsx inet nft list table bridge dhl_relay4 >/dev/null 2>&1; then
+    nsx inet nft delete table bridge dhl_relay4
+  fi
+  case ${1:-} in
+    restore) ;;
+    drop) nsx inet nft -f - <<NFT
+table bridge dhl_relay4 {
+  chain pre {
+    type filter hook prerouting priority filter; policy accept;
+    ip daddr $RELAY_IP drop
+  }
+}
+NFT
+      ;;
+    *) die "relay4 takes drop or restore" ;;
+  esac
+}
+
 cmd_status() {
   ns_exists inet || { echo "down"; return; }
   cat "$STATE/lab.env"
@@ -432,6 +531,9 @@ case ${1:-} in
   exec) shift; cmd_exec "$@" ;;
   cut) cmd_cut ;;
   restore) cmd_restore ;;
+  cut6) cmd_cut6 ;;
+  restore6) cmd_restore6 ;;
+  relay4) shift; cmd_relay4 "$@" ;;
   isolate) shift; cmd_isolate "$@" ;;
   rejoin) cmd_rejoin ;;
   status) cmd_status ;;

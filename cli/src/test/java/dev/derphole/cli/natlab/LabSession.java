@@ -35,20 +35,46 @@ final class LabSession implements AutoCloseable {
   private final OutputStream pipeIn;
 
   LabSession(NatLab lab, Path dir, String... extraFlags) throws Exception {
-    this(lab, dir, java.util.Map.of(), extraFlags);
+    this(lab, dir, java.util.Map.of(), null, extraFlags);
   }
 
   /** With {@code listenEnv} in listen's environment (e.g. HTTPS_PROXY). */
   LabSession(NatLab lab, Path dir, java.util.Map<String, String> listenEnv, String... extraFlags) throws Exception {
+    this(lab, dir, listenEnv, null, extraFlags);
+  }
+
+  /**
+   * With {@code editMap} non-null: the relay listens on every address of both families, and both
+   * sides use the DERP map that {@code editMap} makes of the relay's own (e.g. its node's IPv4 and
+   * IPv6 fields set or cleared).
+   */
+  LabSession(NatLab lab, Path dir, java.util.function.UnaryOperator<com.fasterxml.jackson.databind.JsonNode> editMap,
+             String... extraFlags) throws Exception {
+    this(lab, dir, java.util.Map.of(), editMap, extraFlags);
+  }
+
+  private LabSession(NatLab lab, Path dir, java.util.Map<String, String> listenEnv,
+             java.util.function.UnaryOperator<com.fasterxml.jackson.databind.JsonNode> editMap,
+             String... extraFlags) throws Exception {
     this.lab = lab;
     this.dir = dir;
     this.sent = MessageDigest.getInstance("SHA-256");
     Path root = Path.of(System.getProperty("derphole.root", ".")).toAbsolutePath();
-    Path map = dir.resolve("map.json");
+    Path relayMap = dir.resolve("map.json");
+    String listenAt = editMap == null ? NatLab.RELAY + ":8443" : ":8443 --hostname relay.lab";
     relay = lab.exec(NatLab.Node.INET, List.of("sh", "-c", "exec " + root.resolve("bin/derper")
-        + " --listen " + NatLab.RELAY + ":8443 --stun-port 3478 --derp-map-out " + map
+        + " --listen " + listenAt + " --stun-port 3478 --derp-map-out " + relayMap
         + " > " + dir.resolve("relay.out") + " 2> " + dir.resolve("relay.err")));
-    await("the relay's map", () -> Files.exists(map));
+    await("the relay's map", () -> Files.exists(relayMap));
+    Path map = relayMap;
+    String pipeMap = "";
+    if (editMap != null) {
+      com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+      await("the relay's whole map", () -> json.readTree(relayMap.toFile()).has("Regions"));
+      map = dir.resolve("map-edited.json");
+      Files.writeString(map, json.writeValueAsString(editMap.apply(json.readTree(relayMap.toFile()))));
+      pipeMap = "DERPHOLE_DERP_MAP=" + map + " "; // so that pipe knows every address of the token's relay
+    }
     String flags = String.join(" ", extraFlags);
     StringBuilder env = new StringBuilder();
     listenEnv.forEach((k, v) -> env.append(k).append("='").append(v).append("' "));
@@ -58,7 +84,7 @@ final class LabSession implements AutoCloseable {
     await("listen's token", () -> TOKEN.matcher(read("listen.err")).find());
     Matcher m = TOKEN.matcher(read("listen.err"));
     assertThat(m.find()).isTrue();
-    pipe = lab.exec(NatLab.Node.HOST_B, List.of("sh", "-c", "cd " + dir + " && exec " + root.resolve("bin/derphole")
+    pipe = lab.exec(NatLab.Node.HOST_B, List.of("sh", "-c", "cd " + dir + " && " + pipeMap + "exec " + root.resolve("bin/derphole")
         + " --verbose pipe " + flags + " " + m.group(1) + " > pipe.out 2> pipe.err"));
     pipeIn = pipe.getOutputStream();
   }

@@ -186,11 +186,27 @@ public final class NatLab implements AutoCloseable {
   }
 
   public static NatLab up(Kind a, Kind b, Options options) throws IOException {
+    return up(a, b, options, Set.of());
+  }
+
+  /** The relay's IPv6 address on the lab's internet, for sites with IPv6. */
+  public static final String RELAY6 = "2001:db8:ff::1";
+
+  /**
+   * As {@link #up(Kind, Kind, Options)}, and the sites in {@code ipv6} also get IPv6: a global
+   * /64 routed by the router behind a stateful firewall, no NAT (lab.sh {@code --ipv6}).
+   */
+  public static NatLab up(Kind a, Kind b, Options options, Set<Site> ipv6) throws IOException {
     String id = "j" + Long.toString(ProcessHandle.current().pid(), 36)
         + "n" + Integer.toString(LABS.incrementAndGet(), 36);
     NatLab lab = new NatLab(id, a, b);
     List<String> args = new ArrayList<>(List.of("up", a.label, b.label));
     args.addAll(options.arguments());
+    for (Site site : Site.values()) {
+      if (ipv6.contains(site)) {
+        args.addAll(List.of("--ipv6", site.name()));
+      }
+    }
     // Registered first: a JVM stopped half-way through up still takes the lab down.
     Runtime.getRuntime().addShutdownHook(lab.downAtExit);
     try {
@@ -320,6 +336,16 @@ public final class NatLab implements AutoCloseable {
   }
 
   /** Drops UDP between the two sites' WAN addresses: relay (TCP) and STUN stay reachable. */
+  /** Drops UDP between the two sites over IPv6 only (lab.sh cut6). */
+  public void cutDirect6() throws IOException {
+    script(List.of("cut6"));
+  }
+
+  /** Black-holes IPv4 to the relay's address, DERP and STUN (lab.sh relay4 drop), or restores it. */
+  public void relayIpv4(boolean reachable) throws IOException {
+    script(List.of("relay4", reachable ? "restore" : "drop"));
+  }
+
   public void cutDirect() throws IOException {
     script(List.of("cut"));
   }

@@ -2,12 +2,14 @@
 # derptun UDP forwarding on one machine: 1200-byte datagrams at a fixed rate from a sender to a
 # receiver in one JVM (dev.derphole.bench.UdpLatencyBench: one-way latency on one clock), sent
 #   - straight to the receiver (the ceiling of this machine),
-#   - through `socat UDP4-LISTEN:…,fork UDP4:receiver` (the plain-UDP forwarder baseline: a child per
-#     sender, as each row has a sender socket of its own),
+#   - through `socat UDP4-LISTEN:… UDP4:receiver` (the plain-UDP forwarder baseline; a new socat
+#     for each row, as each row has a sender socket of its own),
 #   - through `derptun open --udp` -> `derptun serve --udp`, on the direct path (loopback UDP) and
 #     relay-only (--force-relay, through a local bin/derper),
 # each at LATENCY_RATE datagrams/s (latency: p50/p99 and what the forwarder adds to the ceiling's
-# p50) and at each of THROUGHPUT_RATES (datagrams/s that arrive, and the loss).
+# p50) and at each of THROUGHPUT_RATES (datagrams/s that arrive, and the loss). "fwd us/dg" is the
+# CPU the forwarder processes (socat, or both derptun JVMs) spent per datagram sent, which a busy
+# machine disturbs far less than the rates; 1e6 over it is what one core could forward.
 #
 #   bench/derptun-udp.sh [SECONDS]            (default 10 per row)
 #   LATENCY_RATE=N (default 10000), THROUGHPUT_RATES="N M" (default "50000 100000")
@@ -56,27 +58,38 @@ untunnel() { kill "$open_pid" "$serve_pid" 2>/dev/null || true; wait "$open_pid"
 path() { if grep -q '^connected-direct' "$out/open.err"; then echo direct; else echo relay; fi; }
 
 echo "derptun UDP on one machine: 1200-byte datagrams, ${seconds} s per row, $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-printf '%-34s %9s %9s %9s %9s %11s %8s\n' "path" "rate/s" "rx/s" "loss %" "p50 us" "p50 added" "p99 us"
+printf '%-34s %9s %9s %9s %9s %11s %10s %10s\n' "path" "rate/s" "rx/s" "loss %" "p50 us" "p50 added" "p99 us" "fwd us/dg"
 base_p50=
+fwd=()   # the forwarder's pids, for its CPU
+ticks() { local t=0 p; for p in "${fwd[@]:-}"; do [ -n "$p" ] && t=$((t + $(cpu_ticks /proc/"$p" 2>/dev/null || echo 0))); done; echo $t; }
 row() { # NAME TO RATE
+  local before; before=$(ticks)
   local r; r=$(measure "$2" "$3")
+  local used=$(( $(ticks) - before ))
   local p50; p50=$(field p50_us "$r")
   [ -n "$base_p50" ] || base_p50=$p50
-  printf '%-34s %9s %9s %9s %9s %11s %8s\n' "$1" "$3" "$(field rx_per_s "$r")" "$(field loss_pct "$r")" "$p50" \
-    "$(python3 -c "print(f'{$p50-$base_p50:+.1f}')")" "$(field p99_us "$r")"
+  printf '%-34s %9s %9s %9s %9s %11s %10s %10s\n' "$1" "$3" "$(field rx_per_s "$r")" "$(field loss_pct "$r")" "$p50" \
+    "$(python3 -c "print(f'{$p50-$base_p50:+.1f}')")" "$(field p99_us "$r")" \
+    "$(python3 -c "print('-' if not ${#fwd[@]} else f'{$used/$clk_tck*1e6/($3*($seconds+1)):.1f}')")"
 }
 all_rates() { row "$1" "$2" "$latency_rate"; for rate in $throughput_rates; do row "$1" "$2" "$rate"; done; }
+# socat_row NAME RATE: a fresh socat for one sender
+socat_row() {
+  local s; s=$(free_udp)
+  socat -b 65536 UDP4-LISTEN:"$s",bind=127.0.0.1,reuseaddr UDP4:127.0.0.1:"$rx" &
+  socat_pid=$!; pids+=("$socat_pid"); fwd=("$socat_pid")
+  row "$1" "127.0.0.1:$s" "$2"
+  kill "$socat_pid" 2>/dev/null || true; wait "$socat_pid" 2>/dev/null || true; fwd=()
+}
 
 rx=$(free_udp)
 all_rates "none (straight to the receiver)" "127.0.0.1:$rx"
-s=$(free_udp)
-socat -b 65536 UDP4-LISTEN:"$s",bind=127.0.0.1,reuseaddr,fork UDP4:127.0.0.1:"$rx" &
-socat_pid=$!; pids+=("$socat_pid")
-all_rates "socat UDP (plain forwarder)" "127.0.0.1:$s"
-kill "$socat_pid" 2>/dev/null || true
+for rate in $latency_rate $throughput_rates; do socat_row "socat UDP (plain forwarder)" "$rate"; done
 tunnel
+fwd=("$serve_pid" "$open_pid")
 all_rates "derptun, $(path)" "$via"
 untunnel
 tunnel --force-relay
+fwd=("$serve_pid" "$open_pid")
 all_rates "derptun, $(path) (--force-relay)" "$via"
 untunnel

@@ -93,8 +93,12 @@ class DerptunUdpNatLabIT {
         Duration.ofSeconds(60));
     start(lab, NatLab.Node.HOST_A, "serve", derptun + " --verbose serve --token-file server.dts --udp 127.0.0.1:7001");
     start(lab, NatLab.Node.HOST_B, "open", derptun + " --verbose open --token-file client.dtc --udp 127.0.0.1:5300");
-    LabSession.await("open's tunnel, direct", () -> read("open.err").contains("connected-direct")
-        && read("open.err").contains("listening on udp 127.0.0.1:5300"));
+    try {
+      LabSession.await("open's tunnel, direct", () -> read("open.err").contains("connected-direct")
+          && read("open.err").contains("listening on udp 127.0.0.1:5300"));
+    } catch (AssertionError e) {
+      throw new AssertionError(e.getMessage() + "; open:\n" + read("open.err") + "\nserve:\n" + read("serve.err"), e);
+    }
     return 5300;
   }
 

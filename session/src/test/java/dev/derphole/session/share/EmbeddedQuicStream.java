@@ -19,11 +19,9 @@ import io.netty.handler.codec.quic.QuicStreamType;
  * An {@link EmbeddedChannel} standing in for a QUIC stream: no connection behind it ({@link
  * #parent()} is null), FIN as output shutdown, and a reset recorded in {@link #resetCode}.
  */
-class EmbeddedQuicStream extends EmbeddedChannel implements QuicStreamChannel {
+class EmbeddedQuicStream extends EmbeddedDuplexChannel implements QuicStreamChannel {
   /** Made on first use: EmbeddedChannel's constructor reads the config before fields are set. */
   private Config config;
-  private volatile boolean inputShut;
-  private volatile boolean outputShut;
   /** The application error code of a RESET_STREAM and STOP_SENDING, or -1. */
   volatile int resetCode = -1;
 
@@ -88,43 +86,13 @@ class EmbeddedQuicStream extends EmbeddedChannel implements QuicStreamChannel {
   }
 
   @Override
-  public boolean isInputShutdown() {
-    return inputShut;
-  }
-
-  @Override
   public ChannelFuture shutdownInput(int error, ChannelPromise promise) {
-    inputShut = true;
-    return promise.setSuccess();
-  }
-
-  @Override
-  public boolean isOutputShutdown() {
-    return outputShut;
-  }
-
-  @Override
-  public ChannelFuture shutdownOutput(ChannelPromise promise) {
-    outputShut = true;
-    return promise.setSuccess();
+    return shutdownInput(promise);
   }
 
   @Override
   public ChannelFuture shutdownOutput(int error, ChannelPromise promise) {
-    outputShut = true;
-    return promise.setSuccess();
-  }
-
-  @Override
-  public boolean isShutdown() {
-    return inputShut && outputShut;
-  }
-
-  @Override
-  public ChannelFuture shutdown(ChannelPromise promise) {
-    inputShut = true;
-    outputShut = true;
-    return promise.setSuccess();
+    return shutdownOutput(promise);
   }
 
   @Override

@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
 class TcpStreamBridgeTest {
   private final ReadCounter tcpReads = new ReadCounter();
   private final HeldWrites streamWrites = new HeldWrites();
-  private final EmbeddedTcp tcp = new EmbeddedTcp();
+  private final EmbeddedDuplexChannel tcp = new EmbeddedDuplexChannel();
   private final EmbeddedQuicStream stream = new EmbeddedQuicStream();
 
   @AfterEach

@@ -5,8 +5,8 @@ import io.netty.channel.ChannelPromise;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.channel.socket.DuplexChannel;
 
-/** An {@link EmbeddedChannel} that half-closes like a TCP connection; nothing crosses a socket. */
-class EmbeddedTcp extends EmbeddedChannel implements DuplexChannel {
+/** An {@link EmbeddedChannel} that half-closes, as a TCP connection does; nothing crosses a socket. */
+class EmbeddedDuplexChannel extends EmbeddedChannel implements DuplexChannel {
   private volatile boolean inputShut;
   private volatile boolean outputShut;
 

@@ -2,6 +2,7 @@ package dev.derphole.session;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.derphole.session.stream.StreamReceiver;
 import dev.derphole.session.stream.StreamSender;
@@ -157,19 +158,8 @@ class SessionOverRelayTest {
 
   @Test
   void theSenderFailsWhenTheListenerGoesAwayMidStream() throws Exception {
-    java.util.concurrent.atomic.AtomicLong arrived = new java.util.concurrent.atomic.AtomicLong();
-    java.io.OutputStream counting = new java.io.OutputStream() {
-      @Override
-      public void write(int b) {
-        arrived.incrementAndGet();
-      }
-
-      @Override
-      public void write(byte[] b, int off, int len) {
-        arrived.addAndGet(len);
-      }
-    };
-    StreamReceiver receiver = new StreamReceiver(counting);
+    CountingOutput arrived = new CountingOutput();
+    StreamReceiver receiver = new StreamReceiver(arrived);
     IssuedSession listen = IssuedSession.open(Capability.STREAM, options(Reporter.SILENT), firstStream(receiver));
     Token token = listen.token();
     InputStream endless = new InputStream() {
@@ -193,11 +183,8 @@ class SessionOverRelayTest {
         }
       });
       listen.awaitConnection();
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-      while (arrived.get() < (1 << 20)) { // mid-stream: data is flowing
-        assertThat(System.nanoTime()).as("a megabyte arrived").isLessThan(deadline);
-        Thread.sleep(5);
-      }
+      // mid-stream: data is flowing
+      await("a megabyte arrived").atMost(Duration.ofSeconds(30)).until(() -> arrived.count() >= (1 << 20));
       listen.interrupt();
       listen.close();
       Throwable thrown = org.assertj.core.api.Assertions.catchThrowable(() -> sending.get(30, TimeUnit.SECONDS));

@@ -1,8 +1,8 @@
 package dev.derphole.derp.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.derphole.derp.client.DerpClient;
 import dev.derphole.derp.client.DerpClientListener;

@@ -2,6 +2,7 @@ package dev.derphole.session.share;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.derphole.session.ClaimedSession;
 import dev.derphole.session.IssuedSession;
@@ -403,11 +404,8 @@ class ShareBridgeTest {
       }
       assertThat(refusals.poll(SECONDS, TimeUnit.SECONDS)).isEqualTo("connection limit reached (2 open); resetting a new connection");
     }
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(SECONDS);
-    while (listener.openConnections() > 1) { // the closes above reach the listener asynchronously
-      assertThat(System.nanoTime()).as("a slot frees up").isLessThan(deadline);
-      Thread.sleep(10);
-    }
+    // the closes above reach the listener asynchronously
+    await("a slot frees up").atMost(Duration.ofSeconds(SECONDS)).until(() -> listener.openConnections() <= 1);
     byte[] data = "a slot is free again".getBytes(StandardCharsets.US_ASCII);
     assertThat(exchange(at, data)).isEqualTo(sha256(data));
   }
@@ -464,12 +462,9 @@ class ShareBridgeTest {
     assertThat(rude.getInputStream().read()).isEqualTo('x');
     rude.setSoLinger(true, 0);
     rude.close();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(SECONDS);
-    while (listener.openConnections() != 0 || target.open() != 0 || server.openConnections() != 0
-        || shareCounts.size() < 12) {
-      assertThat(System.nanoTime()).as("every connection closes on both sides").isLessThan(deadline);
-      Thread.sleep(10); // polling a condition, not a timed wait
-    }
+    await("every connection closes on both sides").atMost(Duration.ofSeconds(SECONDS)).until(() ->
+        listener.openConnections() == 0 && target.open() == 0 && server.openConnections() == 0
+            && shareCounts.size() >= 12);
   }
 
   /**

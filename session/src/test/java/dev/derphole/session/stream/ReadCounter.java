@@ -5,8 +5,8 @@ import io.netty.channel.ChannelOutboundHandlerAdapter;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /** First in a test pipeline: counts how often the handlers behind it ask the channel to read. */
-final class ReadCounter extends ChannelOutboundHandlerAdapter {
-  final AtomicInteger reads = new AtomicInteger();
+public final class ReadCounter extends ChannelOutboundHandlerAdapter {
+  public final AtomicInteger reads = new AtomicInteger();
 
   @Override
   public void read(ChannelHandlerContext ctx) {

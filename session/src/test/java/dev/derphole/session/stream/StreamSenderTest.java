@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.derphole.session.ClaimedSession;
 import dev.derphole.session.IssuedSession;
+import dev.derphole.session.CountingOutput;
 import dev.derphole.session.LoopbackRelay;
 import dev.derphole.session.Reporter;
 import dev.derphole.session.SessionOptions;
@@ -13,7 +14,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
@@ -41,18 +41,8 @@ class StreamSenderTest {
   @Test
   void aSenderWhoseWritesWaitStopsAtTheLimitAndFinishesOnceTheyAreTaken() throws Exception {
     long total = 32L << 20;
-    AtomicLong arrived = new AtomicLong();
-    StreamReceiver receiver = new StreamReceiver(new OutputStream() {
-      @Override
-      public void write(int b) {
-        arrived.incrementAndGet();
-      }
-
-      @Override
-      public void write(byte[] b, int off, int len) {
-        arrived.addAndGet(len);
-      }
-    });
+    CountingOutput arrived = new CountingOutput();
+    StreamReceiver receiver = new StreamReceiver(arrived);
     try (IssuedSession listen = IssuedSession.open(Capability.STREAM, options(), firstStream(receiver));
          ClaimedSession pipe = ClaimedSession.claim(Token.decodeFor(listen.token().encode(), Capability.STREAM,
              Instant.now()), options(), null)) {
@@ -92,7 +82,7 @@ class StreamSenderTest {
       }
       assertThat(sent.get(60, TimeUnit.SECONDS)).isEqualTo(total);
       assertThat(receiver.done().get(60, TimeUnit.SECONDS)).isEqualTo(total);
-      assertThat(arrived.get()).isEqualTo(total);
+      assertThat(arrived.count()).isEqualTo(total);
     }
   }
 

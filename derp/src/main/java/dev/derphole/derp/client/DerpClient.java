@@ -283,16 +283,24 @@ public final class DerpClient implements AutoCloseable {
     channel.writeAndFlush(Frame.WatchConns.INSTANCE, channel.voidPromise());
   }
 
+  /** The event loop this connection's I/O runs on. */
+  public io.netty.channel.EventLoop eventLoop() {
+    return channel.eventLoop();
+  }
+
   /**
-   * Mesh peers only: writes a ready ForwardPacket frame (header included) and takes ownership.
-   * False, and dropped, while the connection is closed or its buffer is above the high-water mark.
+   * Mesh peers only, on {@link #eventLoop}: writes a ready ForwardPacket frame (header included),
+   * taking ownership, and flushes when asked. False, and dropped, while the connection is closed.
    */
-  public boolean forwardFrame(ByteBuf frame) {
-    if (!channel.isActive() || !channel.isWritable()) {
+  public boolean forwardFrame(ByteBuf frame, boolean flush) {
+    if (!channel.isActive()) {
       frame.release();
       return false;
     }
-    channel.writeAndFlush(frame, channel.voidPromise());
+    channel.write(frame, channel.voidPromise());
+    if (flush) {
+      channel.flush();
+    }
     return true;
   }
 

@@ -70,7 +70,8 @@ final class Mesh implements AutoCloseable {
     if (key == null) {
       throw new IllegalStateException("a relay without a mesh key has no mesh peers");
     }
-    MeshPeer p = new MeshPeer(this, endpoint, server.config.privateKey(), server.config.meshKey, group);
+    MeshPeer p = new MeshPeer(this, endpoint, server.config.privateKey(), server.config.meshKey, group,
+        server.config.queuePackets, server.config.queueBytes);
     peers.add(p);
     p.start();
   }

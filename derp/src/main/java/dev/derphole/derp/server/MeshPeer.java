@@ -29,9 +29,17 @@ final class MeshPeer implements DerpClientListener, AutoCloseable {
   private final NodePublicKey self;
   private final ReconnectingDerpClient client;
   private volatile DerpClient current;
+  /** ForwardPacket frames waiting for the peer connection's loop: bounded as a client's queue is. */
+  private final java.util.Queue<ByteBuf> queue;
+  private final java.util.concurrent.atomic.AtomicLong queuedBytes = new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.concurrent.atomic.AtomicBoolean drainScheduled = new java.util.concurrent.atomic.AtomicBoolean();
+  private final long maxQueuedBytes;
 
-  MeshPeer(Mesh mesh, DerpEndpoint endpoint, NodePrivateKey key, String meshKey, EventLoopGroup group) {
+  MeshPeer(Mesh mesh, DerpEndpoint endpoint, NodePrivateKey key, String meshKey, EventLoopGroup group,
+           int queuePackets, long queueBytes) {
     this.mesh = mesh;
+    this.queue = io.netty.util.internal.PlatformDependent.newFixedMpscQueue(queuePackets);
+    this.maxQueuedBytes = queueBytes;
     this.endpoint = endpoint;
     this.self = key.publicKey();
     this.client = new ReconnectingDerpClient(endpoint, key, this, group, DerpClient.Options.defaults().withMeshKey(meshKey));
@@ -45,16 +53,66 @@ final class MeshPeer implements DerpClientListener, AutoCloseable {
     client.start();
   }
 
-  /** Writes a ready ForwardPacket frame to the peer (owned from here on); dropped and counted if it cannot take it. */
+  /**
+   * Queues a ready ForwardPacket frame for the peer (owned from here on), from any thread: dropped
+   * and counted while the peer is down or its queue is full (as many packets and bytes as a
+   * client's). The queue drains on the connection's loop in batches, one flush each, while the
+   * socket is writable.
+   */
   void forward(ByteBuf forwardPacket) {
     DerpClient c = current;
     if (c == null) {
       forwardPacket.release();
       mesh.metrics().droppedMeshPeerDown.increment();
-    } else if (c.forwardFrame(forwardPacket)) {
-      mesh.metrics().meshForwardedToPeers.increment();
-    } else {
+      return;
+    }
+    int size = forwardPacket.readableBytes();
+    if (queuedBytes.addAndGet(size) > maxQueuedBytes || !queue.offer(forwardPacket)) {
+      queuedBytes.addAndGet(-size);
+      forwardPacket.release();
       mesh.metrics().droppedMeshPeerFull.increment();
+      return;
+    }
+    if (drainScheduled.compareAndSet(false, true)) {
+      c.eventLoop().execute(() -> drain(c));
+    }
+  }
+
+  private void drain(DerpClient c) {
+    drainScheduled.set(false);
+    int written = 0;
+    ByteBuf f;
+    while (c.isWritable() && (f = queue.poll()) != null) {
+      queuedBytes.addAndGet(-f.readableBytes());
+      if (c.forwardFrame(f, false)) {
+        written++;
+      } else {
+        mesh.metrics().droppedMeshPeerDown.increment();
+      }
+    }
+    if (written > 0) {
+      mesh.metrics().meshForwardedToPeers.add(written);
+      c.forwardFrame(io.netty.buffer.Unpooled.EMPTY_BUFFER, true);
+    }
+    if (!c.isOpen()) {
+      releaseQueued();
+    }
+  }
+
+  private void releaseQueued() {
+    ByteBuf f;
+    while ((f = queue.poll()) != null) {
+      queuedBytes.addAndGet(-f.readableBytes());
+      f.release();
+      mesh.metrics().droppedMeshPeerDown.increment();
+    }
+  }
+
+  @Override
+  public void onWritabilityChanged(boolean writable) {
+    DerpClient c = current;
+    if (writable && c != null && !queue.isEmpty() && drainScheduled.compareAndSet(false, true)) {
+      drain(c);
     }
   }
 
@@ -69,6 +127,7 @@ final class MeshPeer implements DerpClientListener, AutoCloseable {
   @Override
   public void onClosed(String reason) {
     current = null;
+    releaseQueued();
     mesh.metrics().meshPeersUp.decrementAndGet();
     LOG.log(Level.INFO, "mesh peer {0} down: {1}", endpoint, reason);
     mesh.peerDown(this);

@@ -217,6 +217,28 @@ class DerpServerMeshTest {
         .hasMessageContaining("refused");
   }
 
+  /**
+   * Every relay dials from 127.0.0.1 here, as a fleet behind one NAT would: a relay that allows
+   * two connections per address still takes two clients beside its two mesh peers, and refuses
+   * the third client.
+   */
+  @Test
+  void meshPeersDoNotCountAgainstThePerAddressCap() throws Exception {
+    DerpServer capped = DerpServer.start(DerpServerConfig.builder().listen(new InetSocketAddress("127.0.0.1", 0))
+        .meshKey(MESH_KEY).maxConnectionsPerIp(2).build());
+    relays.add(capped);
+    relays.get(0).addMeshPeer(endpoint(capped));
+    relays.get(1).addMeshPeer(endpoint(capped));
+    await("both peers are up on the capped relay", () -> relays.get(0).metrics().meshPeersUp() == 3
+        && relays.get(1).metrics().meshPeersUp() == 3);
+    DerpEndpoint ep = endpoint(capped);
+    closeMe.add(DerpClient.connect(ep, NodePrivateKey.generate(), new Inbox(), group, DerpClient.Options.defaults()));
+    closeMe.add(DerpClient.connect(ep, NodePrivateKey.generate(), new Inbox(), group, DerpClient.Options.defaults()));
+    assertThatThrownBy(() -> DerpClient.connect(ep, NodePrivateKey.generate(), new Inbox(), group, DerpClient.Options.defaults()))
+        .isInstanceOf(IOException.class);
+    assertThat(capped.metrics().refusedPerIp()).isEqualTo(1);
+  }
+
   @Test
   void aWrongMeshKeyIsRefused() throws Exception {
     String wrong = MESH_KEY.substring(0, 63) + (MESH_KEY.endsWith("8") ? "9" : "8");

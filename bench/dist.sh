@@ -37,9 +37,12 @@ bench_start_derper "$out/derper.log" "$out/map.json"
 pids+=("$derper_pid")
 export DERPHOLE_DERP_MAP=$out/map.json
 
-# token_ms BIN: ms from starting `BIN/derphole listen --print-token-only` to its token.
+# token_ms BIN: ms from starting `BIN/derphole listen --print-token-only` to its token, and the
+# CPU ms (user + system, every thread) the process had used by then, as WALL/CPU. The launchers
+# exec java, so the process started is the JVM. CPU time moves less than wall time when the
+# machine is shared.
 token_ms() {
-  local err=$out/listen.err start p
+  local err=$out/listen.err start p cpu
   : >"$err"  # now, not in the child: the last round's token must not count
   start=$(now)
   "$1/derphole" listen --print-token-only </dev/null >/dev/null 2>"$err" &
@@ -48,7 +51,8 @@ token_ms() {
     kill -0 "$p" 2>/dev/null || { echo "listen ended without a token: $(cat "$err")" >&2; return 1; }
     sleep 0.005
   done
-  ms "$start" "$(now)"
+  cpu=$(awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' "/proc/$p/stat")
+  echo "$(ms "$start" "$(now)")/$cpu"
   kill "$p"; wait "$p" 2>/dev/null || true
 }
 version_ms() {
@@ -64,7 +68,7 @@ for ((i = 0; i < rounds; i++)); do
   bt+=("$(token_ms "$bundle_bin")"); ct+=("$(token_ms "$root/bin")")
 done
 echo "derphole version      bundle: ${bv[*]}   checkout: ${cv[*]}"
-echo "listen until token    bundle: ${bt[*]}   checkout: ${ct[*]}"
+echo "listen until token, wall/CPU ms    bundle: ${bt[*]}   checkout: ${ct[*]}"
 
 [ "$arm_mib" -gt 0 ] || exit 0
 echo "== $arm_mib MiB pipe: x86-64 checkout -> linux-arm64 bundle under qemu-user"

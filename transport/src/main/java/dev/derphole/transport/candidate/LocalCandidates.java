@@ -95,7 +95,8 @@ public final class LocalCandidates {
   }
 
   static boolean usable(InetAddress a, boolean allowLoopback) {
-    if (a.isAnyLocalAddress() || a.isLinkLocalAddress() || a.isMulticastAddress() || a.isSiteLocalAddress() && a instanceof Inet6Address) {
+    if (a.isAnyLocalAddress() || a.isLinkLocalAddress() || a.isMulticastAddress()
+        || (a instanceof Inet6Address && a.isSiteLocalAddress())) { // fec0::/10; for IPv4 the JDK means RFC 1918, which we keep
       return false;
     }
     byte[] b = a.getAddress();

@@ -125,6 +125,26 @@ class HttpsProxyIT extends RelayedIT {
     }
   }
 
+  /**
+   * An https map URL: the JDK's client tunnels it with CONNECT, and the Basic credentials must be
+   * in that CONNECT (the JDK leaves them out by default). The target is our relay, whose
+   * self-signed certificate the JDK does not trust, so the fetch itself fails after the tunnel.
+   */
+  @Test
+  void anHttpsMapFetchCarriesTheCredentialsInItsConnect() throws Exception {
+    String url = "https://127.0.0.1:" + relay.node().derpPort() + "/derp-map.json";
+    Derphole listen = start("listen", Map.of("HTTPS_PROXY", proxyUrl(PASSWORD), "DERPHOLE_DERP_MAP", url),
+        Path.of("/dev/null"), "listen");
+    listen.assertExit(1, TRANSFER);
+    // The JDK's own words for the untrusted certificate follow (a class name among them: not ours to judge here).
+    assertThat(listen.stderrLines()).hasSize(1);
+    assertThat(listen.stderr()).as("the tunnel was up: TLS failed inside it, not the proxy's refusal")
+        .contains("TLS failed").doesNotContain("407").doesNotContain("401").doesNotContain(PASSWORD);
+    assertThat(proxy.log()).as("the proxy accepted the credentials and opened the tunnel")
+        .contains("CONNECT 127.0.0.1:" + relay.node().derpPort() + " HTTP/1.1")
+        .contains("Established connection to host \"127.0.0.1\"");
+  }
+
   @Test
   void anUnusableProxyUrlIsAUsageError() throws Exception {
     for (String[] bad : new String[][] {{"HTTPS_PROXY", "socks5://127.0.0.1:1080"}, {"https_proxy", "http://u:p@:3128"},

@@ -172,6 +172,7 @@ public final class DerpMapSource {
     }
 
     private static DerpMap fetch(String url, Duration timeout) throws DerpMapException {
+        MapFetchProxy.allowBasicInTunnels(); // before the first java.net.http class loads
         HttpRequest request;
         HttpClient.Builder builder = HttpClient.newBuilder();
         try {

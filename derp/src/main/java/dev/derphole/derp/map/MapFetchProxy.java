@@ -14,10 +14,33 @@ import java.util.Optional;
 /**
  * Points the DERP map fetch at the proxy {@link ProxyConfig#environment()} names for its URL, the
  * same one the DERP connections use. The JDK's client tunnels https through CONNECT and copies a
- * {@code Proxy-Authorization} header of the request into the CONNECT (and only there).
+ * {@code Proxy-Authorization} header of the request into the CONNECT (and only there), once
+ * {@link #allowBasicInTunnels()} has let it.
  */
 final class MapFetchProxy {
+    /**
+     * The JDK leaves Basic {@code Proxy-Authorization} out of a CONNECT while this net property
+     * lists Basic, which it does by default. It is read once, when the JDK's HTTP client first
+     * loads, so {@link #allowBasicInTunnels()} must run before any {@code java.net.http} class.
+     */
+    static final String TUNNEL_DISABLED_SCHEMES = "jdk.http.auth.tunneling.disabledSchemes";
+
     private MapFetchProxy() {}
+
+    /**
+     * With a proxy in the environment, lets the credentials the user gave it reach it in the
+     * CONNECT (they go nowhere else: the JDK sends proxy headers only to the proxy). A value the
+     * user set for the property stands.
+     */
+    static void allowBasicInTunnels() {
+        try {
+            if (!ProxyConfig.environment().isEmpty() && System.getProperty(TUNNEL_DISABLED_SCHEMES) == null) {
+                System.setProperty(TUNNEL_DISABLED_SCHEMES, "");
+            }
+        } catch (IllegalArgumentException e) {
+            // a bad proxy variable: apply() reports it
+        }
+    }
 
     /** @throws IllegalArgumentException when a proxy variable cannot be used */
     static void apply(URI uri, HttpClient.Builder client, HttpRequest.Builder request) {

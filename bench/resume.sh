@@ -13,14 +13,8 @@
 set -euo pipefail
 size_mib=${1:-1024}
 root=$(cd "$(dirname "$0")/.." && pwd)
-out=$(mktemp -d /tmp/derphole-bench-resume.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$out"
-}
-trap cleanup EXIT
+. "$root/bench/lib.sh"
+bench_workdir derphole-bench-resume
 [ -f "$root/cli/target/derphole.jar" ] || (cd "$root" && mvn -q -B -DskipTests package)
 
 now() { date +%s.%N; }
@@ -29,9 +23,8 @@ head -c $((size_mib * 1048576)) /dev/urandom > "$out/src/in.bin"
 want=$(sha256sum < "$out/src/in.bin" | cut -d' ' -f1)
 check() { [ "$(sha256sum < "$1" | cut -d' ' -f1)" = "$want" ] || { echo "DIGEST MISMATCH: $1" >&2; exit 1; }; }
 
-"$root/bin/derper" --listen 127.0.0.1:0 --stun-port 0 --derp-map-out "$out/map.json" 2>"$out/derper.err" &
-pids+=($!)
-for _ in $(seq 200); do [ -f "$out/map.json" ] && break; sleep 0.05; done
+bench_start_derper "$out/derper.log" "$out/map.json"
+pids+=("$derper_pid")
 export DERPHOLE_DERP_MAP="$out/map.json"
 
 start_send() {

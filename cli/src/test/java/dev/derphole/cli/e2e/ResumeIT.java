@@ -165,7 +165,7 @@ class ResumeIT extends RelayedIT {
     long held = 0;
     for (int cut = 0; cut < 3; cut++) {
       boolean killSender = cut % 2 == 0;
-      long point = size < 0 ? 8L << 20 : cutPoint(held, size);
+      long point = size < 0 ? (4L << 20) + random.nextInt(24 << 20) : cutPoint(held, size);
       startAndCut(tree.toString(), point, killSender);
       assertThat(to.resolve("tree")).doesNotExist();
       held = partialSize() / CHUNK * CHUNK;

@@ -90,6 +90,13 @@ class OutputIT extends RelayedIT {
     Derphole pipe = Derphole.start(processes, dir, "pipe-bad", relay.mapFile(), NO_INPUT, "-s", "pipe", "nonsense");
     pipe.assertExit(1, DONE);
     pipe.assertOneLineError();
+    Derphole accept = Derphole.start(processes, dir, "accept-bad", relay.mapFile(), NO_INPUT, "ssh", "accept", "-s",
+        "--yes", "dhoBnot-a-token");
+    accept.assertExit(1, DONE);
+    accept.assertOneLineError();
+    Derphole open = Derphole.start(processes, dir, "open-bad", relay.mapFile(), NO_INPUT, "-q", "open", "dhoBnot-a-token");
+    open.assertExit(1, DONE);
+    open.assertOneLineError();
   }
 
   @Test

@@ -10,7 +10,7 @@
 # Printed per run: packets/s received, loss, CPU seconds of each relay over the run, CPU
 # microseconds per packet delivered (all relays together), and each relay's VmRSS at the end.
 # Then IDLE clients connect to one relay and stay; its VmRSS is printed (the fd limit is raised,
-# and the per-address cap lifted, since every client comes from 127.0.0.1).
+# and the per-address cap lifted, since every client comes from 127.0.0.1; IDLE=0 skips this).
 # All on 127.0.0.1, everything cleaned up; RESULT lines in the output.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -81,6 +81,7 @@ echo "# relay-mesh: $pairs pairs x $rate pkt/s x $size B for $duration s; $(grep
 run_load 1
 run_load 3
 
+[ "$idle" -gt 0 ] || exit 0
 start_region 1
 rss0=$(rss_kib "${relay_pids[0]}")
 mkfifo "$out/hold"

@@ -19,6 +19,7 @@ class MeshFlagsTest {
     List<MeshFlags.Peer> peers = MeshFlags.peers(List.of("r1.example:443", "r2.example:443", "[2001:db8::3]:8443"), "r1.example", 443);
     assertThat(peers).containsExactly(new MeshFlags.Peer("r2.example", 443), new MeshFlags.Peer("2001:db8::3", 8443));
     assertThat(peers.get(1).endpoint(true).uri().toString()).isEqualTo("http://[2001:db8::3]:8443/derp");
+    assertThat(peers.get(0).endpoint(false).uri().toString()).isEqualTo("https://r2.example/derp");
   }
 
   @Test

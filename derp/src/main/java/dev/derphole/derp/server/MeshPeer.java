@@ -55,8 +55,8 @@ final class MeshPeer implements DerpClientListener, AutoCloseable {
 
   /**
    * Queues a ready ForwardPacket frame for the peer (owned from here on), from any thread: dropped
-   * and counted while the peer is down or its queue is full (as many packets and bytes as a
-   * client's). The queue drains on the connection's loop in batches, one flush each, while the
+   * and counted while the peer is down or its queue is full ({@link Mesh#PEER_QUEUE_FACTOR} clients'
+   * worth of packets and bytes). The queue drains on the connection's loop in batches, one flush each, while the
    * socket is writable.
    */
   void forward(ByteBuf forwardPacket) {

@@ -11,7 +11,10 @@ import java.util.TreeMap;
  * buffer of at most {@code bound} bytes; a chunk that would overflow it is refused with
  * {@link Offer#PAUSED}: its lane keeps that chunk, stops reading (so the lane's own flow control
  * pushes back on the sender) and offers it again after {@link Listener#resume}. Memory is thus
- * at most {@code bound} plus one chunk per paused lane, and nothing is ever dropped.
+ * at most {@code bound} plus one chunk per paused lane, and nothing is ever dropped. The held bytes
+ * are also at most {@link #maxSegments} separate pieces (one per 512 bytes of bound, at least 16),
+ * so a peer sending one-byte chunks with gaps between cannot make the bookkeeping outgrow the
+ * bytes.
  *
  * <p>A chunk that fills the gap at the delivered offset is always taken (it is written straight
  * through), so the transfer moves as long as the lane carrying that gap is read. The
@@ -37,6 +40,7 @@ public final class Reassembler {
   private final boolean[] paused;
   /** Disjoint segments ahead of {@link #delivered}, by start offset. */
   private final TreeMap<Long, byte[]> ahead = new TreeMap<>();
+  private final int maxSegments;
   private long buffered;
   private long delivered;
   private long duplicates;
@@ -53,6 +57,7 @@ public final class Reassembler {
     this.listener = listener;
     this.freshEnd = new long[lanes];
     this.paused = new boolean[lanes];
+    this.maxSegments = (int) Math.min(Integer.MAX_VALUE, Math.max(16, bound / 512));
   }
 
   /** Takes {@code chunk} from {@code lane}, or pauses the lane (it keeps the chunk). */
@@ -70,8 +75,8 @@ public final class Reassembler {
       paused[lane] = false;
       return Offer.ACCEPTED;
     }
-    long fresh = checkOverlapsAndCountNew(chunk, start);
-    if (start > delivered && buffered + fresh > bound) {
+    long[] fresh = checkOverlapsAndCountNew(chunk, start);
+    if (start > delivered && (buffered + fresh[0] > bound || ahead.size() + fresh[1] > maxSegments)) {
       paused[lane] = true;
       return Offer.PAUSED;
     }
@@ -107,6 +112,15 @@ public final class Reassembler {
     return bound;
   }
 
+  /** Separate pieces held out of order now; never more than {@link #maxSegments()}. */
+  public int segments() {
+    return ahead.size();
+  }
+
+  public int maxSegments() {
+    return maxSegments;
+  }
+
   /** Bytes received again after they were delivered (a failed-over lane's chunks). */
   public long duplicates() {
     return duplicates;
@@ -124,10 +138,12 @@ public final class Reassembler {
 
   /**
    * Checks that the chunk's bytes from {@code start} agree with every held segment they overlap,
-   * and returns how many of them are not held yet.
+   * and returns how many of them are not held yet and in how many pieces.
    */
-  private long checkOverlapsAndCountNew(Chunk chunk, long start) throws LaneProtocolException {
+  private long[] checkOverlapsAndCountNew(Chunk chunk, long start) throws LaneProtocolException {
     long covered = 0;
+    long gaps = 0;
+    long pos = start;
     Map.Entry<Long, byte[]> e = ahead.floorEntry(start);
     Long key = e != null && e.getKey() + e.getValue().length > start ? e.getKey() : ahead.ceilingKey(start);
     while (key != null && key < chunk.end()) {
@@ -142,10 +158,13 @@ public final class Reassembler {
           throw new LaneProtocolException("chunks disagree about the bytes at " + from + ".." + to);
         }
         covered += n;
+        gaps += from > pos ? 1 : 0;
+        pos = to;
       }
       key = ahead.higherKey(key);
     }
-    return chunk.end() - start - covered;
+    gaps += pos < chunk.end() ? 1 : 0;
+    return new long[] {chunk.end() - start - covered, gaps};
   }
 
   /** Holds the parts of the chunk from {@code start} that no held segment covers. */

@@ -86,6 +86,25 @@ class ReassemblerTest {
     assertThat(r.buffered()).isZero();
   }
 
+  /** A peer sending one-byte chunks with gaps between is paused by the piece count, not the bytes. */
+  @Test
+  void tinyChunksWithGapsArePausedByThePieceCount() throws IOException {
+    Reassembler r = reassembler(1, 1 << 20);
+    assertThat(r.maxSegments()).isEqualTo(2048);
+    long offset = 2;
+    while (r.offer(0, resent(offset, "x")) == Reassembler.Offer.ACCEPTED) {
+      offset += 2;
+      assertThat(r.segments()).isLessThanOrEqualTo(r.maxSegments());
+    }
+    assertThat(r.segments()).isEqualTo(2048);
+    assertThat(r.buffered()).isEqualTo(2048);
+    // A chunk that only joins pieces already there adds none and is taken; the gap at 0 always is.
+    assertThat(r.offer(0, resent(2, "x"))).isEqualTo(Reassembler.Offer.ACCEPTED);
+    assertThat(r.offer(0, resent(0, "ab"))).isEqualTo(Reassembler.Offer.ACCEPTED);
+    assertThat(r.delivered()).isEqualTo(3);
+    assertThat(r.segments()).isEqualTo(2047);
+  }
+
   @Test
   void bytesAheadWaitAndGoOutWhenTheGapFills() throws IOException {
     Reassembler r = reassembler(2, 100);

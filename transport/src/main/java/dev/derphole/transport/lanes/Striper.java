@@ -3,7 +3,7 @@ package dev.derphole.transport.lanes;
 import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Iterator;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -90,7 +90,7 @@ public final class Striper {
       int fits = lanes.get(lane).room() - Chunk.HEADER_LENGTH;
       if (head.payload().length > fits) {
         // Split: the receiver places bytes by offset, so a resent chunk may go in pieces.
-        Chunk first = new Chunk(head.offset(), true, java.util.Arrays.copyOf(head.payload(), fits));
+        Chunk first = new Chunk(head.offset(), true, Arrays.copyOf(head.payload(), fits));
         toResend.addFirst(head.from(head.offset() + fits));
         head = first;
       }
@@ -186,10 +186,6 @@ public final class Striper {
 
   /** For tests: the chunks lane {@code lane} holds unacknowledged, in the order sent. */
   List<Chunk> unackedOn(int lane) {
-    List<Chunk> out = new ArrayList<>();
-    for (Iterator<Chunk> it = unacked.get(lane).iterator(); it.hasNext(); ) {
-      out.add(it.next());
-    }
-    return out;
+    return new ArrayList<>(unacked.get(lane));
   }
 }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -51,7 +52,7 @@ class StriperTest {
     assertThat(lanes.get(0).offsets()).containsExactly(0L, 300L, 600L);
     assertThat(lanes.get(1).offsets()).containsExactly(100L, 400L);
     assertThat(lanes.get(2).offsets()).containsExactly(200L, 500L);
-    assertThat(lanes.get(1).got.get(0).payload()).isEqualTo(java.util.Arrays.copyOfRange(DATA, 100, 200));
+    assertThat(lanes.get(1).got.get(0).payload()).isEqualTo(Arrays.copyOfRange(DATA, 100, 200));
     assertThat(s.sent()).isEqualTo(700);
   }
 
@@ -73,7 +74,7 @@ class StriperTest {
     RecordingLane headerOnly = new RecordingLane(Chunk.HEADER_LENGTH);
     Striper s = new Striper(List.of(small, headerOnly), 100, 10_000);
     assertThat(s.write(DATA, 0, 100)).isEqualTo(10);
-    assertThat(small.got).containsExactly(new Chunk(0, false, java.util.Arrays.copyOf(DATA, 10)));
+    assertThat(small.got).containsExactly(new Chunk(0, false, Arrays.copyOf(DATA, 10)));
     assertThat(headerOnly.got).isEmpty();
     assertThat(s.write(DATA, 10, 90)).isZero();
     headerOnly.room = 1000;
@@ -109,8 +110,8 @@ class StriperTest {
     assertThat(s.isDead(1)).isTrue();
     List<Chunk> resent = a.got.subList(2, a.got.size());
     assertThat(resent).containsExactly(
-        new Chunk(150, true, java.util.Arrays.copyOfRange(DATA, 150, 200)),
-        new Chunk(400, true, java.util.Arrays.copyOfRange(DATA, 400, 500)));
+        new Chunk(150, true, Arrays.copyOfRange(DATA, 150, 200)),
+        new Chunk(400, true, Arrays.copyOfRange(DATA, 400, 500)));
     assertThat(s.unackedOn(1)).isEmpty();
     assertThat(s.write(DATA, 600, 100)).isEqualTo(100);
     assertThat(b.got).hasSize(2);
@@ -128,7 +129,7 @@ class StriperTest {
     assertThat(s.write(DATA, 400, 100)).as("new bytes wait behind resent ones").isZero();
     a.room = Chunk.HEADER_LENGTH + 30;
     s.pump();
-    assertThat(a.got.get(2)).isEqualTo(new Chunk(100, true, java.util.Arrays.copyOfRange(DATA, 100, 130)));
+    assertThat(a.got.get(2)).isEqualTo(new Chunk(100, true, Arrays.copyOfRange(DATA, 100, 130)));
     a.room = 10_000;
     assertThat(s.write(DATA, 400, 100)).isEqualTo(100);
     assertThat(a.offsets()).containsExactly(0L, 200L, 100L, 130L, 300L, 400L);

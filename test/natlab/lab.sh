@@ -9,6 +9,8 @@
 #                                   (relay and STUN too: the site's uplink is down)
 #   lab.sh cut6 | restore6          drop / allow UDP between the two sites over IPv6 (--ipv6)
 #   lab.sh relay4 drop|restore      black-hole / restore IPv4 to the relay's address (.1)
+#   lab.sh police MBIT | unpolice   police each UDP flow between the sites' WAN addresses to
+#                                   MBIT Mbit/s (a flow: addresses and ports), or stop
 #   lab.sh status
 #   lab.sh check                    what this machine supports (lab, upnp)
 #
@@ -33,7 +35,7 @@ KINDS="eim-eif eim-apdf symmetric udp-blocked none"
 INET6_NET=2001:db8:ff   # the internet over IPv6 (with --ipv6): ::1 relay, ::2 second server, on br0
 RELAY_IP6=$INET6_NET::1
 
-usage() { sed -n '2,19s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '2,21s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 die() { echo "lab.sh: $*" >&2; exit 1; }
 
 ns() { echo "dhl-$1$SFX"; }                   # ns inet -> dhl-inet[-id]
@@ -495,6 +497,36 @@ NFT
   esac
 }
 
+# A per-flow policer, as routers and ISPs that shape per flow do: each UDP flow between the two
+# sites' WAN addresses (source and destination address and port) gets MBIT Mbit/s with a 20 ms
+# burst; what goes over is dropped. The flows sit in a dynamic set (at most 65536, forgotten after
+# 60 s idle), so many flows are policed each on its own.
+cmd_police() {
+  ns_exists inet || die "the lab is not up"
+  [[ ${1:-} =~ ^[1-9][0-9]{0,5}$ ]] || die "police takes a rate in Mbit/s (1-999999), got '${1:-}'"
+  local kbytes=$(($1 * 125)) burst=$(($1 * 2500))
+  cmd_unpolice
+  nsx inet nft -f - <<NFT
+table bridge dhl_police {
+  set flows {
+    type ipv4_addr . ipv4_addr . inet_service . inet_service
+    flags dynamic,timeout; timeout 60s; size 65536
+  }
+  chain forward {
+    type filter hook forward priority filter; policy accept;
+    ip saddr { $(wan_ip A), $(wan_ip B) } ip daddr { $(wan_ip A), $(wan_ip B) } meta l4proto udp update @flows { ip saddr . ip daddr . udp sport . udp dport limit rate over $kbytes kbytes/second burst $burst bytes } counter drop
+  }
+}
+NFT
+}
+
+cmd_unpolice() {
+  ns_exists inet || die "the lab is not up"
+  if nsx inet nft list table bridge dhl_police >/dev/null 2>&1; then
+    nsx inet nft delete table bridge dhl_police
+  fi
+}
+
 cmd_status() {
   ns_exists inet || { echo "down"; return; }
   cat "$STATE/lab.env"
@@ -534,6 +566,8 @@ case ${1:-} in
   cut6) cmd_cut6 ;;
   restore6) cmd_restore6 ;;
   relay4) shift; cmd_relay4 "$@" ;;
+  police) shift; cmd_police "$@" ;;
+  unpolice) cmd_unpolice ;;
   isolate) shift; cmd_isolate "$@" ;;
   rejoin) cmd_rejoin ;;
   status) cmd_status ;;

@@ -12,6 +12,8 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -21,6 +23,9 @@ import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.util.ReferenceCountUtil;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketException;
@@ -40,8 +45,7 @@ import org.junit.jupiter.api.Timeout;
  * {@link OpenListener} on its own: real TCP clients on loopback and a real QUIC connection whose
  * far end is no {@link ShareServer} but a bare stream handler the test drives, so that what the
  * listener puts on each stream (header, bytes, FIN, reset) and when it stops reading is seen
- * directly (backpressure through the same path is covered by {@link ShareBridgeTest} and, on
- * its own, by {@link TcpStreamBridgeTest}). Its accept path needs a live {@link QuicChannel} (stream credit, stream bootstrap),
+ * directly. Its accept path needs a live {@link QuicChannel} (stream credit, stream bootstrap),
  * hence a loopback QUIC pair rather than an EmbeddedChannel.
  */
 @Timeout(value = 2, unit = TimeUnit.MINUTES)
@@ -51,6 +55,7 @@ class OpenListenerTest {
   private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
   private final List<AutoCloseable> closeMe = new ArrayList<>();
   private final BlockingQueue<FarStream> streams = new LinkedBlockingQueue<>();
+  private volatile boolean farEndReads = true;
 
   @AfterEach
   void stop() throws Exception {
@@ -104,6 +109,60 @@ class OpenListenerTest {
     }
   }
 
+  /**
+   * The listener reads a client only as fast as its stream takes the bytes: with a far end that
+   * reads one batch at a time, the client never gets further ahead of it than the buffers on the
+   * way (its send buffer, the accepted socket's receive buffer, the bridge's
+   * {@value TcpStreamBridge#HIGH_WATER} bytes, the stream's {@value QuicTransport#MAX_STREAM_DATA}
+   * bytes of credit), far less than it tries to write; and every byte arrives in order. A listener
+   * that read on regardless would queue the client's bytes in memory and let it run ahead.
+   */
+  @Test
+  void backpressure() throws Exception {
+    final long total = 256L << 20;
+    final long bound = 64L << 20;
+    farEndReads = false;
+    InetSocketAddress at = listen();
+    try (Socket client = new Socket(at.getAddress(), at.getPort())) {
+      client.setSoTimeout(SECONDS * 1000);
+      AtomicLong written = new AtomicLong();
+      CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+        byte[] chunk = new byte[64 << 10];
+        try {
+          OutputStream out = client.getOutputStream();
+          while (written.get() < total) {
+            long from = written.get();
+            for (int i = 0; i < chunk.length; i++) {
+              chunk[i] = pattern(from + i);
+            }
+            out.write(chunk);
+            written.addAndGet(chunk.length);
+          }
+          client.shutdownOutput();
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      });
+      FarStream far = streams.poll(SECONDS, TimeUnit.SECONDS);
+      assertThat(far).isNotNull();
+
+      long mostAhead = 0;
+      while (!far.end.isDone()) {
+        mostAhead = Math.max(mostAhead, written.get() - Math.max(0, far.count.get() - StreamHeader.LENGTH));
+        far.readOnce().get(SECONDS, TimeUnit.SECONDS);
+      }
+      writer.get(SECONDS, TimeUnit.SECONDS);
+      assertThat(mostAhead).as("bytes the client got ahead of what the far end read").isLessThanOrEqualTo(bound);
+      assertThat(far.end.get()).isEqualTo("fin");
+      assertThat(far.count.get()).isEqualTo(StreamHeader.LENGTH + total);
+      assertThat(far.misordered.get()).as("first byte out of order").isEqualTo(-1);
+    }
+  }
+
+  private static byte pattern(long i) {
+    return (byte) (i % 251);
+  }
+
   // ------------------------------------------------------------------------------- helpers
 
   private static byte[] concat(ByteBuf a, byte[] b) {
@@ -118,8 +177,10 @@ class OpenListenerTest {
   private final class FarStream extends ChannelInboundHandlerAdapter {
     final CompletableFuture<String> end = new CompletableFuture<>();
     final AtomicLong count = new AtomicLong();
+    final AtomicLong misordered = new AtomicLong(-1);
     private final ByteArrayOutputStream start = new ByteArrayOutputStream();
     private volatile QuicStreamChannel channel;
+    private volatile CompletableFuture<Void> readDone;
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
@@ -138,6 +199,10 @@ class OpenListenerTest {
             synchronized (start) {
               start.write(v);
             }
+          }
+          long body = at - StreamHeader.LENGTH;
+          if (body >= 0 && v != pattern(body) && misordered.get() < 0) {
+            misordered.set(body);
           }
         }
         count.set(at);
@@ -162,6 +227,26 @@ class OpenListenerTest {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
       end.complete("closed");
+    }
+
+    /** Reads once; completes when that read's bytes (or the stream's end) have arrived. */
+    CompletableFuture<Void> readOnce() {
+      CompletableFuture<Void> done = new CompletableFuture<>();
+      channel.eventLoop().execute(() -> {
+        readDone = done;
+        end.whenComplete((e, t) -> done.complete(null));
+        channel.read();
+      });
+      return done;
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+      CompletableFuture<Void> done = readDone;
+      if (done != null) {
+        done.complete(null);
+      }
+      ctx.fireChannelReadComplete();
     }
 
     byte[] received() {
@@ -191,6 +276,7 @@ class OpenListenerTest {
           @Override
           protected void initChannel(QuicStreamChannel ch) {
             ch.config().setAllowHalfClosure(true);
+            ch.config().setAutoRead(farEndReads);
             ch.pipeline().addLast(new FarStream());
           }
         });
@@ -206,7 +292,10 @@ class OpenListenerTest {
   }
 
   private Channel udp() throws InterruptedException {
-    Channel ch = new Bootstrap().group(group).channel(NioDatagramChannel.class).handler(new ChannelInboundHandlerAdapter())
+    // Whole QUIC packets of up to 16 KB: with Netty's default 2 KiB reads they would be cut short.
+    Channel ch = new Bootstrap().group(group).channel(NioDatagramChannel.class)
+        .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(QuicTransport.MAX_UDP_PAYLOAD))
+        .handler(new ChannelInboundHandlerAdapter())
         .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
     closeMe.add(() -> ch.close().syncUninterruptibly());
     return ch;

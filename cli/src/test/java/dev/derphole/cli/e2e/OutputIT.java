@@ -83,6 +83,36 @@ class OutputIT extends RelayedIT {
   }
 
   @Test
+  void pipeQuietAndReceiverFirstQuietAndVersionSilent() throws Exception {
+    Path data = Bytes.randomFile(dir.resolve("data.bin"), 1 << 20, 13);
+    Derphole listen = Derphole.start(processes, dir, "listen", relay.mapFile(), NO_INPUT, "listen");
+    String token = listen.awaitToken();
+    Derphole pipe = Derphole.start(processes, dir, "pipe", relay.mapFile(), data, "pipe", "-q", token);
+    pipe.assertExit(0, DONE);
+    listen.assertExit(0, DONE);
+    assertThat(pipe.stderr()).isEmpty();
+
+    // Receiver first: receive -q keeps the block the sender needs, send --to -q says nothing.
+    Path from = Files.createDirectory(dir.resolve("from"));
+    Path to = Files.createDirectory(dir.resolve("to"));
+    Path file = Bytes.randomFile(from.resolve("g.bin"), 1 << 20, 14);
+    Derphole receive = Derphole.start(processes, to, "receive", relay.mapFile(), NO_INPUT, "receive", "-q");
+    String receiveToken = receive.awaitStderr(Pattern.compile("(?m)^derphole send --to (\\S+)\\R")).group(1);
+    Derphole send = Derphole.start(processes, from, "send", relay.mapFile(), NO_INPUT, "send", "-q", "--to",
+        receiveToken, "g.bin");
+    send.assertExit(0, DONE);
+    receive.assertExit(0, DONE);
+    assertThat(Bytes.sha256(to.resolve("g.bin"))).isEqualTo(Bytes.sha256(file));
+    assertThat(receive.stderr()).isEqualTo(block("send --to", receiveToken));
+    assertThat(send.stderr()).isEmpty();
+
+    Derphole version = Derphole.start(processes, dir, "version", relay.mapFile(), NO_INPUT, "version", "-s");
+    version.assertExit(0, DONE);
+    assertThat(Files.readString(version.stdout)).isNotBlank();
+    assertThat(version.stderr()).isEmpty();
+  }
+
+  @Test
   void silentKeepsTheErrorThatEndsTheCommandAndOnlyIt() throws Exception {
     Derphole bad = Derphole.start(processes, dir, "receive-bad", relay.mapFile(), NO_INPUT, "receive", "-s", "dhoBnot-a-token");
     bad.assertExit(1, DONE);

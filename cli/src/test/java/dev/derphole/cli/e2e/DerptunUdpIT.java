@@ -286,4 +286,22 @@ class DerptunUdpIT extends RelayedIT {
       }
     }
   }
+
+  @Test
+  void serveNeedsAServiceAndEachAddressAPort() throws Exception {
+    String[][] cases = {
+        {"give the service to forward to: --tcp HOST:PORT, --udp HOST:PORT or both", "serve", "--token-file",
+            serverFile.toString()},
+        {"--udp: needs a port, e.g. 127.0.0.1:51820", "serve", "--token-file", serverFile.toString(), "--udp",
+            "127.0.0.1:0"},
+        {"--udp-idle-timeout and --max-udp-flows must be at least 1", "open", "--token-file", clientFile.toString(),
+            "--udp", "127.0.0.1:0", "--max-udp-flows", "0"},
+    };
+    for (String[] c : cases) {
+      Derphole p = Derptun.start(processes, dir, c[1] + "-usage", relay.mapFile(), Arrays.copyOfRange(c, 1, c.length));
+      p.assertExit(2, Duration.ofSeconds(60));
+      assertThat(Derptun.oneLineError(p)).isEqualTo(c[0]);
+      assertThat(p.stdout).isEmptyFile();
+    }
+  }
 }

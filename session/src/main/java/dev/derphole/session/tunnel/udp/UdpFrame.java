@@ -49,10 +49,6 @@ public final class UdpFrame {
     return out;
   }
 
-  static int encodedLength(ByteBuf payload) {
-    return HEADER + payload.readableBytes();
-  }
-
   /**
    * The flow id of a DATA frame, or {@code -1} (as a long) when {@code frame} is not one: too short,
    * another kind, or a payload over {@link #MAX_PAYLOAD}.

@@ -243,6 +243,15 @@ public final class UdpListener implements AutoCloseable {
   public void close() {
     sweep.cancel(false);
     socket.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
+    // The socket's loop has stopped reading: a batch it did not hand on is released here.
+    try {
+      socket.eventLoop().execute(() -> {
+        toTunnel.forEach(ByteBuf::release);
+        toTunnel.clear();
+      });
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // the loop is gone, and its buffers with it
+    }
   }
 
   /** The local socket's reader: every datagram a client sends. */

@@ -143,17 +143,6 @@ public final class UdpTarget {
       f.send(UdpFrame.payload(frame));
     }
 
-    @Override
-    public void channelReadComplete(ChannelHandlerContext ctx) {
-      ctx.fireChannelReadComplete();
-    }
-
-    private void replyReady() {
-      if (!repliesPending) {
-        repliesPending = true;
-      }
-    }
-
     private void flushReplies() {
       if (repliesPending) {
         repliesPending = false;
@@ -252,7 +241,7 @@ public final class UdpTarget {
                 ? UdpDrops.Reason.OVERSIZED : UdpDrops.Reason.BACKLOG);
           }
         });
-        replyReady();
+        repliesPending = true;
       }
 
       void close(String why) {

@@ -38,34 +38,13 @@ final class Relay {
 
   /** On a given TCP port (0: any free one): a restarted relay comes back where its clients look for it. */
   static Relay start(Processes processes, Path dir, boolean plainHttp, int port) throws Exception {
-    Files.createDirectories(dir);
-    Path mapFile = dir.resolve("derp-map.json");
-    Path stderr = dir.resolve("derper.stderr");
-    List<String> cmd = new ArrayList<>(List.of(Processes.bin("derper").toString(),
-        "--listen", "127.0.0.1:" + port, "--stun-port", "0", "--derp-map-out", mapFile.toString()));
+    List<String> args = new ArrayList<>(List.of("--listen", "127.0.0.1:" + port, "--stun-port", "0"));
     if (plainHttp) {
-      cmd.add("--plain-http");
+      args.add("--plain-http");
     }
-    ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile())
-        .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
-        .redirectOutput(dir.resolve("derper.stdout").toFile())
-        .redirectError(stderr.toFile());
-    Derphole.cleanEnvironment(pb);
-    Process p = processes.start(pb);
-    long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-    while (!Files.exists(mapFile)) {
-      if (!p.isAlive()) {
-        fail("derper exited with %d before writing its map; stderr:%n%s", p.exitValue(), read(stderr));
-      }
-      if (System.nanoTime() > deadline) {
-        fail("derper wrote no map within %s; stderr:%n%s", START_TIMEOUT, read(stderr));
-      }
-      Thread.sleep(20);
-    }
-    DerpMap map = DerpMapSource.load(mapFile.toString(), Duration.ofSeconds(5));
-    DerpNode node = map.regionsById().get(0).derpNodes().get(0);
-    assertThat(node.plainHttp()).isEqualTo(plainHttp);
-    return new Relay(p, mapFile, stderr, node);
+    Relay relay = launch(processes, dir, args, nodes -> nodes.get(0));
+    assertThat(relay.node.plainHttp()).isEqualTo(plainHttp);
+    return relay;
   }
 
   /**
@@ -73,16 +52,24 @@ final class Relay {
    * with the key in {@code pskFile}; the map it writes lists every node of the region.
    */
   static Relay startMeshed(Processes processes, Path dir, int port, List<Integer> peerPorts, Path pskFile) throws Exception {
-    Files.createDirectories(dir);
-    Path mapFile = dir.resolve("derp-map.json");
-    Path stderr = dir.resolve("derper.stderr");
     StringBuilder peers = new StringBuilder();
     for (int p : peerPorts) {
       peers.append(peers.length() == 0 ? "" : ",").append("127.0.0.1:").append(p);
     }
-    List<String> cmd = new ArrayList<>(List.of(Processes.bin("derper").toString(),
-        "--listen", "127.0.0.1:" + port, "--stun-port", "-1", "--plain-http", "--derp-map-out", mapFile.toString(),
-        "--mesh-with", peers.toString(), "--mesh-psk-file", pskFile.toString()));
+    return launch(processes, dir, List.of("--listen", "127.0.0.1:" + port, "--stun-port", "-1", "--plain-http",
+        "--mesh-with", peers.toString(), "--mesh-psk-file", pskFile.toString()),
+        nodes -> nodes.stream().filter(n -> n.derpPort() == port).findFirst().orElseThrow());
+  }
+
+  /** Starts {@code derper ARGS --derp-map-out}, waits for its map, and picks this relay's node from it. */
+  private static Relay launch(Processes processes, Path dir, List<String> args,
+      java.util.function.Function<List<DerpNode>, DerpNode> self) throws Exception {
+    Files.createDirectories(dir);
+    Path mapFile = dir.resolve("derp-map.json");
+    Path stderr = dir.resolve("derper.stderr");
+    List<String> cmd = new ArrayList<>(List.of(Processes.bin("derper").toString()));
+    cmd.addAll(args);
+    cmd.addAll(List.of("--derp-map-out", mapFile.toString()));
     ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile())
         .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
         .redirectOutput(dir.resolve("derper.stdout").toFile())
@@ -100,8 +87,7 @@ final class Relay {
       Thread.sleep(20);
     }
     DerpMap map = DerpMapSource.load(mapFile.toString(), Duration.ofSeconds(5));
-    DerpNode node = map.regionsById().get(0).derpNodes().stream().filter(n -> n.derpPort() == port).findFirst().orElseThrow();
-    return new Relay(p, mapFile, stderr, node);
+    return new Relay(p, mapFile, stderr, self.apply(map.regionsById().get(0).derpNodes()));
   }
 
   Path mapFile() {

@@ -17,7 +17,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -28,20 +27,11 @@ import org.junit.jupiter.api.Timeout;
  * and it is one-shot and expires as the sender-first one does.
  */
 @Timeout(value = 4, unit = TimeUnit.MINUTES)
-class ReceiverFirstIT extends RelayedIT {
+class ReceiverFirstIT extends SendReceiveDirsIT {
   static final Duration TRANSFER = SendReceiveIT.TRANSFER;
   static final Path NO_INPUT = Path.of("/dev/null");
   /** What {@code derphole receive} prints for the other machine. */
   static final Pattern SEND_LINE = Pattern.compile("(?m)^derphole send --to (\\S+)\\R");
-
-  Path from;
-  Path to;
-
-  @BeforeEach
-  void dirs() throws Exception {
-    from = Files.createDirectory(dir.resolve("from"));
-    to = Files.createDirectory(dir.resolve("to"));
-  }
 
   private Derphole receive(String name, String... args) {
     List<String> all = new ArrayList<>(List.of("receive"));

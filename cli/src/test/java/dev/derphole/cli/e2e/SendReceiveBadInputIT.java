@@ -24,7 +24,6 @@ import java.util.concurrent.TimeUnit;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.apache.commons.compress.archivers.tar.TarConstants;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -34,20 +33,11 @@ import org.junit.jupiter.api.Timeout;
  * name — never a half-written file, never a file outside the target.
  */
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
-class SendReceiveBadInputIT extends RelayedIT {
+class SendReceiveBadInputIT extends SendReceiveDirsIT {
   static final Duration TRANSFER = SendReceiveIT.TRANSFER;
   /** A sender killed with SIGKILL says nothing: the receiver notices by QUIC's idle timeout (30 s). */
   static final Duration NOTICE = Duration.ofSeconds(60);
   static final Path NO_INPUT = Path.of("/dev/null");
-
-  Path from;
-  Path to;
-
-  @BeforeEach
-  void dirs() throws Exception {
-    from = Files.createDirectory(dir.resolve("from"));
-    to = Files.createDirectory(dir.resolve("to"));
-  }
 
   /** The receiver's files, without its own stdout/stderr captures. */
   private List<String> received() throws IOException {

@@ -11,7 +11,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -21,17 +20,8 @@ import org.junit.jupiter.api.Timeout;
  * carries nothing but a text message.
  */
 @Timeout(value = 4, unit = TimeUnit.MINUTES)
-class SendReceiveIT extends RelayedIT {
+class SendReceiveIT extends SendReceiveDirsIT {
   static final Duration TRANSFER = Duration.ofSeconds(180);
-
-  Path from;
-  Path to;
-
-  @BeforeEach
-  void dirs() throws Exception {
-    from = Files.createDirectory(dir.resolve("from"));
-    to = Files.createDirectory(dir.resolve("to"));
-  }
 
   /** send ARGS in {@code from}, receive RECEIVE_ARGS in {@code to}; both must exit 0. */
   private Derphole[] transfer(Path stdin, String[] sendArgs, String... receiveArgs) throws Exception {

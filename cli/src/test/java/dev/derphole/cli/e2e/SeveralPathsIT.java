@@ -16,7 +16,6 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -26,18 +25,9 @@ import org.junit.jupiter.api.Timeout;
  * (no overwrite without --force, -o DIR), and a hostile sender's names are refused or escaped.
  */
 @Timeout(value = 4, unit = TimeUnit.MINUTES)
-class SeveralPathsIT extends RelayedIT {
+class SeveralPathsIT extends SendReceiveDirsIT {
   static final Duration TRANSFER = SendReceiveIT.TRANSFER;
   static final Path NO_INPUT = Path.of("/dev/null");
-
-  Path from;
-  Path to;
-
-  @BeforeEach
-  void dirs() throws Exception {
-    from = Files.createDirectory(dir.resolve("from"));
-    to = Files.createDirectory(dir.resolve("to"));
-  }
 
   /** The receiver's names, hidden temporaries included, without its own stdout/stderr captures. */
   private List<String> received(Path where) throws Exception {

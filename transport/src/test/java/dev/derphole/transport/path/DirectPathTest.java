@@ -26,7 +26,6 @@ import io.netty.channel.socket.DatagramPacket;
 import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.codec.quic.QuicStreamType;
-import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.security.MessageDigest;
@@ -74,36 +73,11 @@ class DirectPathTest {
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
   }
 
-  /** Drops every datagram in both directions while {@code cut} is set. */
-  @ChannelHandler.Sharable
-  static final class Firewall extends io.netty.channel.ChannelDuplexHandler {
-    volatile boolean cut;
-
-    @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-      if (cut) {
-        ReferenceCountUtil.release(msg);
-      } else {
-        ctx.fireChannelRead(msg);
-      }
-    }
-
-    @Override
-    public void write(ChannelHandlerContext ctx, Object msg, io.netty.channel.ChannelPromise promise) {
-      if (cut && msg instanceof DatagramPacket) {
-        ReferenceCountUtil.release(msg);
-        promise.trySuccess();
-      } else {
-        ctx.write(msg, promise);
-      }
-    }
-  }
-
   final class Side implements DerpClientListener, DirectPath.Listener {
     final NodePrivateKey key = NodePrivateKey.generate();
     final TlsIdentity tls = TlsIdentity.generate();
     final PeerPath path = new PeerPath();
-    final Firewall firewall = new Firewall();
+    final DatagramCut firewall = new DatagramCut();
     final List<ByteBuf> batch = new ArrayList<>();
     final BlockingQueue<String> events = new LinkedBlockingQueue<>();
     final int role;

@@ -10,6 +10,7 @@ import dev.derphole.derp.key.NodePublicKey;
 import dev.derphole.derp.server.DerpServer;
 import dev.derphole.derp.server.DerpServerConfig;
 import dev.derphole.derp.stun.StunServer;
+import dev.derphole.transport.path.DatagramCut;
 import dev.derphole.transport.quic.QuicTransport;
 import dev.derphole.transport.quic.TlsIdentity;
 import io.netty.buffer.ByteBuf;
@@ -21,11 +22,9 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.ChannelInputShutdownReadComplete;
-import io.netty.channel.socket.DatagramPacket;
 import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.codec.quic.QuicStreamType;
-import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.security.MessageDigest;
@@ -73,31 +72,6 @@ class PeerConnectionTest {
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
   }
 
-  /** Drops every datagram on a socket, both ways, while {@code cut} is set: a path that died. */
-  @ChannelHandler.Sharable
-  static final class Cut extends io.netty.channel.ChannelDuplexHandler {
-    volatile boolean cut;
-
-    @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-      if (cut) {
-        ReferenceCountUtil.release(msg);
-      } else {
-        ctx.fireChannelRead(msg);
-      }
-    }
-
-    @Override
-    public void write(ChannelHandlerContext ctx, Object msg, io.netty.channel.ChannelPromise promise) {
-      if (cut && msg instanceof DatagramPacket) {
-        ReferenceCountUtil.release(msg);
-        promise.trySuccess();
-      } else {
-        ctx.write(msg, promise);
-      }
-    }
-  }
-
   /** One peer: its connection, and a DERP client as the relay link. */
   final class Peer implements DerpClientListener {
     final NodePrivateKey key = NodePrivateKey.generate();
@@ -106,7 +80,7 @@ class PeerConnectionTest {
     final List<String> lines = new CopyOnWriteArrayList<>();
     final List<List<String>> signalled = new CopyOnWriteArrayList<>();
     final List<ByteBuf> batch = new ArrayList<>();
-    final Cut cut = new Cut();
+    final DatagramCut cut = new DatagramCut();
     PeerConnection connection;
     DerpClient derp;
 

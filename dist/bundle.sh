@@ -32,7 +32,12 @@ jdk=$(jdk_home amd64)
 # Less java.desktop (AWT, a fifth of the tarball): only Jackson's optional java.beans annotations
 # refer to it, and Jackson loads those behind a catch; java.logging and java.xml came with it.
 modules=$("$jdk/bin/jdeps" --ignore-missing-deps --print-module-deps --multi-release 17 "$jar")
-modules=$(echo "$modules,java.logging,java.xml,jdk.crypto.ec,jdk.naming.dns" | tr , '\n' | grep -vx java.desktop | paste -sd,)
+# And the modules of every provider the runtime's java.security lists (SunJGSS, JdkSASL, XMLDSig, SunPCSC,
+# SunPKCS11): where one is missing, the first TLS handshake's search for signature algorithms
+# falls back to a ServiceLoader scan that instantiates every provider on the class path,
+# BouncyCastle's included (hundreds of classes outside the class archive, 0.1 s a start).
+modules=$(echo "$modules,java.logging,java.xml,jdk.crypto.ec,jdk.naming.dns,java.security.jgss,jdk.security.jgss,java.xml.crypto,java.smartcardio,jdk.crypto.cryptoki" \
+  | tr , '\n' | grep -vx java.desktop | paste -sd,)
 # npm gives every file it installs this time; the class archive checks the jar's, so the jar has
 # it from the start (the same in the tarball and in the npm package).
 stamp=1985-10-26T08:15:00Z

@@ -101,7 +101,11 @@ final class DerptunOpenCommand implements Callable<Integer> {
           datagrams.use(q);
         }
       }).start()) {
-        Runtime.getRuntime().addShutdownHook(new Thread(client::close));
+        java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+          stopping.set(true);
+          client.close();
+        }));
         QuicChannel quic = null;
         try {
           quic = client.awaitConnection(FIRST_CONNECTION);
@@ -121,7 +125,14 @@ final class DerptunOpenCommand implements Callable<Integer> {
         // The client moves the listener to each new connection; this thread only waits for a refusal.
         while (true) {
           if (quic == null) {
-            quic = client.awaitConnection(Duration.ofDays(365));
+            try {
+              quic = client.awaitConnection(Duration.ofDays(365));
+            } catch (SessionException e) {
+              if (stopping.get()) {
+                return Launcher.OK; // closed by a signal on the way out: not an error to report
+              }
+              throw e;
+            }
           }
           quic.closeFuture().await();
           quic = null;

@@ -13,6 +13,8 @@
 #
 #   bench/derptun-udp.sh [SECONDS]            (default 10 per row)
 #   LATENCY_RATE=N (default 10000), THROUGHPUT_RATES="N M" (default "50000 100000")
+#   BASE_JAR=path/to/derphole.jar adds the two derptun rows run with that build (e.g. main's), for a
+#   before/after in the same run. Hold `flock /tmp/bench.lock` around it on a shared machine.
 #
 # Needs java 17, socat, python3; builds the jars when missing; installs nothing.
 set -euo pipefail
@@ -43,8 +45,12 @@ export DERPHOLE_DERP_MAP=$out/map.json DERPHOLE_ALLOW_LOOPBACK=1
 "$root/bin/derptun" token server --output "$out/server.dts"
 "$root/bin/derptun" token client --token-file "$out/server.dts" --output "$out/client.dtc"
 
-# tunnel FLAGS...: serve in front of the receiver, open on a free port; sets via.
+# tunnel FLAGS...: serve in front of the receiver, open on a free port; sets via. $jar, when set,
+# is the build both ends run.
+jar=
 tunnel() {
+  export DERPHOLE_JAR=$jar
+  [ -n "$jar" ] || unset DERPHOLE_JAR
   "$root/bin/derptun" --verbose serve "$@" --token-file "$out/server.dts" --udp "127.0.0.1:$rx" 2> "$out/serve.err" &
   serve_pid=$!; pids+=("$serve_pid")
   await "$out/serve.err" '^relay-connected'
@@ -54,11 +60,28 @@ tunnel() {
   via=$(sed -n 's/^listening on udp \(.*\)$/\1/p' "$out/open.err")
   if [ $# = 0 ]; then await "$out/open.err" '^connected-direct'; fi
 }
-untunnel() { kill "$open_pid" "$serve_pid" 2>/dev/null || true; wait "$open_pid" "$serve_pid" 2>/dev/null || true; }
+# drops: what each end's udp-dropped lines added up to, by reason (verbose: at most a line a second).
+drops() {
+  local f
+  for f in open serve; do
+    python3 - "$out/$f.err" "$f" <<'PY'
+import re, sys
+total = {}
+for line in open(sys.argv[1], errors="replace"):
+    m = re.match(r"udp-dropped \d+ in the last \d+ s \((.*)\)$", line.strip())
+    for part in (m.group(1).split(", ") if m else []):
+        why, n = part.rsplit(": ", 1)
+        total[why] = total.get(why, 0) + int(n)
+print(f"  {sys.argv[2]} dropped: " + (", ".join(f"{k}: {v}" for k, v in total.items()) or "none counted"))
+PY
+  done
+}
+untunnel() { drops; kill "$open_pid" "$serve_pid" 2>/dev/null || true; wait "$open_pid" "$serve_pid" 2>/dev/null || true; }
 path() { if grep -q '^connected-direct' "$out/open.err"; then echo direct; else echo relay; fi; }
 
 echo "derptun UDP on one machine: 1200-byte datagrams, ${seconds} s per row, $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-printf '%-34s %9s %9s %9s %9s %11s %10s %10s\n' "path" "rate/s" "rx/s" "loss %" "p50 us" "p50 added" "p99 us" "fwd us/dg"
+echo "$(java -version 2>&1 | head -1); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-40s %9s %9s %9s %9s %11s %10s %10s\n' "path" "rate/s" "rx/s" "loss %" "p50 us" "p50 added" "p99 us" "fwd us/dg"
 base_p50=
 fwd=()   # the forwarder's pids, for its CPU
 ticks() { local t=0 p; for p in "${fwd[@]:-}"; do [ -n "$p" ] && t=$((t + $(cpu_ticks /proc/"$p" 2>/dev/null || echo 0))); done; echo $t; }
@@ -68,7 +91,7 @@ row() { # NAME TO RATE
   local used=$(( $(ticks) - before ))
   local p50; p50=$(field p50_us "$r")
   [ -n "$base_p50" ] || base_p50=$p50
-  printf '%-34s %9s %9s %9s %9s %11s %10s %10s\n' "$1" "$3" "$(field rx_per_s "$r")" "$(field loss_pct "$r")" "$p50" \
+  printf '%-40s %9s %9s %9s %9s %11s %10s %10s\n' "$1" "$3" "$(field rx_per_s "$r")" "$(field loss_pct "$r")" "$p50" \
     "$(python3 -c "print(f'{$p50-$base_p50:+.1f}')")" "$(field p99_us "$r")" \
     "$(python3 -c "print('-' if not ${#fwd[@]} else f'{$used/$clk_tck*1e6/($3*($seconds+1)):.1f}')")"
 }
@@ -93,3 +116,16 @@ tunnel --force-relay
 fwd=("$serve_pid" "$open_pid")
 all_rates "derptun, $(path) (--force-relay)" "$via"
 untunnel
+if [ -n "${BASE_JAR:-}" ]; then
+  jar=$BASE_JAR
+  tunnel
+  fwd=("$serve_pid" "$open_pid")
+  all_rates "base: derptun, $(path)" "$via"
+  untunnel
+  tunnel --force-relay
+  fwd=("$serve_pid" "$open_pid")
+  all_rates "base: derptun, $(path) (--force-relay)" "$via"
+  untunnel
+  jar=
+fi
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -10,6 +10,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.SimpleChannelInboundHandler;
@@ -122,6 +123,33 @@ public final class UdpListener implements AutoCloseable {
   public void use(QuicChannel q) {
     q.pipeline().addLast(new Replies());
     quic = q;
+    moveTo(q.eventLoop());
+  }
+
+  /**
+   * Puts the local socket on the connection's event loop, so that a read burst goes into QUIC and
+   * the replies go out without a hand-off between threads (measured: docs/benchmarks.md). Until
+   * then, and while it moves, datagrams wait in the socket's buffer.
+   */
+  private void moveTo(EventLoop loop) {
+    EventLoop now = socket.eventLoop();
+    if (now == loop) {
+      return;
+    }
+    try {
+      now.execute(() -> {
+        if (socket.eventLoop() != loop && socket.isRegistered() && socket.isOpen()) {
+          flushToTunnel();
+          socket.deregister().addListener(f -> {
+            if (f.isSuccess() && socket.isOpen()) {
+              loop.register(socket);
+            }
+          });
+        }
+      });
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // closing
+    }
   }
 
   private void fromClient(DatagramPacket p) {

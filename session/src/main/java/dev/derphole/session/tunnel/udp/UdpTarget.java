@@ -43,6 +43,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class UdpTarget {
   /** Datagrams held for a flow whose socket is not connected yet; more are dropped. */
   static final int PENDING = 16;
+  /**
+   * Datagrams written to a flow's socket before it is flushed: a read burst of the connection is
+   * flushed once at its end (one {@code sendmmsg} where epoll has it), or every this many.
+   */
+  static final int FLUSH_EVERY = 64;
 
   private final InetSocketAddress target;
   private final UdpLimits limits;
@@ -95,6 +100,8 @@ public final class UdpTarget {
     private ScheduledFuture<?> sweep;
     private boolean closed;
     private boolean repliesPending;
+    /** Flows written to in this read burst, not flushed yet. */
+    private final ArrayList<Flow> unflushed = new ArrayList<>();
 
     Connection(QuicChannel quic) {
       this.quic = quic;
@@ -143,6 +150,21 @@ public final class UdpTarget {
       f.send(UdpFrame.payload(frame));
     }
 
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+      flushTargets();
+      ctx.fireChannelReadComplete();
+    }
+
+    private void flushTargets() {
+      for (int i = 0; i < unflushed.size(); i++) {
+        Flow f = unflushed.get(i);
+        f.listed = false;
+        f.flush();
+      }
+      unflushed.clear();
+    }
+
     private void flushReplies() {
       if (repliesPending) {
         repliesPending = false;
@@ -179,6 +201,10 @@ public final class UdpTarget {
       final ArrayDeque<ByteBuf> pending = new ArrayDeque<>();
       Channel socket;
       boolean connected;
+      /** Written since the last flush. */
+      int unflushedWrites;
+      /** In {@link Connection#unflushed}. */
+      boolean listed;
       long lastActive = System.nanoTime();
 
       Flow(long id) {
@@ -223,7 +249,20 @@ public final class UdpTarget {
           drops.drop(UdpDrops.Reason.BACKLOG);
           return;
         }
-        socket.writeAndFlush(payload.retainedDuplicate(), socket.voidPromise());
+        socket.write(payload.retainedDuplicate(), socket.voidPromise());
+        if (++unflushedWrites >= FLUSH_EVERY) {
+          flush();
+        } else if (!listed) {
+          listed = true;
+          unflushed.add(this);
+        }
+      }
+
+      void flush() {
+        if (unflushedWrites > 0) {
+          unflushedWrites = 0;
+          socket.flush();
+        }
       }
 
       void fromTarget(ByteBuf payload) {

@@ -17,12 +17,12 @@ import java.time.Duration;
  * PeerPath#SUSPECT} (the peer's QUIC or disco; it sends copies over the relay from then on), or
  * when no disco came from the address in use for {@link #QUIET_DISCO}: the peer may already have
  * moved to another of our addresses, and its QUIC from there keeps {@link PeerPath#lastDirectIn()}
- * fresh while what we send to the old address is lost; so once asked, only disco from that address
- * (the answer, or the peer's next keepalive ping) clears the question. An idle path is often quiet between
- * keepalives; the ping to it (stage one) answers that, and only a path that stays silent for
- * {@link #answerWait} after it is given up. A path given up here too soon (it was only slow) wins
- * back on latency at a later probe ({@link PathChoice}). {@link DirectPath#STALE} still ends in the
- * relay when no other address answers.
+ * fresh while what we send to the old address is lost; so once asked, only disco from that
+ * address (the answer, or the peer's next keepalive ping) clears the question. An idle path is
+ * often quiet between keepalives; the ping to it (stage one) answers that, and only a path that
+ * stays silent for {@link #answerWait} after it is given up. A path given up too soon (it was only
+ * slow) can win back at a later probe if {@link PathChoice} prefers it. {@link DirectPath#STALE}
+ * still ends in the relay when no other address answers.
  */
 final class Failover {
   /** No disco from the address in use for this long: quiet, whatever else arrives over direct. */

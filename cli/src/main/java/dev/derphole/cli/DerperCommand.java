@@ -6,6 +6,7 @@ import dev.derphole.derp.io.EventLoops;
 import dev.derphole.derp.key.NodePrivateKey;
 import dev.derphole.derp.map.DerpMap;
 import dev.derphole.derp.map.DerpNode;
+import dev.derphole.derp.net.IpLiteral;
 import dev.derphole.derp.server.DerpServer;
 import dev.derphole.derp.server.DerpServerConfig;
 import dev.derphole.derp.stun.StunServer;
@@ -291,6 +292,13 @@ final class DerperCommand implements Callable<Integer> {
         plain ? "http" : "https", name, at.getPort(),
         plain ? "plain HTTP" : (cert != null ? "TLS" : "TLS, self-signed, CertName " + certName),
         stunAt == -1 ? "off" : "on udp port " + stunAt + (stun2At == -1 ? "" : " and " + stun2At), nodeKey.publicKey()));
+    if ((derpMapOut != null || printDerpMap) && node.ipv4().isEmpty() && node.ipv6().isEmpty()
+        && IpLiteral.parse(name).isEmpty()) {
+      // Listening on every address: which of the host's addresses clients can reach is not ours to guess.
+      err.print("derper: the map's IPv4 and IPv6 are empty (--listen is every address): clients look up "
+          + name + " in DNS; give --listen an address, or write the relay's addresses into the map's IPv4/IPv6"
+          + System.lineSeparator());
+    }
     err.flush();
     if (derpMapOut != null) {
       writeAtomically(derpMapOut, mapJson);

@@ -124,6 +124,29 @@ class DerperProcessTest {
   }
 
   @Test
+  void onEveryAddressTheMapHasNoLiteralsAndOneLineSaysWhatToDo() throws Exception {
+    Path mapFile = dir.resolve("map.json");
+    Process p = derper("--plain-http", "--listen", ":0", "--hostname", "relay.example", "--stun-port", "0",
+        "--derp-map-out", mapFile.toString());
+    DerpNode node = awaitMap(p, mapFile).regionsById().get(0).derpNodes().get(0);
+    assertThat(node.ipv4()).isEmpty();
+    assertThat(node.ipv6()).isEmpty();
+    assertThat(stderr().lines().filter(l -> l.startsWith("derper: the map's IPv4 and IPv6 are empty")).toList())
+        .as("stderr: %s", stderr())
+        .containsExactly("derper: the map's IPv4 and IPv6 are empty (--listen is every address): clients look up "
+            + "relay.example in DNS; give --listen an address, or write the relay's addresses into the map's IPv4/IPv6");
+    // STUN on every address: each loopback address answers (a connected socket takes answers from it alone).
+    for (String host : List.of("127.0.0.1", "::1")) {
+      try (DatagramSocket udp = new DatagramSocket(new InetSocketAddress(host, 0))) {
+        InetSocketAddress server = new InetSocketAddress(host, node.effectiveStunPort().getAsInt());
+        udp.connect(server);
+        assertThat(StunClient.query(udp, server, Duration.ofSeconds(5))).as(host)
+            .contains((InetSocketAddress) udp.getLocalSocketAddress());
+      }
+    }
+  }
+
+  @Test
   void plainHttpRelayIsMarkedInTheMap() throws Exception {
     Path mapFile = dir.resolve("map.json");
     Process p = derper("--plain-http", "--listen", "127.0.0.1:0", "--stun-port", "-1", "--derp-map-out", mapFile.toString());

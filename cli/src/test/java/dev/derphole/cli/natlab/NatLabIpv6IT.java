@@ -110,4 +110,49 @@ class NatLabIpv6IT {
       s.finish();
     }
   }
+
+  /**
+   * Both families go direct (port-restricted NATs punch over IPv4; IPv6 opens both firewalls).
+   * With 20 ms on each uplink both round trips are about 80 ms, so neither family is faster by
+   * DirectPath's margin: IPv6 is used (preferred when about as fast, whichever answered first).
+   * When it is cut mid-transfer the session moves to IPv4 direct without the relay in between,
+   * intact. (Without the delay the two round trips are a few ms, and noise alone can make IPv4
+   * the faster one and take it before the cut.)
+   */
+  @Test
+  void anIpv6DirectPathCutMidTransferMovesToIpv4DirectWhenThatWorks() throws Exception {
+    try (NatLab lab = NatLab.up(EIM_APDF, EIM_APDF, NatLab.Options.NONE.withDelay(java.time.Duration.ofMillis(20)),
+             Set.of(NatLab.Site.A, NatLab.Site.B));
+         LabSession s = new LabSession(lab, dir, BOTH_FAMILIES)) {
+      s.send(1 << 20);
+      String overIpv6 = "connected-direct [2001:db8:b::2]:";
+      LabSession.await("direct over IPv6 as listen's latest path", () -> s.read("listen.err").lines()
+          .filter(l -> l.startsWith("connected-")).reduce((a, b) -> b).orElse("").startsWith(overIpv6));
+      lab.cutDirect6();
+      s.send(4 << 20); // on its way while the IPv6 path dies under it
+      try {
+        LabSession.await("direct over IPv4 after the cut", () -> after(s.read("listen.err"), overIpv6)
+            .lines().anyMatch(l -> l.startsWith("connected-direct 198.51.100.20:")));
+      } catch (AssertionError e) {
+        throw new AssertionError(e.getMessage() + "; listen said:\n" + s.read("listen.err"), e);
+      }
+      s.send(4 << 20);
+      s.finish();
+      String since = after(s.read("listen.err"), overIpv6);
+      assertThat(since.lines().filter(l -> l.startsWith("connected-relay")).toList())
+          .as("no relay between IPv6 and IPv4 direct; listen said:%n%s", s.read("listen.err")).isEmpty();
+      System.out.printf("NAT eim-apdf × eim-apdf with IPv6, IPv6 cut: %s%n",
+          since.lines().filter(l -> l.startsWith("connected-direct 198.51.100.20:")).findFirst().orElseThrow());
+    }
+  }
+
+  /** What {@code log} says from the first line that starts with {@code line} on (that line excluded). */
+  private static String after(String log, String line) {
+    int at = log.indexOf("\n" + line);
+    if (at < 0) {
+      return "";
+    }
+    int end = log.indexOf('\n', at + 1);
+    return end < 0 ? "" : log.substring(end + 1);
+  }
 }

@@ -122,17 +122,31 @@ public final class DerpClient implements AutoCloseable {
     }
     SslContext ssl = endpoint.tls() ? DerpTls.client(endpoint.certName(), endpoint.insecureForTests()) : null;
     IOException last = null;
-    // Happy Eyeballs picks the address whose TCP connection comes first; if the DERP handshake
-    // then fails there, the others are raced again.
-    while (!addresses.isEmpty()) {
-      long left = deadline - System.nanoTime();
-      if (left <= 0) {
+    for (int round = 0; round < 2; round++) {
+      // Happy Eyeballs picks the address whose TCP connection comes first; if the DERP handshake
+      // then fails there, the others are raced again.
+      while (!addresses.isEmpty()) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          break;
+        }
+        try {
+          return dial(endpoint, addresses, ssl, key, listener, group, options, left, proxy);
+        } catch (IOException e) {
+          last = e;
+        }
+      }
+      // A token carries one IP literal of a relay, a map one per family: none may be of a family
+      // this host can use (an IPv6-only host and an IPv4 literal). The relay's name may have others.
+      if (round > 0 || proxy != null || endpoint.addresses().isEmpty() || DerpEndpoint.isIpLiteral(endpoint.hostName())
+          || deadline - System.nanoTime() <= 0) {
         break;
       }
       try {
-        return dial(endpoint, addresses, ssl, key, listener, group, options, left, proxy);
-      } catch (IOException e) {
-        last = e;
+        addresses = new ArrayList<>(HappyEyeballs.order(endpoint.resolveName()));
+        addresses.removeAll(endpoint.addresses());
+      } catch (java.net.UnknownHostException e) {
+        break;
       }
     }
     throw last != null ? last : new IOException("timed out connecting to DERP server " + endpoint);

@@ -96,6 +96,14 @@ public record DerpEndpoint(String hostName, int port, boolean tls, List<InetSock
     if (!addresses.isEmpty()) {
       return addresses;
     }
+    return resolveName();
+  }
+
+  /**
+   * DNS answers for the host name, whatever the literals: {@link DerpClient#connect} tries them
+   * when no literal worked.
+   */
+  public List<InetSocketAddress> resolveName() throws UnknownHostException {
     List<InetSocketAddress> out = new ArrayList<>();
     for (InetAddress a : InetAddress.getAllByName(hostName)) {
       out.add(new InetSocketAddress(a, port));

@@ -18,6 +18,7 @@ import java.util.concurrent.atomic.LongAdder;
  * "tailnode" check, unlike derper); every other datagram is counted as ignored. Inbound
  * datagrams are released after the read ({@link SimpleChannelInboundHandler}).
  */
+@io.netty.channel.ChannelHandler.Sharable // one per server, on each of its sockets; counters are LongAdders
 final class StunServerHandler extends SimpleChannelInboundHandler<DatagramPacket> {
 
     private static final System.Logger LOG = System.getLogger(StunServerHandler.class.getName());

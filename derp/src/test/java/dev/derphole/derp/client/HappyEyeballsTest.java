@@ -147,4 +147,20 @@ class HappyEyeballsTest {
           .contains((InetSocketAddress) s.getLocalSocketAddress());
     }
   }
+
+  /**
+   * A token carries one literal of a relay: an IPv6-only host given an IPv4 one (here the other
+   * way round: the literal is ::1, the relay listens on 127.0.0.1 only) tries the relay's name next.
+   */
+  @Test
+  void whenNoLiteralWorksTheRelaysNameIsResolvedAndDialled() throws Exception {
+    DerpServer relay = DerpServer.start(DerpServerConfig.builder().listen(at("127.0.0.1", 0)).build());
+    closeMe.add(relay);
+    int port = relay.localAddress().getPort();
+    DerpEndpoint endpoint = new DerpEndpoint("localhost", port, false, List.of(at("::1", port)), "", false);
+    DerpClient c = DerpClient.connect(endpoint, NodePrivateKey.generate(), (src, pkt) -> { }, group,
+        DerpClient.Options.defaults());
+    closeMe.add(c);
+    assertThat(c.remoteAddress().getAddress()).isEqualTo(at("127.0.0.1", 0).getAddress());
+  }
 }

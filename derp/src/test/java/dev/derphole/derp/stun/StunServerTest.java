@@ -82,4 +82,20 @@ class StunServerTest {
         }
         assertThat(group.isShuttingDown()).isFalse();
     }
+
+    /** On the wildcard: one socket per local address, all on one port, each answering from itself. */
+    @Test
+    void onTheWildcardEachLocalAddressIsBoundOnOnePort() throws Exception {
+        try (StunServer server = StunServer.start(new InetSocketAddress(0), group);
+                DatagramSocket alice = new DatagramSocket(loopback(0))) {
+            int port = server.localAddress().getPort();
+            assertThat(port).isPositive();
+            assertThat(server.boundAddresses()).contains(loopback(port))
+                    .allSatisfy(a -> assertThat(a.getPort()).isEqualTo(port))
+                    .noneMatch(a -> a.getAddress().isAnyLocalAddress());
+            alice.connect(loopback(port)); // takes answers from 127.0.0.1:port only
+            assertThat(StunClient.query(alice, loopback(port), TIMEOUT))
+                    .contains((InetSocketAddress) alice.getLocalSocketAddress());
+        }
+    }
 }

@@ -30,7 +30,8 @@ import java.util.function.LongSupplier;
  *
  * <pre>
  *   RELAY ──valid pong from E──▶ DIRECT(E) ──nothing from E for 5 s──▶ RELAY (probing again)
- *                                   └──a pong much faster than E's──▶ DIRECT(E')
+ *                                   ├──a pong much faster than E's (or IPv6, as fast)──▶ DIRECT(E')
+ *                                   └──E quiet and silent, E' answers──▶ DIRECT(E')  ({@link Failover})
  * </pre>
  *
  * Every remote candidate is probed at 0, 100, 200, 400 and 800 ms after it is learnt and then
@@ -62,7 +63,7 @@ public final class DirectPath extends ChannelInboundHandlerAdapter {
   static final int MAX_LEARNT = 16;
   /** A learnt address with no authenticated word from it for this long is forgotten. */
   static final Duration LEARNT_TTL = Duration.ofSeconds(30);
-  static final double SWITCH_IF_FASTER = 0.7;
+  static final double SWITCH_IF_FASTER = PathChoice.SWITCH_IF_FASTER;
 
   /** What the direct path tells the session. */
   public interface Listener {
@@ -119,6 +120,7 @@ public final class DirectPath extends ChannelInboundHandlerAdapter {
   private InetSocketAddress current;
   private long currentRtt;
   private long lastReprobe;
+  private final Failover failover = new Failover();
   private int stunTries;
   private long lastStun;
   private boolean closed;
@@ -258,6 +260,16 @@ public final class DirectPath extends ChannelInboundHandlerAdapter {
       } else if (r != null && now - r.lastPing > KEEPALIVE.toNanos()) {
         ping(r, now);
       }
+      if (current != null && r != null) {
+        switch (failover.tick(now, path.lastDirectIn(), r.heard, currentRtt)) {
+          case PING_CURRENT -> ping(r, now);
+          case PROBE_OTHERS -> {
+            lastReprobe = now;
+            remotes.values().stream().filter(x -> !x.address.equals(current)).forEach(x -> ping(x, now));
+          }
+          case NOTHING -> { }
+        }
+      }
       if (now - lastReprobe > REPROBE_WHILE_DIRECT.toNanos()) {
         lastReprobe = now;
         for (Remote x : remotes.values()) {
@@ -374,9 +386,12 @@ public final class DirectPath extends ChannelInboundHandlerAdapter {
     } else if (from.equals(current)) {
       currentRtt = rtt;
       seenAs = us;
-    } else if (rtt < currentRtt * SWITCH_IF_FASTER) {
+    } else if (remotes.containsKey(current) && failover.seeking(now, remotes.get(current).heard, currentRtt)) {
       seenAs = us;
-      promote(from, rtt, "faster than " + current);
+      promote(from, rtt, "no answer from " + IpLiteral.format(current));
+    } else if (PathChoice.better(from, rtt, current, currentRtt)) {
+      seenAs = us;
+      promote(from, rtt, PathChoice.why(rtt, currentRtt) + IpLiteral.format(current));
     }
   }
 
@@ -387,6 +402,7 @@ public final class DirectPath extends ChannelInboundHandlerAdapter {
   }
 
   private void promote(InetSocketAddress to, long rtt, String why) {
+    failover.reset();
     current = to;
     currentRtt = rtt;
     path.direct(to);

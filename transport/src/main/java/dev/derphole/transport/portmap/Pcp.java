@@ -38,6 +38,8 @@ final class Pcp {
   static final int MAX_LENGTH = 1100;
   static final Duration REQUESTED_LIFETIME = Duration.ofSeconds(7200);
   static final Inet4Address NO_ADDRESS = (Inet4Address) address(new byte[4]);
+  /** IPv6's all-zeros address, {@code ::}: "no preference" in a MAP for an IPv6 internal address (RFC 6887 §11.1). */
+  static final java.net.Inet6Address NO_ADDRESS6 = (java.net.Inet6Address) address(new byte[16]);
 
   static final int SUCCESS = 0;
   static final int UNSUPP_VERSION = 1;

@@ -28,8 +28,14 @@ final class PcpClient {
     this.inFlight = inFlight;
   }
 
+  /**
+   * Maps the port; toward an IPv6 gateway the internal address is our IPv6 one, and on a router
+   * that offers it the answer is a firewall pinhole: the same address and (usually) port, opened
+   * for inbound traffic. The "no preference" external address is then {@code ::}, not IPv4's.
+   */
   Lease map(Deadline deadline) throws IOException {
-    return request(PcpNonce.random(), internalPort, Pcp.NO_ADDRESS, deadline);
+    InetAddress any = server.getAddress() instanceof java.net.Inet6Address ? Pcp.NO_ADDRESS6 : Pcp.NO_ADDRESS;
+    return request(PcpNonce.random(), internalPort, any, deadline);
   }
 
   private Held request(PcpNonce nonce, int suggestedExternalPort, InetAddress suggestedExternalAddress,

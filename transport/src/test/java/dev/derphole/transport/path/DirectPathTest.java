@@ -308,7 +308,12 @@ class DirectPathTest {
     DatagramChannel udp;
 
     Clocked open() throws Exception {
-      udp = QuicTransport.bind(group.next(), new InetSocketAddress("127.0.0.1", 0), path);
+      return open(new InetSocketAddress("127.0.0.1", 0));
+    }
+
+    /** Bound to {@code at}: the wildcard for both families. */
+    Clocked open(InetSocketAddress at) throws Exception {
+      udp = QuicTransport.bind(group.next(), at, path);
       closeMe.add(() -> udp.close().syncUninterruptibly());
       direct = new DirectPath(udp.eventLoop(), KEY, 1, path, this, wall::get);
       udp.pipeline().addBefore(QuicTransport.PATH, "direct-path", direct);
@@ -345,7 +350,12 @@ class DirectPathTest {
     final java.nio.channels.DatagramChannel socket;
 
     Raw() throws Exception {
-      socket = java.nio.channels.DatagramChannel.open().bind(new InetSocketAddress("127.0.0.1", 0));
+      this("127.0.0.1");
+    }
+
+    /** On {@code host}, e.g. ::1. */
+    Raw(String host) throws Exception {
+      socket = java.nio.channels.DatagramChannel.open().bind(new InetSocketAddress(host, 0));
       closeMe.add(socket);
     }
 
@@ -545,5 +555,112 @@ class DirectPathTest {
     bob.send(pong(probe, mapped), alice.address());
     assertThat(alice.events.poll(10, TimeUnit.SECONDS)).isEqualTo("direct " + bob.address());
     assertThat(alice.direct.seenAs()).isEqualTo(mapped);
+  }
+
+  // ---- Both families: which answering address is used, and moving off a quiet one ----
+
+  /** Where a peer on this machine sees alice: alice's port on loopback of {@code via}'s family. */
+  static InetSocketAddress loopbackOf(Clocked alice, Raw via) throws Exception {
+    return new InetSocketAddress(via.address().getAddress(), alice.address().getPort());
+  }
+
+  /** An address a pong may say alice is at (any plausible one; alice's own is the wildcard). */
+  static final InetSocketAddress SEEN = new InetSocketAddress("198.51.100.10", 4000);
+
+  /** The next ping {@code to} gets that alice sent at or after her wall clock said {@code wallMicros}. */
+  static DiscoPacket pingSince(Raw to, long wallMicros) throws Exception {
+    DiscoPacket p;
+    do {
+      p = to.next(DiscoPacket.Kind.PING);
+    } while (p.counter() < wallMicros);
+    return p;
+  }
+
+  /** Alice (both families) promoted to bob6 over IPv6 with a 0 ms round trip; bob4 (IPv4) probed too, unanswered. */
+  Clocked directOverIpv6(Raw bob4, Raw bob6) throws Exception {
+    Clocked alice = new Clocked().open(new InetSocketAddress(0));
+    alice.direct.addRemotes(List.of(bob6.address(), bob4.address()));
+    DiscoPacket p6 = bob6.next(DiscoPacket.Kind.PING);
+    bob6.send(pong(p6, SEEN), loopbackOf(alice, bob6));
+    assertThat(alice.events.poll(10, TimeUnit.SECONDS)).isEqualTo("direct " + bob6.address());
+    return alice;
+  }
+
+  @Test
+  void theFasterAddressWinsWhateverItsFamilyAndIpv6WinsWhenAboutAsFast() throws Exception {
+    Raw bob4 = new Raw("127.0.0.1");
+    Raw bob6 = new Raw("::1");
+    Clocked alice = new Clocked().open(new InetSocketAddress(0));
+    alice.direct.addRemotes(List.of(bob4.address(), bob6.address()));
+    DiscoPacket p4 = bob4.next(DiscoPacket.Kind.PING);
+    DiscoPacket p6 = bob6.next(DiscoPacket.Kind.PING);
+    // IPv4 answers first (10 ms) and is taken; IPv6 answers 2 ms later (12 ms): about as fast, so IPv6.
+    alice.elapse(Duration.ofMillis(10));
+    bob4.send(pong(p4, SEEN), loopbackOf(alice, bob4));
+    assertThat(alice.events.poll(10, TimeUnit.SECONDS)).isEqualTo("direct " + bob4.address());
+    alice.elapse(Duration.ofMillis(2));
+    bob6.send(pong(p6, SEEN), loopbackOf(alice, bob6));
+    assertThat(alice.events.poll(10, TimeUnit.SECONDS)).as("IPv6 within the margin takes over")
+        .isEqualTo("direct " + bob6.address());
+
+    // Bob keeps the IPv6 path alive while alice's next round of probes comes; IPv4 then answers in
+    // 1 ms, well under 0.7 × 12 ms: the faster path wins, whatever its family.
+    long since = alice.wall.get() + DirectPath.REPROBE_WHILE_DIRECT.toNanos() / 1000;
+    DiscoPacket again = null;
+    for (int step = 0; again == null; step++) {
+      assertThat(step).as("a reprobe of IPv4 within the reprobe interval").isLessThan(20);
+      alice.elapse(Duration.ofMillis(500));
+      sync(alice, bob6); // a fresh ping from bob6: the path in use stays alive
+      alice.onLoop(() -> {
+        alice.direct.tick();
+        return null;
+      });
+      for (DiscoPacket p : bob4.waiting()) {
+        if (p.kind() == DiscoPacket.Kind.PING && p.counter() >= since) {
+          again = p;
+        }
+      }
+    }
+    alice.elapse(Duration.ofMillis(1));
+    bob4.send(pong(again, SEEN), loopbackOf(alice, bob4));
+    assertThat(alice.events.poll(10, TimeUnit.SECONDS)).as("IPv4, faster by more than the margin")
+        .isEqualTo("direct " + bob4.address());
+  }
+
+  @Test
+  void aDirectPathThatGoesQuietGivesWayToAnotherAddressThatAnswersWithoutTheRelay() throws Exception {
+    Raw bob4 = new Raw("127.0.0.1");
+    Raw bob6 = new Raw("::1");
+    Clocked alice = directOverIpv6(bob4, bob6);
+    // The IPv6 path dies: nothing more from bob6. Quiet after a second: alice asks bob6 once...
+    alice.elapse(PeerPath.SUSPECT.plusMillis(100));
+    pingSince(bob6, alice.wall.get());
+    // ...gets no answer, and probes the other addresses; IPv4 answers and takes over at once.
+    alice.elapse(Failover.ANSWER_WAIT_MIN.plusMillis(10));
+    DiscoPacket probe = pingSince(bob4, alice.wall.get());
+    alice.elapse(Duration.ofMillis(1));
+    bob4.send(pong(probe, SEEN), loopbackOf(alice, bob4));
+    assertThat(alice.events.poll(10, TimeUnit.SECONDS)).as("IPv4 direct, no relay in between")
+        .isEqualTo("direct " + bob4.address());
+    assertThat(alice.direct.current()).isEqualTo(bob4.address());
+  }
+
+  @Test
+  void aQuietPathThatAnswersTheQuestionStays() throws Exception {
+    Raw bob4 = new Raw("127.0.0.1");
+    Raw bob6 = new Raw("::1");
+    Clocked alice = directOverIpv6(bob4, bob6);
+    alice.elapse(PeerPath.SUSPECT.plusMillis(100)); // an idle path: quiet between keepalives
+    DiscoPacket question = pingSince(bob6, alice.wall.get());
+    bob6.send(pong(question, SEEN), loopbackOf(alice, bob6));
+    sync(alice, bob6);
+    // Later, IPv4 answers a probe alice sent before (slower than IPv6's 0 ms): nothing changes.
+    alice.elapse(Failover.ANSWER_WAIT_MIN.plusMillis(10));
+    List<DiscoPacket> toBob4 = bob4.waiting();
+    DiscoPacket last = toBob4.stream().filter(p -> p.kind() == DiscoPacket.Kind.PING).reduce((a, b) -> b).orElseThrow();
+    bob4.send(pong(last, SEEN), loopbackOf(alice, bob4));
+    sync(alice, bob4);
+    assertThat(alice.events).as("no switch away from a path that answered").isEmpty();
+    assertThat(alice.direct.current()).isEqualTo(bob6.address());
   }
 }

@@ -26,14 +26,17 @@ import java.util.concurrent.atomic.LongAdder;
  * next node of the region's map (so with 3 nodes every packet crosses the mesh; with 1 node the
  * same load is local), each sender at a fixed rate. Prints one {@link ResultLine}: packets sent,
  * received, lost. {@code --idle N} instead opens N clients that only stay connected and prints
- * how many are up.
+ * how many are up. {@code --local yes} puts each receiver on its sender's node instead: the same
+ * relays and the same load per relay, but nothing crosses the mesh (the baseline for what a
+ * forwarded packet costs beside a local delivery on the same processes).
  *
  * <pre>
  *   sender i ──▶ node i mod R ──ForwardPacket──▶ node (i+1) mod R ──▶ receiver i
+ *   --local yes: sender i ──▶ node i mod R ──▶ receiver i
  * </pre>
  */
 public final class RelayMeshBench {
-  private static final Set<String> FLAGS = Set.of("map", "pairs", "size", "rate", "duration", "warmup", "threads", "idle", "label", "relay-pids");
+  private static final Set<String> FLAGS = Set.of("map", "pairs", "size", "rate", "duration", "warmup", "threads", "idle", "label", "relay-pids", "local");
   /** Sends happen in ticks of this length, rate × tick per tick. */
   private static final long TICK_MILLIS = 10;
 
@@ -52,7 +55,7 @@ public final class RelayMeshBench {
           .stream().map(DerpEndpoint::of).toList();
     } catch (IllegalArgumentException | DerpMapException e) {
       System.err.println("relay-mesh-bench: " + e.getMessage());
-      System.err.println("usage: RelayMeshBench --map FILE [--pairs N --rate PKTS_PER_S --size B --duration S --warmup S | --idle N] [--threads N]");
+      System.err.println("usage: RelayMeshBench --map FILE [--pairs N --rate PKTS_PER_S --size B --duration S --warmup S --local yes|no | --idle N] [--threads N]");
       return 2;
     }
     int threads = a.positiveInt("threads", Runtime.getRuntime().availableProcessors());
@@ -106,6 +109,7 @@ public final class RelayMeshBench {
     int size = a.positiveInt("size", 1200);
     double warmup = a.seconds("warmup", 3);
     double duration = a.seconds("duration", 60);
+    int hop = a.string("local", "no").equals("yes") ? 0 : 1;
     LongAdder sent = new LongAdder();
     LongAdder received = new LongAdder();
     List<EventLoop> loops = new ArrayList<>();
@@ -122,7 +126,7 @@ public final class RelayMeshBench {
         got.incrementAndGet();
         received.increment();
       };
-      clients.add(DerpClient.connect(nodes.get((i + 1) % nodes.size()), rk, count, loops.get((i + 1) % loops.size()),
+      clients.add(DerpClient.connect(nodes.get((i + hop) % nodes.size()), rk, count, loops.get((i + 1) % loops.size()),
           DerpClient.Options.defaults()));
       DerpClient s = DerpClient.connect(nodes.get(i % nodes.size()), NodePrivateKey.generate(), (k, p) -> { },
           loops.get(i % loops.size()), DerpClient.Options.defaults());
@@ -187,7 +191,7 @@ public final class RelayMeshBench {
     long r = received.sum() - r0;
     double seconds = (t1 - t0) / 1e9;
     System.out.println(new ResultLine().put("bench", "relay-mesh").put("label", a.string("label", nodes.size() + "-nodes"))
-        .put("nodes", nodes.size()).put("pairs", pairs).put("rate_per_pair", rate).put("size", size)
+        .put("nodes", nodes.size()).put("placement", hop == 0 ? "local" : "across").put("pairs", pairs).put("rate_per_pair", rate).put("size", size)
         .put("seconds", seconds, 1).put("sent", s).put("received", r)
         .put("pkts_per_s", r / seconds, 0).put("loss_pct", s == 0 ? 0 : 100.0 * (s - r) / s, 3)
         .put("relay_cpu_s", cpuSeconds(cpu0, cpu1))

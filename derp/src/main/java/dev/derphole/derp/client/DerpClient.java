@@ -288,9 +288,14 @@ public final class DerpClient implements AutoCloseable {
     return channel.eventLoop();
   }
 
+  /** The allocator of this connection's buffers. */
+  public io.netty.buffer.ByteBufAllocator alloc() {
+    return channel.alloc();
+  }
+
   /**
-   * Mesh peers only, on {@link #eventLoop}: writes a ready ForwardPacket frame (header included),
-   * taking ownership, and flushes when asked. False, and dropped, while the connection is closed.
+   * Mesh peers only, on {@link #eventLoop}: writes ready ForwardPacket frames (one or more, headers
+   * included), taking ownership, and flushes when asked. False, and dropped, while the connection is closed.
    */
   public boolean forwardFrame(ByteBuf frame, boolean flush) {
     if (!channel.isActive()) {

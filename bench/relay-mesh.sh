@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: what meshing costs. The same load on one relay and on a region of three meshed relays.
 #
-#   bench/relay-mesh.sh                  # PAIRS=64 RATES="500 200" SIZE=1200 DURATION=60 IDLE=10000
+#   bench/relay-mesh.sh                  # PAIRS=64 RATES="500 200" SIZE=1200 DURATION=60 WARMUP=20 IDLE=10000
 #
 # Load: PAIRS pairs, each sender writing RATE packets/s of SIZE bytes for DURATION seconds
 # (bench/RelayMeshBench), for each RATE of RATES, in three runs back to back: one relay; three
@@ -10,8 +10,10 @@
 # ForwardPacket -> RecvPacket); and the same three relays with each receiver on its sender's node
 # ("3-local": the same processes and load per relay, nothing forwarded). Printed per run:
 # packets/s received, loss, CPU seconds of each relay over the run, CPU microseconds per packet
-# delivered (all relays together), and each relay's VmRSS at the end; then a table per rate with
-# the mesh's CPU per packet beside one relay's and beside 3-local's.
+# delivered (all relays together), the same without the relays' JIT compiler threads (a relay
+# that still compiles spends much of its CPU there, and three relays compile everything three
+# times), and each relay's VmRSS at the end; then a table per rate with the mesh's CPU per packet
+# beside one relay's and beside 3-local's. WARMUP seconds of the same load come first.
 # Then IDLE clients connect to one relay and stay; its VmRSS is printed (the fd limit is raised,
 # and the per-address cap lifted, since every client comes from 127.0.0.1; IDLE=0 skips this).
 # All on 127.0.0.1, everything cleaned up; RESULT lines in the output.
@@ -23,6 +25,7 @@ pairs=${PAIRS:-64}
 rates=${RATES:-${RATE:-500 200}}
 size=${SIZE:-1200}
 duration=${DURATION:-60}
+warmup=${WARMUP:-20}
 idle=${IDLE:-10000}
 bench_jar=$root/bench/target/derphole-bench.jar
 [ -f "$bench_jar" ] && [ -f "$root/cli/target/derphole.jar" ] || (cd "$root" && mvn -q -B -DskipTests package >&2)
@@ -74,7 +77,7 @@ run_load() {
   local n=$1 label=$2 local=$3 i line
   start_region "$n"
   line=$(java -cp "$bench_jar" dev.derphole.bench.RelayMeshBench --map "$out/map.json" --pairs "$pairs" --rate "$rate" \
-    --size "$size" --duration "$duration" --warmup 5 --label "$label" --local "$local" \
+    --size "$size" --duration "$duration" --warmup "$warmup" --label "$label" --local "$local" \
     --relay-pids "$(IFS=,; echo "${relay_pids[*]}")")
   local rss=""
   for i in "${!relay_pids[@]}"; do rss+="${rss:+/}$(( $(rss_kib "${relay_pids[$i]}") / 1024 ))"; done
@@ -90,16 +93,20 @@ summary() {
     function f(line, k,   m) { return match(line, " " k "=[^ ]*") ? substr(line, RSTART + length(k) + 2, RLENGTH - length(k) - 2) : "-" }
     / bench=relay-mesh / && f($0, "rate_per_pair") == rate { row[f($0, "label")] = $0 }
     END {
-      printf "# %s pkt/s per pair: %-8s %10s %8s %14s %12s %s\n", rate, "run", "recv/s", "loss %", "cpu us/pkt", "rss MiB", "drops (non-zero), load at end"
+      printf "# %s pkt/s per pair: %-8s %10s %8s %11s %13s %12s %s\n", rate, "run", "recv/s", "loss %", "cpu us/pkt", "w/o JIT", "rss MiB", "drops (non-zero), load at end"
       n = split("1-relay 3-local 3-mesh", order, " ")
       for (i = 1; i <= n; i++) {
         l = row[order[i]]; if (l == "") continue
         d = ""; m = split(l, w, " ")
         for (j = 1; j <= m; j++) if (w[j] ~ /^drop_/ && w[j] !~ /=0$/) d = d w[j] " "
-        printf "#   %-21s %-8s %10s %8s %14s %12s %s%s\n", "", order[i], f(l, "pkts_per_s"), f(l, "loss_pct"), f(l, "relay_cpu_us_per_pkt"), f(l, "relay_rss_mib"), d, f(l, "load")
+        printf "#   %-21s %-8s %10s %8s %11s %13s %12s %s%s\n", "", order[i], f(l, "pkts_per_s"), f(l, "loss_pct"), f(l, "relay_cpu_us_per_pkt"), f(l, "relay_cpu_us_per_pkt_no_jit"), f(l, "relay_rss_mib"), d, f(l, "load")
       }
       mesh = f(row["3-mesh"], "relay_cpu_us_per_pkt"); one = f(row["1-relay"], "relay_cpu_us_per_pkt"); loc = f(row["3-local"], "relay_cpu_us_per_pkt")
       if (mesh != "-" && one != "-" && one > 0) printf "#   mesh CPU per packet: %.2f x one relay", mesh / one
+      if (mesh != "-" && loc != "-" && loc > 0) printf ", %.2f x the same three relays delivering locally", mesh / loc
+      printf "\n"
+      mesh = f(row["3-mesh"], "relay_cpu_us_per_pkt_no_jit"); one = f(row["1-relay"], "relay_cpu_us_per_pkt_no_jit"); loc = f(row["3-local"], "relay_cpu_us_per_pkt_no_jit")
+      if (mesh != "-" && one != "-" && one > 0) printf "#   without JIT threads:  %.2f x one relay", mesh / one
       if (mesh != "-" && loc != "-" && loc > 0) printf ", %.2f x the same three relays delivering locally", mesh / loc
       printf "\n"
     }' "$out/results"

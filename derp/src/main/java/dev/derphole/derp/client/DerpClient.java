@@ -309,6 +309,11 @@ public final class DerpClient implements AutoCloseable {
     return true;
   }
 
+  /** Mesh peers only, on {@link #eventLoop}: flushes what {@link #forwardFrame} wrote. */
+  public void flushForwarded() {
+    channel.flush();
+  }
+
   /** Tells the server whether it is this client's home region. */
   public void notePreferred(boolean preferred) {
     channel.writeAndFlush(new Frame.NotePreferred(preferred), channel.voidPromise());

@@ -151,7 +151,7 @@ final class MeshPeer implements DerpClientListener, AutoCloseable {
     }
     if (written > 0) {
       mesh.metrics().meshForwardedToPeers.add(written);
-      c.forwardFrame(io.netty.buffer.Unpooled.EMPTY_BUFFER, true);
+      c.flushForwarded();
     }
     if (!c.isOpen()) {
       releaseQueued();

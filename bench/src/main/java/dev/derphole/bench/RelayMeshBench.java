@@ -26,14 +26,17 @@ import java.util.concurrent.atomic.LongAdder;
  * next node of the region's map (so with 3 nodes every packet crosses the mesh; with 1 node the
  * same load is local), each sender at a fixed rate. Prints one {@link ResultLine}: packets sent,
  * received, lost. {@code --idle N} instead opens N clients that only stay connected and prints
- * how many are up.
+ * how many are up. {@code --local yes} puts each receiver on its sender's node instead: the same
+ * relays and the same load per relay, but nothing crosses the mesh (the baseline for what a
+ * forwarded packet costs beside a local delivery on the same processes).
  *
  * <pre>
  *   sender i ──▶ node i mod R ──ForwardPacket──▶ node (i+1) mod R ──▶ receiver i
+ *   --local yes: sender i ──▶ node i mod R ──▶ receiver i
  * </pre>
  */
 public final class RelayMeshBench {
-  private static final Set<String> FLAGS = Set.of("map", "pairs", "size", "rate", "duration", "warmup", "threads", "idle", "label", "relay-pids");
+  private static final Set<String> FLAGS = Set.of("map", "pairs", "size", "rate", "duration", "warmup", "threads", "idle", "label", "relay-pids", "local");
   /** Sends happen in ticks of this length, rate × tick per tick. */
   private static final long TICK_MILLIS = 10;
 
@@ -52,7 +55,7 @@ public final class RelayMeshBench {
           .stream().map(DerpEndpoint::of).toList();
     } catch (IllegalArgumentException | DerpMapException e) {
       System.err.println("relay-mesh-bench: " + e.getMessage());
-      System.err.println("usage: RelayMeshBench --map FILE [--pairs N --rate PKTS_PER_S --size B --duration S --warmup S | --idle N] [--threads N]");
+      System.err.println("usage: RelayMeshBench --map FILE [--pairs N --rate PKTS_PER_S --size B --duration S --warmup S --local yes|no | --idle N] [--threads N]");
       return 2;
     }
     int threads = a.positiveInt("threads", Runtime.getRuntime().availableProcessors());
@@ -106,6 +109,7 @@ public final class RelayMeshBench {
     int size = a.positiveInt("size", 1200);
     double warmup = a.seconds("warmup", 3);
     double duration = a.seconds("duration", 60);
+    int hop = a.string("local", "no").equals("yes") ? 0 : 1;
     LongAdder sent = new LongAdder();
     LongAdder received = new LongAdder();
     List<EventLoop> loops = new ArrayList<>();
@@ -122,7 +126,7 @@ public final class RelayMeshBench {
         got.incrementAndGet();
         received.increment();
       };
-      clients.add(DerpClient.connect(nodes.get((i + 1) % nodes.size()), rk, count, loops.get((i + 1) % loops.size()),
+      clients.add(DerpClient.connect(nodes.get((i + hop) % nodes.size()), rk, count, loops.get((i + 1) % loops.size()),
           DerpClient.Options.defaults()));
       DerpClient s = DerpClient.connect(nodes.get(i % nodes.size()), NodePrivateKey.generate(), (k, p) -> { },
           loops.get(i % loops.size()), DerpClient.Options.defaults());
@@ -167,6 +171,7 @@ public final class RelayMeshBench {
       }
     }
     List<CpuSampler.Reading> cpu0 = relayPids.stream().map(p -> CpuSampler.read(List.of(p))).toList();
+    long jit0 = jitTicks(relayPids);
     long r0 = received.sum();
     long s0 = sent.sum();
     long t0 = System.nanoTime();
@@ -177,6 +182,7 @@ public final class RelayMeshBench {
     ticks.forEach(t -> t.cancel(false));
     long t1 = System.nanoTime();
     List<CpuSampler.Reading> cpu1 = relayPids.stream().map(p -> CpuSampler.read(List.of(p))).toList();
+    long jit1 = jitTicks(relayPids);
     // In-flight packets arrive, or are lost, within a second on loopback.
     long seen = -1;
     while (received.sum() != seen) {
@@ -187,12 +193,47 @@ public final class RelayMeshBench {
     long r = received.sum() - r0;
     double seconds = (t1 - t0) / 1e9;
     System.out.println(new ResultLine().put("bench", "relay-mesh").put("label", a.string("label", nodes.size() + "-nodes"))
-        .put("nodes", nodes.size()).put("pairs", pairs).put("rate_per_pair", rate).put("size", size)
+        .put("nodes", nodes.size()).put("placement", hop == 0 ? "local" : "across").put("pairs", pairs).put("rate_per_pair", rate).put("size", size)
         .put("seconds", seconds, 1).put("sent", s).put("received", r)
         .put("pkts_per_s", r / seconds, 0).put("loss_pct", s == 0 ? 0 : 100.0 * (s - r) / s, 3)
         .put("relay_cpu_s", cpuSeconds(cpu0, cpu1))
-        .put("relay_cpu_us_per_pkt", r == 0 ? 0 : totalCpu(cpu0, cpu1) * 1e6 / r, 2));
+        .put("relay_cpu_us_per_pkt", r == 0 ? 0 : totalCpu(cpu0, cpu1) * 1e6 / r, 2)
+        .put("relay_jit_cpu_s", (jit1 - jit0) / TICKS_PER_SECOND, 1)
+        .put("relay_cpu_us_per_pkt_no_jit", r == 0 ? 0 : (totalCpu(cpu0, cpu1) - (jit1 - jit0) / TICKS_PER_SECOND) * 1e6 / r, 2));
     return 0;
+  }
+
+  private static final double TICKS_PER_SECOND = 100;
+
+  /**
+   * Clock ticks the relays' JIT compiler threads ("C1/C2 CompilerThread") have used: a relay
+   * still compiling its hot paths spends much of its CPU there, three relays compile the same code
+   * three times, and each of them, seeing a third of the traffic, takes longer to finish. The
+   * figure without it is the relays' steady state. 0 where /proc cannot be read.
+   */
+  private static long jitTicks(List<Long> pids) {
+    long sum = 0;
+    for (long pid : pids) {
+      java.nio.file.Path tasks = java.nio.file.Path.of("/proc", Long.toString(pid), "task");
+      try (java.nio.file.DirectoryStream<java.nio.file.Path> ds = java.nio.file.Files.newDirectoryStream(tasks)) {
+        for (java.nio.file.Path t : ds) {
+          try {
+            if (!java.nio.file.Files.readString(t.resolve("comm")).startsWith("C")
+                || !java.nio.file.Files.readString(t.resolve("comm")).contains("CompilerThre")) {
+              continue;
+            }
+            String stat = java.nio.file.Files.readString(t.resolve("stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            sum += Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime
+          } catch (IOException | RuntimeException e) {
+            // the thread ended meanwhile
+          }
+        }
+      } catch (IOException e) {
+        return 0;
+      }
+    }
+    return sum;
   }
 
   /** Each relay's CPU seconds over the measurement, "a/b/c". */

@@ -1,6 +1,6 @@
 package dev.derphole.session;
 
-import dev.derphole.derp.client.DerpEndpoint;
+import dev.derphole.derp.client.RegionNodes;
 import dev.derphole.derp.key.NodePrivateKey;
 import dev.derphole.derp.key.NodePublicKey;
 import dev.derphole.session.claim.Claim;
@@ -43,10 +43,11 @@ public final class TunnelServerLeg extends SessionSide {
   }
 
   /**
-   * Starts a leg for an accepted claim: reaches the relay under a fresh DERP key, installs the QUIC
-   * server, then sends {@code sealedDecision} to the claimant. Blocks while it reaches the relay.
+   * Starts a leg for an accepted claim: reaches the relay (the region's first node that answers, in
+   * map order) under a fresh DERP key, installs the QUIC server, then sends {@code sealedDecision}
+   * to the claimant. Blocks while it reaches the relay.
    */
-  public static TunnelServerLeg start(SessionOptions options, DerpEndpoint relay, List<InetSocketAddress> stun,
+  public static TunnelServerLeg start(SessionOptions options, RegionNodes relay, List<InetSocketAddress> stun,
                                       TlsIdentity tls, Token clientSession, Claim claim, byte[] sealedDecision,
                                       ChannelHandler streamHandler) throws SessionException, InterruptedException {
     SessionCore core = new SessionCore(options, relay, NodePrivateKey.generate(), tls);

@@ -86,6 +86,53 @@ class RelayMeshIT {
     assertThat(Bytes.sha256(listen.stdout)).as("SHA-256 of the listener's stdout").isEqualTo(Bytes.sha256(input));
   }
 
+  /**
+   * derptun serve and open with a region of two meshed nodes whose first node, the one the tokens
+   * name, is dead: both take the next node in map order (as Tailscale's clients do) and the tunnel
+   * carries a TCP echo. With serve dialing only the token's node it never comes up.
+   */
+  @Test
+  void derptunServesThroughTheSecondNodeWhenTheFirstIsDead() throws Exception {
+    Path psk = Files.writeString(dir.resolve("mesh.key"), MESH_KEY + "\n");
+    List<Integer> ports = freePorts(2);
+    List<Relay> relays = new ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      relays.add(Relay.startMeshed(processes, dir.resolve("relay" + i), ports.get(i), List.of(ports.get(1 - i)), psk));
+    }
+    Path map = relays.get(0).mapFile();
+    List<DerpNode> nodes = DerpMapSource.load(map.toString(), Duration.ofSeconds(5)).regionsById().get(0).derpNodes();
+    assertThat(nodes).hasSize(2);
+    relays.stream().filter(r -> r.node().derpPort() == nodes.get(0).derpPort()).findFirst().orElseThrow().kill();
+
+    try (java.net.ServerSocket echo = new java.net.ServerSocket(0, 5, java.net.InetAddress.getLoopbackAddress())) {
+      Thread echoes = new Thread(() -> {
+        try (java.net.Socket s = echo.accept()) {
+          s.getInputStream().transferTo(s.getOutputStream());
+        } catch (java.io.IOException e) {
+          // the test ends it
+        }
+      }, "echo");
+      echoes.setDaemon(true);
+      echoes.start();
+      Path server = Derptun.file(dir, "server.dts", Derptun.token(processes, dir, "token-server", map, "dts1_", "token", "server"));
+      Path client = Derptun.file(dir, "client.dtc", Derptun.token(processes, dir, "token-client", map, "dtc1_",
+          "token", "client", "--token-file", server.toString()));
+      Derphole serve = Derptun.start(processes, dir, "serve", map, "--verbose", "serve", "--force-relay",
+          "--token-file", server.toString(), "--tcp", "127.0.0.1:" + echo.getLocalPort());
+      serve.awaitEvent("relay-connected");
+      Derphole open = Derptun.start(processes, dir, "open", map, "--verbose", "open", "--force-relay",
+          "--token-file", client.toString());
+      int port = Derptun.listeningPort(open);
+      try (java.net.Socket s = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), port)) {
+        s.setSoTimeout((int) TRANSFER.toMillis());
+        s.getOutputStream().write("through the second node\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        s.getOutputStream().flush();
+        byte[] back = s.getInputStream().readNBytes("through the second node\n".length());
+        assertThat(new String(back, java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("through the second node\n");
+      }
+    }
+  }
+
   private static List<Integer> freePorts(int n) throws Exception {
     List<ServerSocket> held = new ArrayList<>();
     List<Integer> ports = new ArrayList<>();

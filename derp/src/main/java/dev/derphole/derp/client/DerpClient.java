@@ -302,9 +302,14 @@ public final class DerpClient implements AutoCloseable {
     return channel.eventLoop();
   }
 
+  /** The allocator of this connection's buffers. */
+  public io.netty.buffer.ByteBufAllocator alloc() {
+    return channel.alloc();
+  }
+
   /**
-   * Mesh peers only, on {@link #eventLoop}: writes a ready ForwardPacket frame (header included),
-   * taking ownership, and flushes when asked. False, and dropped, while the connection is closed.
+   * Mesh peers only, on {@link #eventLoop}: writes ready ForwardPacket frames (one or more, headers
+   * included), taking ownership, and flushes when asked. False, and dropped, while the connection is closed.
    */
   public boolean forwardFrame(ByteBuf frame, boolean flush) {
     if (!channel.isActive()) {
@@ -316,6 +321,11 @@ public final class DerpClient implements AutoCloseable {
       channel.flush();
     }
     return true;
+  }
+
+  /** Mesh peers only, on {@link #eventLoop}: flushes what {@link #forwardFrame} wrote. */
+  public void flushForwarded() {
+    channel.flush();
   }
 
   /** Tells the server whether it is this client's home region. */

@@ -13,7 +13,8 @@ import java.util.List;
  * cannot make us hold more than one frame's worth of memory.
  *
  * <p>A relay's decoder ({@link #forRelay}) hands on SendPacket frames whole, as
- * {@link RawSendPacket}s, so they can be forwarded without a copy. It also keeps what it has read
+ * {@link RawSendPacket}s, and a mesh peer's ForwardPacket frames as {@link RawForwardPacket}s, so
+ * they can be forwarded without a copy. It also keeps what it has read
  * as a list of read buffers rather than merging them into one: a full-size SendPacket (64 KiB plus
  * 37 bytes) nearly always spans two reads, and merging would copy almost every relayed byte once
  * more, into a fresh buffer too large for the allocator's pools.
@@ -35,7 +36,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     }
   }
 
-  /** A decoder that emits {@link RawSendPacket} for SendPacket frames and {@link Frame}s for the rest. */
+  /** A decoder that emits {@link RawSendPacket} for SendPacket, {@link RawForwardPacket} for ForwardPacket, {@link Frame}s for the rest. */
   public static FrameDecoder forRelay(int maxFrameLength) {
     return new FrameDecoder(maxFrameLength, true);
   }
@@ -66,6 +67,12 @@ public final class FrameDecoder extends ByteToMessageDecoder {
       if (rawSendPackets && type == FrameType.SEND_PACKET.code()) {
         RawSendPacket.checkPayloadLength(length);
         out.add(RawSendPacket.of(in.retainedSlice(start, HEADER_LENGTH + (int) length)));
+        in.skipBytes(HEADER_LENGTH + (int) length);
+        continue;
+      }
+      if (rawSendPackets && type == FrameType.FORWARD_PACKET.code()) {
+        RawForwardPacket.checkPayloadLength(length);
+        out.add(RawForwardPacket.of(in.retainedSlice(start, HEADER_LENGTH + (int) length)));
         in.skipBytes(HEADER_LENGTH + (int) length);
         continue;
       }

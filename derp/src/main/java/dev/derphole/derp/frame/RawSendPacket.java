@@ -6,7 +6,6 @@ import static dev.derphole.derp.frame.DerpProtocol.MAX_PACKET_SIZE;
 
 import dev.derphole.derp.key.NodePublicKey;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
@@ -102,22 +101,28 @@ public final class RawSendPacket {
     return out;
   }
 
+  /** The length of the ForwardPacket frame that carries this packet to a mesh peer, header included. */
+  public int forwardPacketLength() {
+    return frame.readableBytes() + KEY_LENGTH;
+  }
+
   /**
-   * The ForwardPacket that hands this packet from {@code source} (32 raw bytes) to a mesh peer,
-   * ready to write: a new 37-byte head (type, length, source) before this frame's destination and
-   * packet, which are not copied. Ownership passes to the caller.
+   * Writes the ForwardPacket that hands this packet from {@code source} (32 raw bytes) to a mesh
+   * peer into {@code out}, and releases this frame. Many of them go into one buffer and one write
+   * (a mesh link carries the packets of every pair split across two relays), so the packet is
+   * copied once here instead of taking a buffer and an iovec of its own.
    *
    * <pre>
    *   ForwardPacket  0a | len+32(4) | source key(32) | destination key(32) | packet
    * </pre>
    */
-  public ByteBuf toForwardPacket(byte[] source) {
-    ByteBuf head = frame.alloc().buffer(HEADER_LENGTH + KEY_LENGTH);
-    head.writeByte(FrameType.FORWARD_PACKET.code());
-    head.writeInt(frame.readableBytes() - HEADER_LENGTH + KEY_LENGTH);
-    head.writeBytes(source, 0, KEY_LENGTH);
-    frame.skipBytes(DESTINATION_AT);
-    return Unpooled.wrappedBuffer(head, frame);
+  public void writeForwardPacketTo(byte[] source, ByteBuf out) {
+    int length = frame.readableBytes() - HEADER_LENGTH;
+    out.writeByte(FrameType.FORWARD_PACKET.code());
+    out.writeInt(length + KEY_LENGTH);
+    out.writeBytes(source, 0, KEY_LENGTH);
+    out.writeBytes(frame, frame.readerIndex() + DESTINATION_AT, length);
+    frame.release();
   }
 
   public boolean release() {

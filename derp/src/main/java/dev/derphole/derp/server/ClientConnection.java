@@ -6,6 +6,7 @@ import dev.derphole.derp.frame.Frame;
 import dev.derphole.derp.frame.FrameDecoder;
 import dev.derphole.derp.frame.FrameType;
 import dev.derphole.derp.frame.PeerGoneReason;
+import dev.derphole.derp.frame.RawForwardPacket;
 import dev.derphole.derp.frame.RawSendPacket;
 import dev.derphole.derp.frame.ServerInfoMessage;
 import dev.derphole.derp.key.BoxException;
@@ -104,6 +105,19 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   private final SenderBackpressure backpressure;
   /** Logged in with the region's mesh key: another relay (see {@link Mesh}). */
   private boolean meshPeer;
+  /**
+   * Where this client's last packet for a client on another relay went, while the registry and the
+   * mesh's routes are at the versions noted: such a packet then costs no key and no map lookup.
+   */
+  private MeshPeer lastMeshPeer;
+  private byte[] lastMeshKey;
+  private int lastMeshRegistryVersion;
+  private int lastMeshVersion;
+  /** The last source a mesh peer forwarded a packet to this client from, noted by {@link Mesh#deliver}. */
+  volatile Noted lastMeshSource;
+
+  /** A key noted while the mesh's routes were at {@code version}. */
+  record Noted(byte[] key, int version) {}
 
   ClientConnection(DerpServer server, FrameDecoder decoder) {
     this.server = server;
@@ -143,18 +157,27 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
       route(p);
       return;
     }
+    if (msg instanceof RawForwardPacket f && state == State.ACTIVE && ctx.channel().isActive() && meshPeer) {
+      server.mesh.deliver(f);
+      return;
+    }
     try {
       if (!ctx.channel().isActive()) {
         return;
       }
       if (state == State.AWAITING_CLIENT_INFO) {
         onClientInfo(msg);
+      } else if (state == State.ACTIVE && msg instanceof RawForwardPacket) {
+        server.metrics.protocolErrors.increment();
+        fail("client sent a " + FrameType.FORWARD_PACKET + " frame, which only mesh peers send");
       } else if (state == State.ACTIVE) {
         onFrame((Frame) msg);
       }
     } finally {
       if (msg instanceof RawSendPacket p) {
         p.release();
+      } else if (msg instanceof RawForwardPacket f) {
+        f.release();
       } else {
         ReferenceCountUtil.release(msg);
       }
@@ -265,15 +288,8 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   /** Takes ownership of {@code p}. */
   private void route(RawSendPacket p) {
     ClientConnection dst = destinationOf(p);
-    if (dst == null && server.mesh.forward(this, p)) {
-      return;
-    }
     if (dst == null) {
-      server.metrics.droppedUnknownDestination.increment();
-      NodePublicKey destination = p.destination();
-      p.release();
-      tellNotHere(destination);
-      return;
+      return; // forwarded to a mesh peer, or dropped
     }
     int length = p.packetLength();
     if (server.config.tap != null) {
@@ -290,14 +306,21 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     backpressure.afterSend(dst.backpressure);
   }
 
+  /** Hands {@code p} to the mesh peer that holds its destination; the sender waits if that peer's queue backs up. */
+  private void forwardToMesh(MeshPeer peer, RawSendPacket p) {
+    peer.forward(keyBytes, p);
+    backpressure.afterSend(peer.backpressure());
+  }
+
   private void updateAutoRead() {
     ctx.channel().config().setAutoRead(!rateLimited && !backpressure.paused());
   }
 
   /**
-   * The connection {@code p} goes to, or null. A sender mostly talks to one peer: while the
-   * registry is unchanged, that answer is kept and checked against the frame's key bytes, so the
-   * common case allocates no key and does no map lookup.
+   * The connection {@code p} goes to; or null, when it went to a mesh peer or was dropped (and
+   * released). A sender mostly talks to one peer: while the registry (and for a peer on another
+   * relay, the mesh's routes) are unchanged, that answer is kept and checked against the frame's
+   * key bytes, so the common case allocates no key and does no map lookup.
    */
   private ClientConnection destinationOf(RawSendPacket p) {
     int version = server.registry.version(); // before the lookup: a change after it invalidates
@@ -305,15 +328,36 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     if (dst != null && version == lastDestinationVersion && p.destinationIs(dst.keyBytes)) {
       return dst;
     }
-    dst = server.registry.get(p.destination());
+    if (lastMeshPeer != null && version == lastMeshRegistryVersion && server.mesh.version() == lastMeshVersion
+        && p.destinationIs(lastMeshKey)) {
+      forwardToMesh(lastMeshPeer, p);
+      return null;
+    }
+    int meshVersion = server.mesh.version();
+    NodePublicKey destination = p.destination();
+    dst = server.registry.get(destination);
     if (dst != null) {
       // Note the pair before the packet can arrive, so a receiver that leaves at once still tells us.
       notePeer(dst.key);
       dst.notePeer(key);
       lastDestination = dst;
       lastDestinationVersion = version;
+      return dst;
     }
-    return dst;
+    MeshPeer peer = server.mesh.routeOf(destination);
+    if (peer != null) {
+      server.mesh.noteTalker(destination, key);
+      lastMeshPeer = peer;
+      lastMeshKey = destination.raw();
+      lastMeshRegistryVersion = version;
+      lastMeshVersion = meshVersion;
+      forwardToMesh(peer, p);
+      return null;
+    }
+    server.metrics.droppedUnknownDestination.increment();
+    p.release();
+    tellNotHere(destination);
+    return null;
   }
 
   private void notePeer(NodePublicKey peer) {
@@ -553,6 +597,9 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   private static String describe(Object msg) {
     if (msg instanceof RawSendPacket) {
       return FrameType.SEND_PACKET.toString();
+    }
+    if (msg instanceof RawForwardPacket) {
+      return FrameType.FORWARD_PACKET.toString();
     }
     return msg instanceof Frame f && f.type() != null ? f.type().toString() : msg.getClass().getSimpleName();
   }

@@ -27,6 +27,7 @@ public final class DerpServerConfig {
   final Duration idleTimeout;
   final Duration writeTimeout;
   final Duration senderPauseLimit;
+  final Duration meshPauseLimit;
   final PacketTap tap;
   /** 64 hex characters shared by the relays of a region, or empty: no mesh. */
   final String meshKey;
@@ -41,6 +42,16 @@ public final class DerpServerConfig {
    * past their 30 s timeouts. For senders without congestion control, see the limit's Javadoc.
    */
   public static final Duration DEFAULT_SENDER_PAUSE_LIMIT = Duration.ZERO;
+
+  /**
+   * How long a sender whose packets back up a mesh peer's queue stays unread (see {@link MeshPeer})
+   * before that peer's packets are dropped when its queue is full. On by default, unlike
+   * {@link #DEFAULT_SENDER_PAUSE_LIMIT}: a mesh link is full when the relay behind it falls behind
+   * (a busy or starved process), not when one receiver is slow, and Tailscale's derper holds the
+   * sender while it writes to a peer. The queue holds eight clients' worth, so one QUIC flow meets
+   * its receiver's queue, and drops there, long before it could fill a peer's.
+   */
+  public static final Duration DEFAULT_MESH_PAUSE_LIMIT = Duration.ofSeconds(2);
   /** Packets queued for one client, beyond its socket buffer, before new ones are dropped. */
   public static final int DEFAULT_QUEUE_PACKETS = 1024;
   /** Packet bytes queued for one client before new packets are dropped. */
@@ -85,6 +96,7 @@ public final class DerpServerConfig {
     this.idleTimeout = b.idleTimeout;
     this.writeTimeout = b.writeTimeout;
     this.senderPauseLimit = b.senderPauseLimit;
+    this.meshPauseLimit = b.meshPauseLimit;
     this.tap = b.tap;
     this.meshKey = b.meshKey;
     this.meshWith = java.util.List.copyOf(b.meshWith);
@@ -122,6 +134,7 @@ public final class DerpServerConfig {
     private Duration idleTimeout = DEFAULT_IDLE_TIMEOUT;
     private Duration writeTimeout = DEFAULT_WRITE_TIMEOUT;
     private Duration senderPauseLimit = DEFAULT_SENDER_PAUSE_LIMIT;
+    private Duration meshPauseLimit = DEFAULT_MESH_PAUSE_LIMIT;
     private PacketTap tap;
     private String meshKey = "";
     private java.util.List<dev.derphole.derp.client.DerpEndpoint> meshWith = java.util.List.of();
@@ -232,6 +245,18 @@ public final class DerpServerConfig {
         throw new IllegalArgumentException("senderPauseLimit must be >= 0, got " + limit);
       }
       this.senderPauseLimit = limit;
+      return this;
+    }
+
+    /**
+     * How long a sender may go unread while a mesh peer's queue drains ({@link #DEFAULT_MESH_PAUSE_LIMIT});
+     * {@link Duration#ZERO} turns that off: a full peer queue always drops.
+     */
+    public Builder meshPauseLimit(Duration limit) {
+      if (limit == null || limit.isNegative()) {
+        throw new IllegalArgumentException("meshPauseLimit must be >= 0, got " + limit);
+      }
+      this.meshPauseLimit = limit;
       return this;
     }
 

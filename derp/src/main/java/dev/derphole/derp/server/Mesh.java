@@ -1,12 +1,10 @@
 package dev.derphole.derp.server;
 
 import dev.derphole.derp.client.DerpEndpoint;
-import dev.derphole.derp.frame.DerpProtocol;
 import dev.derphole.derp.frame.Frame;
 import dev.derphole.derp.frame.PeerGoneReason;
-import dev.derphole.derp.frame.RawSendPacket;
+import dev.derphole.derp.frame.RawForwardPacket;
 import dev.derphole.derp.key.NodePublicKey;
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import java.net.InetSocketAddress;
@@ -53,6 +51,12 @@ final class Mesh implements AutoCloseable {
   private EventLoopGroup group;
   /** Where each key that is not ours was last seen. */
   private final ConcurrentHashMap<NodePublicKey, MeshPeer> routes = new ConcurrentHashMap<>();
+  /**
+   * Moves after every change of {@link #routes}, so a sender may keep where its last packet went
+   * (and that it noted the pair in {@link #talkers}) until it moves: the common case then does no
+   * map lookup and allocates no key, as for a destination on this relay.
+   */
+  private final java.util.concurrent.atomic.AtomicInteger version = new java.util.concurrent.atomic.AtomicInteger();
   /** Clients here that exchanged packets with a key on a peer: told PeerGone when it leaves the region. */
   private final ConcurrentHashMap<NodePublicKey, Set<NodePublicKey>> talkers = new ConcurrentHashMap<>();
   private final Set<Watcher> watchers = new CopyOnWriteArraySet<>();
@@ -78,7 +82,8 @@ final class Mesh implements AutoCloseable {
       throw new IllegalStateException("a relay without a mesh key has no mesh peers");
     }
     MeshPeer p = new MeshPeer(this, endpoint, server.config.privateKey(), server.config.meshKey, group,
-        server.config.queuePackets * PEER_QUEUE_FACTOR, server.config.queueBytes * PEER_QUEUE_FACTOR);
+        server.config.queuePackets * PEER_QUEUE_FACTOR, server.config.queueBytes * PEER_QUEUE_FACTOR,
+        server.config.meshPauseLimit);
     peers.add(p);
     p.start();
   }
@@ -107,30 +112,14 @@ final class Mesh implements AutoCloseable {
 
   // ---------------------------------------------------------------- packets
 
-  /**
-   * Hands {@code p}, which has no destination here, to the peer that holds its destination. True
-   * when it was taken (forwarded or dropped and counted); false, and {@code p} still the caller's,
-   * when no peer has that key.
-   */
-  boolean forward(ClientConnection from, RawSendPacket p) {
-    if (routes.isEmpty()) {
-      return false;
-    }
-    NodePublicKey dst = p.destination();
-    MeshPeer peer = routes.get(dst);
-    if (peer == null) {
-      return false;
-    }
-    noteTalker(dst, from.key());
-    peer.forward(p.toForwardPacket(from.keyBytes()));
-    return true;
+  /** Read it before a {@link #routeOf}: an answer (and a {@link #noteTalker}) stays current while it is unchanged. */
+  int version() {
+    return version.get();
   }
 
-  /** A mesh peer's frame: true when it was one (WatchConns, ForwardPacket, ClosePeer) and was handled. */
+  /** A mesh peer's frame: true when it was one (WatchConns, ClosePeer) and was handled. */
   boolean onMeshFrame(ClientConnection conn, Frame frame) {
-    if (frame instanceof Frame.ForwardPacket f) {
-      deliver(f);
-    } else if (frame instanceof Frame.WatchConns) {
+    if (frame instanceof Frame.WatchConns) {
       watch(conn);
     } else if (frame instanceof Frame.ClosePeer c) {
       ClientConnection victim = server.registry.get(c.peer());
@@ -143,28 +132,35 @@ final class Mesh implements AutoCloseable {
     return true;
   }
 
-  /** A packet a peer forwarded: to its destination's queue here, copied into a RecvPacket frame. */
-  private void deliver(Frame.ForwardPacket f) {
-    ClientConnection dst = server.registry.get(f.destination());
+  /**
+   * A packet a peer forwarded: to its destination's queue here, its frame rewritten into a
+   * RecvPacket in place. The destination remembers the last source it noted, so a steady pair
+   * costs one map lookup per packet (the destination) and no other.
+   */
+  void deliver(RawForwardPacket f) {
+    NodePublicKey to = f.destination();
+    ClientConnection dst = server.registry.get(to);
     if (dst == null) {
+      f.release();
       server.metrics.droppedMeshUnknownDestination.increment();
       return;
     }
-    noteTalker(f.source(), dst.key());
-    int length = f.packet().readableBytes();
-    ByteBuf out = dst.channel().alloc().buffer(DerpProtocol.HEADER_LENGTH + DerpProtocol.KEY_LENGTH + length);
-    out.writeByte(dev.derphole.derp.frame.FrameType.RECV_PACKET.code());
-    out.writeInt(DerpProtocol.KEY_LENGTH + length);
-    f.source().writeTo(out);
-    out.writeBytes(f.packet(), f.packet().readerIndex(), length);
-    if (dst.enqueue(out)) {
+    int v = version.get();
+    ClientConnection.Noted noted = dst.lastMeshSource;
+    if (noted == null || noted.version() != v || !f.sourceIs(noted.key())) {
+      NodePublicKey from = f.source();
+      noteTalker(from, to);
+      dst.lastMeshSource = new ClientConnection.Noted(from.raw(), v);
+    }
+    int length = f.packetLength();
+    if (dst.enqueue(f.toRecvPacket())) {
       server.metrics.meshForwardedFromPeers.increment();
       server.metrics.packetsForwarded.increment();
       server.metrics.bytesForwarded.add(length);
     }
   }
 
-  private void noteTalker(NodePublicKey remote, NodePublicKey local) {
+  void noteTalker(NodePublicKey remote, NodePublicKey local) {
     Set<NodePublicKey> s = talkers.get(remote);
     if (s == null) {
       s = talkers.computeIfAbsent(remote, k -> ConcurrentHashMap.newKeySet());
@@ -175,11 +171,14 @@ final class Mesh implements AutoCloseable {
   // ---------------------------------------------------------------- what the peers tell us
 
   void peerPresent(MeshPeer from, NodePublicKey k) {
-    routes.put(k, from); // seen last here: a key that moved goes where it went
+    if (routes.put(k, from) != from) { // seen last here: a key that moved goes where it went
+      version.incrementAndGet();
+    }
   }
 
   void peerGone(MeshPeer from, NodePublicKey k) {
     if (routes.remove(k, from)) {
+      version.incrementAndGet();
       leftRegionUnlessHere(k);
     }
   }
@@ -188,6 +187,7 @@ final class Mesh implements AutoCloseable {
   void peerDown(MeshPeer from) {
     for (Map.Entry<NodePublicKey, MeshPeer> e : routes.entrySet()) {
       if (e.getValue() == from && routes.remove(e.getKey(), from)) {
+        version.incrementAndGet();
         leftRegionUnlessHere(e.getKey());
       }
     }

@@ -6,6 +6,7 @@ import dev.derphole.derp.client.DerpEndpoint;
 import dev.derphole.derp.client.ReconnectingDerpClient;
 import dev.derphole.derp.frame.Frame;
 import dev.derphole.derp.frame.PeerGoneReason;
+import dev.derphole.derp.frame.RawSendPacket;
 import dev.derphole.derp.key.NodePrivateKey;
 import dev.derphole.derp.key.NodePublicKey;
 import io.netty.buffer.ByteBuf;
@@ -29,17 +30,34 @@ final class MeshPeer implements DerpClientListener, AutoCloseable {
   private final NodePublicKey self;
   private final ReconnectingDerpClient client;
   private volatile DerpClient current;
-  /** ForwardPacket frames waiting for the peer connection's loop: bounded as a client's queue is. */
-  private final java.util.Queue<ByteBuf> queue;
+  /**
+   * Packets waiting for the peer connection's loop, each with its sender's key: bounded in packets
+   * and bytes as a client's queue is ({@link Mesh#PEER_QUEUE_FACTOR} clients' worth).
+   */
+  private final java.util.Queue<Pending> queue;
   private final java.util.concurrent.atomic.AtomicLong queuedBytes = new java.util.concurrent.atomic.AtomicLong();
   private final java.util.concurrent.atomic.AtomicBoolean drainScheduled = new java.util.concurrent.atomic.AtomicBoolean();
+  private final int maxQueuedPackets;
   private final long maxQueuedBytes;
+  /**
+   * As a destination: a sender whose packets back this queue up past half stops being read until
+   * it is down to a quarter, for at most the server's mesh pause limit (then they are dropped when
+   * it is full). Tailscale's derper writes a forwarded packet to its peer from the sender's read
+   * loop, so a slow mesh link slows the sender there too, instead of losing its packets.
+   */
+  private final SenderBackpressure backpressure;
+
+  /** One packet for the peer: its SendPacket frame as read, and who sent it. */
+  private record Pending(byte[] source, RawSendPacket packet) {}
 
   MeshPeer(Mesh mesh, DerpEndpoint endpoint, NodePrivateKey key, String meshKey, EventLoopGroup group,
-           int queuePackets, long queueBytes) {
+           int queuePackets, long queueBytes, Duration pauseLimit) {
     this.mesh = mesh;
     this.queue = io.netty.util.internal.PlatformDependent.newFixedMpscQueue(queuePackets);
+    this.maxQueuedPackets = queuePackets;
     this.maxQueuedBytes = queueBytes;
+    this.backpressure = new SenderBackpressure(mesh.metrics(), pauseLimit, queuePackets, queueBytes,
+        queue::size, queuedBytes::get, () -> { });
     this.endpoint = endpoint;
     this.self = key.publicKey();
     this.client = new ReconnectingDerpClient(endpoint, key, this, group, DerpClient.Options.defaults().withMeshKey(meshKey));
@@ -53,23 +71,44 @@ final class MeshPeer implements DerpClientListener, AutoCloseable {
     client.start();
   }
 
+  SenderBackpressure backpressure() {
+    return backpressure;
+  }
+
+  /** Packets waiting for the peer connection (for tests of the bound). */
+  int queuedPackets() {
+    return queue.size();
+  }
+
+  long queuedBytes() {
+    return queuedBytes.get();
+  }
+
+  int maxQueuedPackets() {
+    return maxQueuedPackets;
+  }
+
+  long maxQueuedBytes() {
+    return maxQueuedBytes;
+  }
+
   /**
-   * Queues a ready ForwardPacket frame for the peer (owned from here on), from any thread: dropped
-   * and counted while the peer is down or its queue is full ({@link Mesh#PEER_QUEUE_FACTOR} clients'
-   * worth of packets and bytes). The queue drains on the connection's loop in batches, one flush each, while the
+   * Queues {@code p} (owned from here on), sent by {@code source}, for the peer, from any thread:
+   * dropped and counted while the peer is down or its queue is full. The queue drains on the
+   * connection's loop in batches, many ForwardPackets to a buffer and one flush each, while the
    * socket is writable.
    */
-  void forward(ByteBuf forwardPacket) {
+  void forward(byte[] source, RawSendPacket p) {
     DerpClient c = current;
     if (c == null) {
-      forwardPacket.release();
+      p.release();
       mesh.metrics().droppedMeshPeerDown.increment();
       return;
     }
-    int size = forwardPacket.readableBytes();
-    if (queuedBytes.addAndGet(size) > maxQueuedBytes || !queue.offer(forwardPacket)) {
+    int size = p.forwardPacketLength();
+    if (queuedBytes.addAndGet(size) > maxQueuedBytes || !queue.offer(new Pending(source, p))) {
       queuedBytes.addAndGet(-size);
-      forwardPacket.release();
+      p.release();
       mesh.metrics().droppedMeshPeerFull.increment();
       return;
     }
@@ -78,34 +117,56 @@ final class MeshPeer implements DerpClientListener, AutoCloseable {
     }
   }
 
+  /** How many bytes of ForwardPackets go into one buffer and one write, at most (a larger packet takes one of its own). */
+  static final int BATCH_BYTES = 64 << 10;
+
   private void drain(DerpClient c) {
     drainScheduled.set(false);
     int written = 0;
-    ByteBuf f;
-    while (c.isWritable() && (f = queue.poll()) != null) {
-      queuedBytes.addAndGet(-f.readableBytes());
-      if (c.forwardFrame(f, false)) {
-        written++;
+    while (c.isWritable()) {
+      ByteBuf batch = null;
+      int n = 0;
+      Pending f;
+      while ((f = queue.peek()) != null) {
+        int length = f.packet().forwardPacketLength();
+        if (batch == null) {
+          batch = c.alloc().directBuffer((int) Math.max(length, Math.min(BATCH_BYTES, queuedBytes.get())));
+        } else if (batch.writableBytes() < length) {
+          break;
+        }
+        queue.poll();
+        queuedBytes.addAndGet(-length);
+        f.packet().writeForwardPacketTo(f.source(), batch);
+        n++;
+      }
+      if (batch == null) {
+        break;
+      }
+      if (c.forwardFrame(batch, false)) {
+        written += n;
       } else {
-        mesh.metrics().droppedMeshPeerDown.increment();
+        mesh.metrics().droppedMeshPeerDown.add(n);
+        break;
       }
     }
     if (written > 0) {
       mesh.metrics().meshForwardedToPeers.add(written);
-      c.forwardFrame(io.netty.buffer.Unpooled.EMPTY_BUFFER, true);
+      c.flushForwarded();
     }
     if (!c.isOpen()) {
       releaseQueued();
     }
+    backpressure.afterDrain();
   }
 
   private void releaseQueued() {
-    ByteBuf f;
+    Pending f;
     while ((f = queue.poll()) != null) {
-      queuedBytes.addAndGet(-f.readableBytes());
-      f.release();
+      queuedBytes.addAndGet(-f.packet().forwardPacketLength());
+      f.packet().release();
       mesh.metrics().droppedMeshPeerDown.increment();
     }
+    backpressure.afterDrain();
   }
 
   @Override
@@ -159,6 +220,7 @@ final class MeshPeer implements DerpClientListener, AutoCloseable {
   @Override
   public void close() {
     client.close();
+    backpressure.closed();
   }
 
   @Override

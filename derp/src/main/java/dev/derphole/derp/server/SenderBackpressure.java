@@ -66,9 +66,12 @@ final class SenderBackpressure {
     return pausedOn != null;
   }
 
-  /** On the sender's loop, after a packet went to {@code dst}'s queue: pause if it backed up. */
+  /**
+   * On the sender's loop, after a packet went to {@code dst}'s queue: pause if it backed up, for
+   * at most {@code dst}'s limit (a client's queue and a mesh peer's may have different ones).
+   */
   void afterSend(SenderBackpressure dst) {
-    if (pausedOn == null && dst.backedUp() && !dst.stalled && !limit.isZero()) {
+    if (pausedOn == null && dst.backedUp() && !dst.stalled && !dst.limit.isZero()) {
       pauseOn(dst);
     }
   }
@@ -113,7 +116,7 @@ final class SenderBackpressure {
         dst.wakeWaiters();
         resume(dst);
       }
-    }, limit.toNanos(), TimeUnit.NANOSECONDS);
+    }, dst.limit.toNanos(), TimeUnit.NANOSECONDS);
     dst.waiters.add(this);
     if (dst.drainedEnough() || dst.closed) {
       resume(dst); // it drained, or left, before it could see us waiting

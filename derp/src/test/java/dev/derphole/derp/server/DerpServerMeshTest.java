@@ -320,6 +320,118 @@ class DerpServerMeshTest {
     }
   }
 
+  /**
+   * A peer relay that takes our mesh connection, says one of its clients is there, and then never
+   * reads: what waits for it stays within its queue's bound (packets and bytes), the overflow is
+   * dropped and counted as mesh_peer_full once the sender's pause runs out, and clients of this
+   * relay that talk to each other are not held up. Without the bound nothing is dropped and the
+   * queue grows with every packet.
+   */
+  @Test
+  void aMeshPeerThatNeverReadsCostsAtMostItsQueue() throws Exception {
+    DerpServer relay = DerpServer.start(DerpServerConfig.builder().listen(new InetSocketAddress("127.0.0.1", 0))
+        .meshKey(MESH_KEY).queuePackets(16).queueBytes(65_536).meshPauseLimit(Duration.ofMillis(200)).build());
+    relays.add(relay);
+    NodePublicKey faraway = NodePrivateKey.generate().publicKey();
+    FrozenPeer frozen = new FrozenPeer(faraway);
+    closeMe.add(frozen);
+    relay.addMeshPeer(frozen.endpoint());
+    await("the frozen peer's client is routed there", () -> relay.mesh.routeOf(faraway) != null);
+    MeshPeer peer = relay.mesh.routeOf(faraway);
+
+    NodePrivateKey alice = NodePrivateKey.generate();
+    NodePrivateKey bob = NodePrivateKey.generate();
+    Inbox bobIn = new Inbox();
+    DerpClient sender = DerpClient.connect(endpoint(relay), NodePrivateKey.generate(), new Inbox(), group,
+        DerpClient.Options.defaults());
+    closeMe.add(sender);
+    DerpClient a = DerpClient.connect(endpoint(relay), alice, new Inbox(), group, DerpClient.Options.defaults());
+    closeMe.add(a);
+    closeMe.add(DerpClient.connect(endpoint(relay), bob, bobIn, group, DerpClient.Options.defaults()));
+
+    byte[] packet = new byte[1000];
+    int mostPackets = 0;
+    long mostBytes = 0;
+    long deadline = System.nanoTime() + PATIENCE.toNanos();
+    while (relay.metrics().droppedMeshPeerFull.sum() == 0) {
+      assertThat(System.nanoTime()).as("packets for the frozen peer are dropped").isLessThan(deadline);
+      sender.sendDatagram(faraway, io.netty.buffer.Unpooled.wrappedBuffer(packet));
+      mostPackets = Math.max(mostPackets, peer.queuedPackets());
+      mostBytes = Math.max(mostBytes, peer.queuedBytes());
+    }
+    assertThat(mostPackets).isLessThanOrEqualTo(peer.maxQueuedPackets()).isLessThanOrEqualTo(16 * Mesh.PEER_QUEUE_FACTOR);
+    assertThat(mostBytes).isLessThanOrEqualTo(peer.maxQueuedBytes()).isLessThanOrEqualTo(65_536L * Mesh.PEER_QUEUE_FACTOR);
+    assertThat(peer.queuedPackets()).isLessThanOrEqualTo(peer.maxQueuedPackets());
+    assertThat(relay.metrics().prometheus()).containsPattern("derp_packets_dropped_total\\{reason=\"mesh_peer_full\"\\} [1-9]");
+
+    a.send(bob.publicKey(), "still carried".getBytes(UTF_8));
+    assertThat(bobIn.next(bobIn.packets)).isEqualTo(alice.publicKey().shortString() + ":still carried");
+  }
+
+  /**
+   * A relay of the region written from the protocol description: it takes one mesh connection
+   * (upgrade, ServerKey, ClientInfo, ServerInfo), tells it that {@code present} is its client with a
+   * PeerPresent, and then never reads again; its receive buffer is small so it fills soon.
+   */
+  private static final class FrozenPeer implements AutoCloseable {
+    private final java.net.ServerSocket server = new java.net.ServerSocket();
+    private final NodePrivateKey key = NodePrivateKey.generate();
+    private volatile Socket conn;
+
+    FrozenPeer(NodePublicKey present) throws IOException {
+      server.setReceiveBufferSize(4096);
+      server.bind(new InetSocketAddress("127.0.0.1", 0));
+      Thread t = new Thread(() -> {
+        try {
+          Socket s = server.accept();
+          conn = s;
+          DataInputStream in = new DataInputStream(s.getInputStream());
+          DataOutputStream out = new DataOutputStream(s.getOutputStream());
+          ByteArrayOutputStream head = new ByteArrayOutputStream();
+          while (!head.toString(US_ASCII).endsWith("\r\n\r\n")) {
+            head.write(in.readUnsignedByte());
+          }
+          out.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: DERP\r\nConnection: Upgrade\r\n\r\n".getBytes(US_ASCII));
+          out.writeByte(0x01); // ServerKey: magic + key
+          out.writeInt(8 + 32);
+          out.write(dev.derphole.derp.frame.DerpProtocol.MAGIC);
+          out.write(key.publicKey().raw());
+          out.flush();
+          int type = in.readUnsignedByte(); // ClientInfo: client key + sealed JSON
+          byte[] info = new byte[in.readInt()];
+          in.readFully(info);
+          assertThat(type).isEqualTo(0x02);
+          byte[] box = key.seal(NodePublicKey.fromRaw(Arrays.copyOf(info, 32)), "{\"version\":2}".getBytes(UTF_8));
+          out.writeByte(0x03); // ServerInfo
+          out.writeInt(box.length);
+          out.write(box);
+          out.writeByte(0x09); // PeerPresent: key(32) + ip(16) + port(2) + flags(1), a regular client
+          out.writeInt(51);
+          out.write(present.raw());
+          out.write(new byte[18]);
+          out.writeByte(0x01);
+          out.flush();
+        } catch (IOException e) {
+          // closed by the test
+        }
+      }, "frozen-peer");
+      t.setDaemon(true);
+      t.start();
+    }
+
+    DerpEndpoint endpoint() {
+      return DerpEndpoint.of(URI.create("http://127.0.0.1:" + server.getLocalPort()));
+    }
+
+    @Override
+    public void close() throws IOException {
+      server.close();
+      if (conn != null) {
+        conn.close();
+      }
+    }
+  }
+
   @Test
   void meshFramesFromAClientWithoutTheKeyCloseItsConnection() throws Exception {
     try (RawDerpClient cathy = new RawDerpClient(relays.get(0), PATIENCE)) {

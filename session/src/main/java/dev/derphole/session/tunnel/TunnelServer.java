@@ -115,7 +115,7 @@ public final class TunnelServer implements AutoCloseable {
     this.gate = new TunnelGate(token, options.allowLoopbackCandidates());
     this.relay = relay;
     this.tls = token.tlsIdentity();
-    this.link = new SessionLink(relay.endpoint(), token.derpKey(), options.group().next());
+    this.link = new SessionLink(relay.nodes(), token.derpKey(), options.group().next()); // first node that answers, in map order
   }
 
   /**
@@ -199,7 +199,7 @@ public final class TunnelServer implements AutoCloseable {
     }
     TunnelServerLeg leg;
     try {
-      leg = TunnelServerLeg.start(options, relay.endpoint(), relay.stunServers(), tls, o.clientSession(),
+      leg = TunnelServerLeg.start(options, relay.nodes(), relay.stunServers(), tls, o.clientSession(),
           o.accepted().get(), o.sealedDecision(), streams);
     } catch (SessionException e) {
       releaseLeg(clientKey);

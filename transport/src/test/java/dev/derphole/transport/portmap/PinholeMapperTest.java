@@ -28,11 +28,14 @@ class PinholeMapperTest {
   private static final InetAddress LOOPBACK6 = IpLiteral.parseHost("::1").orElseThrow();
 
   private final MapperFixture fixture = new MapperFixture();
+  /** Closed after each test, before the fixture checks that no thread is left: a failed test leaks none. */
+  private final List<PinholeMapper> opened = new java.util.ArrayList<>();
 
   PinholeMapperTest() throws Exception {}
 
   @AfterEach
   void noLeaks() {
+    opened.forEach(PinholeMapper::close);
     fixture.close();
   }
 
@@ -43,8 +46,8 @@ class PinholeMapperTest {
       router.maxLifetimeSeconds = 2;
       int port = ours.getLocalPort();
       LinkedBlockingQueue<InetSocketAddress> candidates = new LinkedBlockingQueue<>();
-      PinholeMapper pinholes = new PinholeMapper(() -> Optional.of(LOOPBACK6), LOOPBACK6, port, fixture.executor,
-          fixture::record, new GatewayPorts(router.address().getPort(), fixture.silentPort(), false));
+      PinholeMapper pinholes = open(new PinholeMapper(() -> Optional.of(LOOPBACK6), LOOPBACK6, port, fixture.executor,
+          fixture::record, new GatewayPorts(router.address().getPort(), fixture.silentPort(), false)));
 
       long start = System.nanoTime();
       pinholes.start(Duration.ofSeconds(3), candidates::add);
@@ -82,10 +85,30 @@ class PinholeMapperTest {
   }
 
   @Test
+  void theRequestGoesFromTheAddressThePinholeIsForNotTheKernelsChoice() throws Exception {
+    // Toward a link-local router the kernel would send from our link-local address; RFC 6887 §8.1
+    // wants the client IP to be the source. Shown on IPv4 loopback, where the kernel would pick
+    // 127.0.0.1 toward 127.0.0.1 and the pinhole is for 127.0.0.2.
+    InetAddress second = InetAddress.getByAddress(new byte[] {127, 0, 0, 2});
+    try (Rfc6887Firewall router = new Rfc6887Firewall(new InetSocketAddress(MapperFixture.LOOPBACK, 0))) {
+      LinkedBlockingQueue<InetSocketAddress> candidates = new LinkedBlockingQueue<>();
+      PinholeMapper pinholes = open(new PinholeMapper(() -> Optional.of(MapperFixture.LOOPBACK), second, 41641,
+          fixture.executor, fixture::record, new GatewayPorts(router.address().getPort(), fixture.silentPort(), false)));
+      pinholes.start(Duration.ofSeconds(3), candidates::add);
+
+      byte[] first = router.next();
+      byte[] mapped = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xff, (byte) 0xff, 127, 0, 0, 2};
+      assertThat(Arrays.copyOfRange(first, Rfc6887Firewall.CLIENT_IP, Rfc6887Firewall.CLIENT_IP + 16)).isEqualTo(mapped);
+      assertThat(candidates.poll(10, TimeUnit.SECONDS)).isEqualTo(new InetSocketAddress(second, 41641));
+      pinholes.close();
+    }
+  }
+
+  @Test
   void noIpv6GatewayAsksNothingAndGrantsNothing() throws Exception {
     try (Rfc6887Firewall router = new Rfc6887Firewall(new InetSocketAddress(LOOPBACK6, 0))) {
-      PinholeMapper pinholes = new PinholeMapper(Optional::empty, LOOPBACK6, 41641, fixture.executor,
-          fixture::record, new GatewayPorts(router.address().getPort(), fixture.silentPort(), false));
+      PinholeMapper pinholes = open(new PinholeMapper(Optional::empty, LOOPBACK6, 41641, fixture.executor,
+          fixture::record, new GatewayPorts(router.address().getPort(), fixture.silentPort(), false)));
       pinholes.start(Duration.ofSeconds(1), a -> {
         throw new AssertionError("no pinhole without a gateway: " + a);
       });
@@ -97,8 +120,8 @@ class PinholeMapperTest {
   @Test
   void aSilentRouterCostsTheBudgetAndNothingElse() throws Exception {
     try (DatagramSocket silent = new DatagramSocket(new InetSocketAddress(LOOPBACK6, 0))) {
-      PinholeMapper pinholes = new PinholeMapper(() -> Optional.of(LOOPBACK6), LOOPBACK6, 41641, fixture.executor,
-          fixture::record, new GatewayPorts(silent.getLocalPort(), fixture.silentPort(), false));
+      PinholeMapper pinholes = open(new PinholeMapper(() -> Optional.of(LOOPBACK6), LOOPBACK6, 41641, fixture.executor,
+          fixture::record, new GatewayPorts(silent.getLocalPort(), fixture.silentPort(), false)));
       pinholes.start(Duration.ofMillis(500), a -> {
         throw new AssertionError("no pinhole from a silent router: " + a);
       });
@@ -117,6 +140,11 @@ class PinholeMapperTest {
     assertThat(PinholeMapper.globalIpv6(ours.subList(0, 4))).as("no global IPv6: no pinhole").isEmpty();
     assertThat(PinholeMapper.globalIpv6(List.of(socket("3fff::1")))).isPresent();
     assertThat(PinholeMapper.globalIpv6(List.of(socket("ff02::1")))).isEmpty();
+  }
+
+  private PinholeMapper open(PinholeMapper pinholes) {
+    opened.add(pinholes);
+    return pinholes;
   }
 
   private static InetSocketAddress socket(String literal) {

@@ -81,7 +81,11 @@ final class Rfc6887Firewall implements AutoCloseable {
       answer.putInt((int) lifetime).putInt(1000).put(new byte[12]);      // lifetime, epoch, reserved
       answer.put(req, NONCE, 12).put(req[PROTOCOL]).put(new byte[3]);     // nonce, protocol echoed
       answer.put(req, INTERNAL_PORT, 2).put(req, INTERNAL_PORT, 2);       // internal port, the same outside
-      answer.put(in.getAddress().getAddress());                           // the client's own address
+      byte[] client = in.getAddress().getAddress();                       // the client's own address,
+      if (client.length == 4) {                                           // IPv4 as ::ffff:a.b.c.d (§5)
+        answer.put(new byte[10]).put((byte) 0xff).put((byte) 0xff);
+      }
+      answer.put(client);
       try {
         socket.send(new DatagramPacket(answer.array(), 60, in.getSocketAddress()));
       } catch (IOException closed) {

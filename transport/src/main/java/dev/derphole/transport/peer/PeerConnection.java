@@ -7,6 +7,7 @@ import dev.derphole.transport.candidate.LocalCandidates;
 import dev.derphole.transport.path.DirectPath;
 import dev.derphole.transport.path.PeerPath;
 import dev.derphole.transport.path.RelayLink;
+import dev.derphole.transport.portmap.PinholeMapper;
 import dev.derphole.transport.portmap.PortMapper;
 import dev.derphole.transport.quic.QuicTransport;
 import io.netty.buffer.ByteBuf;
@@ -80,6 +81,7 @@ public final class PeerConnection implements AutoCloseable {
   private volatile CandidateSignal signal;
   private volatile ScheduledFuture<?> resend;
   private volatile PortMapper portMapper;
+  private volatile PinholeMapper pinholes;
   private volatile ExecutorService portmapPool;
 
   private PeerConnection(Options options, PeerPath path, DatagramChannel socket) {
@@ -172,7 +174,7 @@ public final class PeerConnection implements AutoCloseable {
    * gateway or no protocol just means no such candidate.
    */
   private void startPortMapping(int port) {
-    portmapPool = Executors.newFixedThreadPool(2, r -> {
+    portmapPool = Executors.newFixedThreadPool(3, r -> { // the IPv4 probe's two paths, and the IPv6 pinhole
       Thread t = new Thread(r, "derphole-portmap");
       t.setDaemon(true);
       return t;
@@ -181,6 +183,9 @@ public final class PeerConnection implements AutoCloseable {
     portMapper = pm;
     pm.onChange(m -> addLocalCandidate(m.external(), m.protocol()));
     pm.map(PORT_MAP_BUDGET).thenAccept(m -> m.ifPresent(x -> addLocalCandidate(x.external(), x.protocol())));
+    pinholes = PinholeMapper.start(port, localCandidates.stream().flatMap(c -> Candidate.parse(c).stream()).toList(),
+        PORT_MAP_BUDGET, portmapPool, line -> options.events().event("portmap", portmapDetail(line)),
+        a -> addLocalCandidate(a, "PCP6"));
   }
 
   /** PortMapper's lines start "portmap=" or "portmap: "; the event already says portmap. */
@@ -268,6 +273,10 @@ public final class PeerConnection implements AutoCloseable {
     PortMapper pm = portMapper;
     if (pm != null) {
       pm.close();
+    }
+    PinholeMapper ph = pinholes;
+    if (ph != null) {
+      ph.close();
     }
     ExecutorService pool = portmapPool;
     if (pool != null) {

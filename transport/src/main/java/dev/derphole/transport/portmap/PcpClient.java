@@ -21,11 +21,23 @@ final class PcpClient {
   private final InetSocketAddress server;
   private final int internalPort;
   private final InFlight inFlight;
+  /** The internal address to map; null for the one the kernel picks toward the gateway. */
+  private final InetAddress source;
 
   PcpClient(InetSocketAddress server, int internalPort, InFlight inFlight) {
+    this(server, internalPort, inFlight, null);
+  }
+
+  /**
+   * @param source the internal address, which the requests are sent from (RFC 6887 §8.1: the
+   *     client IP must be the source): for an IPv6 pinhole our global address, since toward a
+   *     link-local gateway the kernel would pick our link-local one
+   */
+  PcpClient(InetSocketAddress server, int internalPort, InFlight inFlight, InetAddress source) {
     this.server = server;
     this.internalPort = internalPort;
     this.inFlight = inFlight;
+    this.source = source;
   }
 
   /**
@@ -55,7 +67,7 @@ final class PcpClient {
   /** One MAP exchange; returns the answer only if it is a success. Lifetime 0 deletes. */
   private PcpMapResponse exchange(PcpNonce nonce, long lifetimeSeconds, int suggestedExternalPort,
       InetAddress suggestedExternalAddress, Deadline deadline) throws IOException {
-    DatagramSocket socket = UdpExchange.connectedSocket(inFlight, server);
+    DatagramSocket socket = UdpExchange.connectedSocket(inFlight, server, source);
     try {
       InetAddress local = socket.getLocalAddress();
       if (local == null || local.isAnyLocalAddress()) {

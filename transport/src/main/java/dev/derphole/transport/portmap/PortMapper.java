@@ -63,13 +63,14 @@ public final class PortMapper implements AutoCloseable {
     final InetAddress gateway;
     final Deadline deadline;
     final CompletableFuture<Optional<Mapping>> answer = new CompletableFuture<>();
-    int pending = 2;
+    int pending;
     ScheduledFuture<?> timeout;
     boolean decided;
 
-    Probe(InetAddress gateway, Deadline deadline) {
+    Probe(InetAddress gateway, Deadline deadline, int paths) {
       this.gateway = gateway;
       this.deadline = deadline;
+      this.pending = paths;
     }
   }
 
@@ -78,6 +79,8 @@ public final class PortMapper implements AutoCloseable {
   private final Executor executor;
   private final Consumer<String> log;
   private final GatewayPorts ports;
+  /** Non-null for an IPv6 pinhole ({@link PinholeMapper}): PCP only, for this internal address. */
+  private final InetAddress pinholeSource;
   private final InFlight inFlight = new InFlight();
   private final ScheduledThreadPoolExecutor scheduler;
   private volatile Thread schedulerThread;
@@ -107,6 +110,16 @@ public final class PortMapper implements AutoCloseable {
   /** For tests: the gateway and its ports injected, e.g. fake servers on loopback. */
   PortMapper(Supplier<Optional<InetAddress>> gatewaySource, int localPort, Executor executor, Consumer<String> log,
       GatewayPorts ports) {
+    this(gatewaySource, localPort, executor, log, ports, null);
+  }
+
+  /**
+   * @param pinholeSource null for a NAT mapping (PCP, NAT-PMP, UPnP); an IPv6 address of ours for
+   *     a firewall pinhole on it, asked by PCP alone (NAT-PMP and UPnP IGDv1 have no IPv6)
+   */
+  PortMapper(Supplier<Optional<InetAddress>> gatewaySource, int localPort, Executor executor, Consumer<String> log,
+      GatewayPorts ports, InetAddress pinholeSource) {
+    this.pinholeSource = pinholeSource;
     this.gatewaySource = Objects.requireNonNull(gatewaySource, "gatewaySource");
     this.executor = Objects.requireNonNull(executor, "executor");
     this.log = Objects.requireNonNull(log, "log");
@@ -159,7 +172,7 @@ public final class PortMapper implements AutoCloseable {
       }
       Optional<InetAddress> gateway = gatewaySource.get();
       if (gateway.isPresent()) {
-        Probe p = new Probe(gateway.get(), Deadline.after(budget));
+        Probe p = new Probe(gateway.get(), Deadline.after(budget), pinholeSource == null ? 2 : 1);
         p.timeout = scheduler.schedule(() -> timeUp(p), budget.toNanos(), TimeUnit.NANOSECONDS);
         probe = p;
         state = State.PROBING;
@@ -167,10 +180,16 @@ public final class PortMapper implements AutoCloseable {
       }
     }
     if (started == null) {
-      log("portmap=none: no default gateway");
+      log(pinholeSource == null ? "portmap=none: no default gateway" : "portmap=none: no IPv6 default gateway");
       return CompletableFuture.completedFuture(Optional.empty());
     }
     Probe run = started;
+    if (pinholeSource != null) {
+      log("portmap=probing gateway=" + IpLiteral.format(run.gateway) + " services=pcp (IPv6 pinhole for "
+          + IpLiteral.format(pinholeSource) + ")");
+      startPath(run, "pcp", () -> pinhole(run));
+      return run.answer.copy();
+    }
     log("portmap=probing gateway=" + run.gateway.getHostAddress() + " services=pcp,nat-pmp,upnp");
     startPath(run, "pcp/nat-pmp", () -> portControl(run));
     startPath(run, "upnp", () -> upnp(run));
@@ -283,6 +302,17 @@ public final class PortMapper implements AutoCloseable {
       return Optional.of(new NatPmpClient(server, localPort, inFlight).map(p.deadline));
     } catch (IOException e) {
       note(p, "nat-pmp: " + e.getMessage());
+      return Optional.empty();
+    }
+  }
+
+  /** PCP alone, the whole budget, from our IPv6 address. */
+  private Optional<Lease> pinhole(Probe p) {
+    InetSocketAddress server = new InetSocketAddress(p.gateway, ports.portControl());
+    try {
+      return Optional.of(new PcpClient(server, localPort, inFlight, pinholeSource).map(p.deadline));
+    } catch (IOException e) {
+      note(p, "pcp: " + e.getMessage());
       return Optional.empty();
     }
   }

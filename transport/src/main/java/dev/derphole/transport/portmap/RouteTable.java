@@ -120,6 +120,78 @@ final class RouteTable {
     return Optional.ofNullable(best);
   }
 
+  static final Path PROC_NET_IPV6_ROUTE = Path.of("/proc/net/ipv6_route");
+
+  /** A default IPv6 route's next hop, and the interface it is on (its scope, when link-local). */
+  record Ipv6NextHop(InetAddress address, String iface) {}
+
+  /**
+   * The next hop of the default IPv6 route ({@code ::/0}) with the lowest metric, from Linux's
+   * {@code /proc/net/ipv6_route}; a link-local one carries its interface's scope. Empty without
+   * one, and where there is no such file (macOS, Windows: no IPv6 pinholes there).
+   */
+  static Optional<InetAddress> defaultGateway6() {
+    return defaultGateway6(PROC_NET_IPV6_ROUTE).flatMap(RouteTable::scoped);
+  }
+
+  static Optional<Ipv6NextHop> defaultGateway6(Path table) {
+    try {
+      return defaultGateway6(Files.readString(table, StandardCharsets.US_ASCII));
+    } catch (IOException | SecurityException noTable) {
+      return Optional.empty();
+    }
+  }
+
+  /**
+   * {@link #defaultGateway6()} over the text of a {@code /proc/net/ipv6_route}: no header, one
+   * route a line, space-separated: destination (32 hex digits, network order), its prefix length
+   * (2 hex), source and its length, next hop, metric, reference count, use, flags (8 hex each),
+   * interface. Malformed lines are skipped.
+   */
+  static Optional<Ipv6NextHop> defaultGateway6(String procNetIpv6Route) {
+    Ipv6NextHop best = null;
+    long bestMetric = Long.MAX_VALUE;
+    for (String line : procNetIpv6Route.split("\n")) {
+      String[] f = line.trim().split("\\s+");
+      if (f.length < 10 || f[0].length() != 32 || f[4].length() != 32) {
+        continue;
+      }
+      try {
+        boolean isDefault = f[0].matches("0+") && Integer.parseInt(f[1], 16) == 0;
+        byte[] nextHop = new byte[16];
+        for (int i = 0; i < 16; i++) {
+          nextHop[i] = (byte) Integer.parseInt(f[4].substring(2 * i, 2 * i + 2), 16);
+        }
+        long metric = Long.parseLong(f[5], 16);
+        long flags = Long.parseLong(f[8], 16);
+        boolean viaGateway = (flags & RTF_UP) != 0 && (flags & RTF_GATEWAY) != 0 && !f[4].matches("0+");
+        if (isDefault && viaGateway && metric < bestMetric) {
+          best = new Ipv6NextHop(InetAddress.getByAddress(nextHop), f[9]);
+          bestMetric = metric;
+        }
+      } catch (NumberFormatException | UnknownHostException malformed) {
+        // A line we cannot read is a route we cannot use.
+      }
+    }
+    return Optional.ofNullable(best);
+  }
+
+  /** A link-local next hop with its interface's scope id; empty if that interface is gone. */
+  static Optional<InetAddress> scoped(Ipv6NextHop hop) {
+    if (!hop.address().isLinkLocalAddress()) {
+      return Optional.of(hop.address());
+    }
+    try {
+      java.net.NetworkInterface nic = java.net.NetworkInterface.getByName(hop.iface());
+      if (nic == null) {
+        return Optional.empty();
+      }
+      return Optional.of(java.net.Inet6Address.getByAddress(null, hop.address().getAddress(), nic.getIndex()));
+    } catch (SocketException | UnknownHostException | SecurityException e) {
+      return Optional.empty();
+    }
+  }
+
   /**
    * The local address the kernel would send from toward {@code host}: connecting a UDP socket
    * does the routing lookup and sends nothing. Empty when there is no route.

@@ -45,8 +45,15 @@ final class UdpExchange {
 
   /** A UDP socket on an ephemeral port, connected to {@code remote} and registered in {@code inFlight}. */
   static DatagramSocket connectedSocket(InFlight inFlight, InetSocketAddress remote) throws IOException {
-    DatagramSocket socket = inFlight.add(new DatagramSocket());
+    return connectedSocket(inFlight, remote, null);
+  }
+
+  /** The same, sending from {@code source} (null: whatever address the kernel picks). */
+  static DatagramSocket connectedSocket(InFlight inFlight, InetSocketAddress remote, java.net.InetAddress source)
+      throws IOException {
+    DatagramSocket socket = inFlight.add(new DatagramSocket(null));
     try {
+      socket.bind(new InetSocketAddress(source, 0));
       socket.connect(remote);
     } catch (IOException | UncheckedIOException e) {
       inFlight.finish(socket);

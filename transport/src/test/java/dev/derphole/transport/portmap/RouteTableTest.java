@@ -85,6 +85,53 @@ class RouteTableTest {
         .contains(InetAddress.getLoopbackAddress());
   }
 
+  /** A Linux host's {@code /proc/net/ipv6_route}: a router advertisement's default route and the rest. */
+  private static final String IPV6_ROUTES = ""
+      + "20010db8000100000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001     eth0\n"
+      + "fe800000000000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001     eth0\n"
+      + "00000000000000000000000000000000 00 00000000000000000000000000000000 00 fe80000000000000021122fffe334455 00000400 00000002 00000000 00450003    wlan0\n"
+      + "00000000000000000000000000000000 00 00000000000000000000000000000000 00 fe800000000000000000000000000001 00000064 00000001 00000000 00450003     eth0\n"
+      + "00000000000000000000000000000001 80 00000000000000000000000000000000 00 00000000000000000000000000000000 00000000 00000003 00000000 80200001       lo\n"
+      + "00000000000000000000000000000000 00 00000000000000000000000000000000 00 00000000000000000000000000000000 ffffffff 00000001 00000000 00200200       lo\n";
+
+  @Test
+  void theIpv6DefaultGatewayIsTheLowestMetricNextHopOfTheDefaultRouteWithItsInterface() {
+    assertThat(RouteTable.defaultGateway6(IPV6_ROUTES))
+        .contains(new RouteTable.Ipv6NextHop(address("fe80::1"), "eth0"));
+  }
+
+  @Test
+  void ipv6RoutesThatAreDownDirectRejectingOrNotDefaultDoNotCount() {
+    String table = ""
+        + "00000000000000000000000000000000 00 00000000000000000000000000000000 00 fe800000000000000000000000000001 00000064 00000001 00000000 00450002     eth0\n" // not RTF_UP
+        + "00000000000000000000000000000000 00 00000000000000000000000000000000 00 00000000000000000000000000000000 ffffffff 00000001 00000000 00200200       lo\n" // reject
+        + "20010db8000000000000000000000000 20 00000000000000000000000000000000 00 fe800000000000000000000000000001 00000064 00000001 00000000 00000003     eth0\n"; // 2001:db8::/32
+    assertThat(RouteTable.defaultGateway6(table)).isEmpty();
+    assertThat(RouteTable.defaultGateway6("")).isEmpty();
+    assertThat(RouteTable.defaultGateway6("00000000000000000000000000000000 00 zz\n")).isEmpty();
+    assertThat(RouteTable.defaultGateway6(IPV6_ROUTES.replace("00450003     eth0", "0045zz03     eth0")))
+        .as("a malformed line is skipped, the next best kept")
+        .contains(new RouteTable.Ipv6NextHop(address("fe80::211:22ff:fe33:4455"), "wlan0"));
+  }
+
+  @Test
+  void aLinkLocalNextHopCarriesItsInterfaceScopeAndOneOnAMissingInterfaceIsDropped() throws Exception {
+    java.net.NetworkInterface lo = java.net.NetworkInterface.getByInetAddress(InetAddress.getLoopbackAddress());
+    InetAddress scoped = RouteTable.scoped(new RouteTable.Ipv6NextHop(address("fe80::1"), lo.getName())).orElseThrow();
+    assertThat(((java.net.Inet6Address) scoped).getScopeId()).isEqualTo(lo.getIndex());
+    assertThat(RouteTable.scoped(new RouteTable.Ipv6NextHop(address("fe80::1"), "no-such-nic0"))).isEmpty();
+    assertThat(RouteTable.scoped(new RouteTable.Ipv6NextHop(address("2001:db8::1"), "no-such-nic0")))
+        .as("a global next hop needs no scope").contains(address("2001:db8::1"));
+  }
+
+  @Test
+  void withoutAnIpv6RouteTableThereIsNoIpv6Gateway(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    assertThat(RouteTable.defaultGateway6(dir.resolve("no-ipv6_route"))).as("macOS, Windows").isEmpty();
+    java.nio.file.Path table = java.nio.file.Files.writeString(dir.resolve("ipv6_route"), IPV6_ROUTES);
+    assertThat(RouteTable.defaultGateway6(table)).map(RouteTable.Ipv6NextHop::iface).contains("eth0");
+    RouteTable.defaultGateway6(); // this machine's, whatever it is: no exception
+  }
+
   private static InetAddress address(String literal) {
     return IpLiteral.parseHost(literal).orElseThrow();
   }

@@ -364,6 +364,32 @@ public final class NatLab implements AutoCloseable {
     script(List.of("rejoin"));
   }
 
+  /**
+   * Polices each UDP flow between the two sites' WAN addresses (addresses and ports) to
+   * {@code mbit} Mbit/s, the excess dropped (lab.sh police; the kernel lets about 1.25 × through).
+   */
+  public void police(int mbit) throws IOException {
+    script(List.of("police", String.valueOf(mbit)));
+  }
+
+  /** Stops the per-flow policer; harmless when none is on. */
+  public void unpolice() throws IOException {
+    script(List.of("unpolice"));
+  }
+
+  /**
+   * One UDP flow dies: everything from and to {@code port} of the site's host is dropped on its way
+   * through the site (lab.sh cutport); its other flows live on. Adds to earlier cuts.
+   */
+  public void cutPort(Site site, int port) throws IOException {
+    script(List.of("cutport", site.name(), String.valueOf(port)));
+  }
+
+  /** Lifts every {@link #cutPort} cut of both sites; harmless when there is none. */
+  public void uncutPorts() throws IOException {
+    script(List.of("uncutport"));
+  }
+
   /** Removes everything the lab made and stops every process in it; safe to call twice. */
   @Override
   public synchronized void close() {

@@ -390,6 +390,41 @@ public final class NatLab implements AutoCloseable {
     script(List.of("uncutport"));
   }
 
+  /**
+   * Kills every process in the lab's namespaces, whoever started it, but the lab's own daemons
+   * (the delay wire, miniupnpd, its STUN server), and waits for them to end; the lab stays up, so
+   * the next case of a class that shares one lab starts clean, even when the last one failed
+   * before it could close what it started.
+   */
+  public void stopProcesses() throws IOException {
+    Set<String> daemons = new java.util.HashSet<>();
+    try (var pidFiles = Files.newDirectoryStream(stateDirectory(), "*.pid")) {
+      for (Path f : pidFiles) {
+        daemons.add(Files.readString(f).strip());
+      }
+    }
+    List<ProcessHandle> running = new ArrayList<>();
+    for (Node node : Node.values()) {
+      for (String pid : run(List.of("ip", "netns", "pids", namespace(node)), null, SCRIPT_TIMEOUT, false)
+          .split("\\s+")) {
+        if (!pid.isEmpty() && !daemons.contains(pid)) {
+          ProcessHandle.of(Long.parseLong(pid)).ifPresent(running::add);
+        }
+      }
+    }
+    running.forEach(ProcessHandle::destroyForcibly);
+    for (ProcessHandle p : running) {
+      try {
+        p.onExit().get(10, TimeUnit.SECONDS);
+      } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+        throw new IOException("process " + p.pid() + " in NAT lab " + id + " did not end", e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted stopping NAT lab " + id + "'s processes", e);
+      }
+    }
+  }
+
   /** Removes everything the lab made and stops every process in it; safe to call twice. */
   @Override
   public synchronized void close() {

@@ -42,6 +42,15 @@ public final class ClaimedSession extends SessionSide {
 
   public static ClaimedSession claim(Token token, SessionOptions options, ChannelHandler streamHandler)
       throws SessionException, InterruptedException {
+    return claim(token, options, streamHandler, 1, null);
+  }
+
+  /**
+   * As {@link #claim(Token, SessionOptions, ChannelHandler)}, allowing up to {@code maxLanes} direct
+   * lanes; {@code laneUser} (may be null) takes them as they come up.
+   */
+  public static ClaimedSession claim(Token token, SessionOptions options, ChannelHandler streamHandler, int maxLanes,
+                                     DirectLanes.User laneUser) throws SessionException, InterruptedException {
     RelayPicker.Choice relay = RelayPicker.forClaimant(token, options.maps(), options.customMap());
     SessionCore core = new SessionCore(options, relay.nodes());
     try {
@@ -49,6 +58,8 @@ public final class ClaimedSession extends SessionSide {
       core.startDirect(keys, false, relay.stunServers());
       Claimant claimant = new Claimant(token, core.link.publicKey(), core.tls.publicKey(), core.localCandidates(),
           Instant.now(), options.allowLoopbackCandidates());
+      claimant.offerLanes(options.forceRelay() ? 1 : maxLanes);
+      core.laneUser = laneUser;
       CompletableFuture<Decision> decision = new CompletableFuture<>();
       core.link.onEnvelope((src, packet) -> {
         if (!core.onControl(src, packet)) {
@@ -70,6 +81,7 @@ public final class ClaimedSession extends SessionSide {
       options.reporter().event("claimed", "");
       core.attach(token.issuerDerpKey());
       core.startControl(keys, token.sessionId(), false, token.issuerDerpKey(), d.candidates());
+      core.startLanes(claimant.agreedLanes(), false, keys, token.issuerTlsKey());
       QuicChannel quic;
       try {
         quic = QuicTransport.connect(core.udp, core.path, core.tls, token.issuerTlsKey(), core.watch,

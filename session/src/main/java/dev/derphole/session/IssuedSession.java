@@ -51,12 +51,20 @@ public final class IssuedSession extends SessionSide {
 
   public static IssuedSession open(Capability capability, SessionOptions options, ChannelHandler streamHandler)
       throws SessionException, InterruptedException {
+    return open(capability, options, streamHandler, 1);
+  }
+
+  /** As {@link #open(Capability, SessionOptions, ChannelHandler)}, allowing up to {@code maxLanes} direct lanes. */
+  public static IssuedSession open(Capability capability, SessionOptions options, ChannelHandler streamHandler, int maxLanes)
+      throws SessionException, InterruptedException {
     RelayPicker.Choice relay = RelayPicker.forIssuer(options.maps().load(), options.customMap(), RelayPicker.PROBE_BUDGET);
     options.reporter().event("relay", relay.label());
     SessionCore core = new SessionCore(options, relay.nodes());
     Token token = Token.issue(capability, core.link.publicKey(), core.tls.publicKey(), relay.hint(), Instant.now());
     core.startDirect(SessionKeys.of(token), true, relay.stunServers());
-    return new IssuedSession(core, token, streamHandler);
+    IssuedSession s = new IssuedSession(core, token, streamHandler);
+    s.gate.offerLanes(options.forceRelay() ? 1 : maxLanes);
+    return s;
   }
 
   public Token token() {
@@ -79,6 +87,7 @@ public final class IssuedSession extends SessionSide {
       QuicTransport.serve(core.udp, core.tls, accepted.get().claimantTlsKey(), new Connected(), streamHandler);
       core.link.send(source, outcome.get().sealedDecision());
       core.startControl(SessionKeys.of(token), token.sessionId(), true, source, accepted.get().candidates());
+      core.startLanes(gate.agreedLanes(), true, SessionKeys.of(token), accepted.get().claimantTlsKey());
       core.udp.eventLoop().schedule(() -> connected.completeExceptionally(new SessionException(
           "the other side claimed the session but never connected")), CONNECT_AFTER_CLAIM.toSeconds(), TimeUnit.SECONDS);
       return;

@@ -39,6 +39,11 @@ final class SessionCore implements AutoCloseable {
   final PeerPath path;
   final ConnectionWatch watch;
   volatile QuicChannel quic;
+  /** Lanes beside lane 0 (issue #34); none until the claim agreed on more than one. */
+  volatile DirectLanes lanes;
+  /** What takes lanes that come up (the striped stream); null: lanes are refused. */
+  volatile DirectLanes.User laneUser;
+  private volatile java.util.List<InetSocketAddress> stunServers = java.util.List.of();
   private volatile ScheduledFuture<?> peerGoneCheck;
   private volatile ControlChannel control;
 
@@ -87,6 +92,7 @@ final class SessionCore implements AutoCloseable {
     udp = peer.channel();
     path = peer.path();
     watch = new ConnectionWatch(path);
+    lanes = DirectLanes.none(this);
   }
 
   /**
@@ -94,7 +100,15 @@ final class SessionCore implements AutoCloseable {
    * asks the relay's STUN servers for our public address, and knows our interface addresses.
    */
   void startDirect(SessionKeys keys, boolean issuer, java.util.List<InetSocketAddress> stunServers) {
+    this.stunServers = java.util.List.copyOf(stunServers);
     peer.startDirect(keys.discoKey(), issuer, stunServers);
+  }
+
+  /** After the claim agreed on {@code agreed} lanes (after {@link #startControl}). */
+  void startLanes(int agreed, boolean issuer, SessionKeys keys, byte[] peerTlsKey) {
+    if (agreed > 1) {
+      lanes = new DirectLanes(this, agreed, issuer, keys, peerTlsKey, stunServers, control);
+    }
   }
 
   /** "via relay" or "via direct ADDRESS", for --verbose. */
@@ -132,6 +146,8 @@ final class SessionCore implements AutoCloseable {
     }
     if (m.get() instanceof ControlChannel.Candidates cs) {
       peer.addRemoteCandidates(cs.candidates());
+    } else if (m.get() instanceof ControlChannel.LaneCandidates lc) {
+      lanes.onCandidates(lc.lane(), lc.candidates());
     } else if (m.get() instanceof ControlChannel.Abort a) {
       watch.localReason(a.reason().equals("interrupted") ? "the other side was interrupted"
           : "the other side failed: " + a.reason());
@@ -191,6 +207,7 @@ final class SessionCore implements AutoCloseable {
 
   @Override
   public void close() {
+    lanes.close();
     QuicChannel q = quic;
     if (q != null && q.isActive()) {
       q.close(true, ConnectionWatch.CLOSE_DONE, Unpooled.EMPTY_BUFFER).awaitUninterruptibly(1, TimeUnit.SECONDS);

@@ -34,6 +34,21 @@ public abstract class SessionSide implements AutoCloseable {
     core.abort(ConnectionWatch.CLOSE_FAILED, why);
   }
 
+  /** The session's direct lanes beside its connection (issue #34); {@link DirectLanes#agreed} 1: none. */
+  public DirectLanes lanes() {
+    return core.lanes;
+  }
+
+  /** Lanes that come up (and streams the peer opens on them) go to {@code user}; before any can. */
+  public void useLanes(DirectLanes.User user) {
+    core.laneUser = user;
+  }
+
+  /** What the session reports to (--verbose). */
+  public Reporter reporter() {
+    return core.options.reporter();
+  }
+
   @Override
   public void close() {
     core.close();

@@ -64,6 +64,8 @@ public final class ClaimGate {
       };
 
   private Claim first;
+  private int maxLanes = 1;
+  private int firstLanes = 1;
 
   /** What one packet led to. */
   public record Outcome(byte[] sealedDecision, Optional<Claim> accepted) {}
@@ -150,12 +152,29 @@ public final class ClaimGate {
     }
     Decision decision =
         Decision.accept(nonce, CandidatePolicy.filter(localCandidates.get(), allowLoopback));
-    byte[] decisionJson = decision.toJson();
+    int lanes = Math.min(maxLanes, LaneOffer.lanesOf(json));
+    byte[] decisionJson = LaneOffer.withLanes(decision.toJson(), lanes);
+    if (first == null) {
+      firstLanes = lanes;
+    }
     accepted.put(identity(claim), new Accepted(claim, decisionJson));
     if (first == null) {
       first = claim;
     }
     return Optional.of(new Outcome(seal(decisionJson), Optional.of(claim)));
+  }
+
+  /**
+   * Allows up to {@code lanes} direct lanes ({@link LaneOffer}): an accept agrees on the smaller of
+   * this and the claim's. With 1 (the default) decisions are as they were before lanes.
+   */
+  public synchronized void offerLanes(int lanes) {
+    this.maxLanes = Math.max(1, Math.min(lanes, LaneOffer.MAX_LANES));
+  }
+
+  /** The lanes agreed with the first claim accepted; 1 before one. */
+  public synchronized int agreedLanes() {
+    return firstLanes;
   }
 
   /** The first claim this gate accepted, if any. */

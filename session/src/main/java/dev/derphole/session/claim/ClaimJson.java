@@ -72,6 +72,10 @@ final class ClaimJson {
     return new ClaimJson(what, root);
   }
 
+  JsonNode root() {
+    return root;
+  }
+
   long integer(String name) throws ClaimException {
     JsonNode n = field(name);
     if (!n.canConvertToLong() || !n.isIntegralNumber()) {

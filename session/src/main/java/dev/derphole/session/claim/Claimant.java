@@ -71,14 +71,30 @@ public final class Claimant {
     this.decisionKey = keys.decisionKey();
   }
 
+  private volatile int maxLanes = 1;
+  private volatile int agreedLanes = 1;
+
   /** The claim this claimant makes. */
   public Claim claim() {
     return claim;
   }
 
+  /**
+   * Asks for up to {@code lanes} direct lanes ({@link LaneOffer}); before {@link #sealedClaim}.
+   * With 1 (the default) the claim is as it was before lanes.
+   */
+  public void offerLanes(int lanes) {
+    this.maxLanes = Math.max(1, Math.min(lanes, LaneOffer.MAX_LANES));
+  }
+
+  /** The lanes agreed: the smaller of ours and the issuer's; 1 until an accept arrived. */
+  public int agreedLanes() {
+    return agreedLanes;
+  }
+
   /** The claim in an envelope, ready to send to the issuer's DERP key. */
   public byte[] sealedClaim() {
-    return Envelope.seal(EnvelopeKind.CLAIM, claimKey, sessionId, claim.toJson());
+    return Envelope.seal(EnvelopeKind.CLAIM, claimKey, sessionId, LaneOffer.withLanes(claim.toJson(), maxLanes));
   }
 
   /**
@@ -106,6 +122,7 @@ public final class Claimant {
     if (!decision.accepted()) {
       return Optional.of(decision);
     }
+    agreedLanes = Math.min(maxLanes, LaneOffer.lanesOf(opened.get().plaintext()));
     return Optional.of(
         Decision.accept(
             decision.claimNonce(), CandidatePolicy.filter(decision.candidates(), allowLoopback)));

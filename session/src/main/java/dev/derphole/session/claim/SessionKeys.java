@@ -19,6 +19,7 @@ import org.bouncycastle.crypto.params.HKDFParameters;
  *   "derphole/v1 control issuer to claimant"  later control envelopes, issuer → claimant
  *   "derphole/v1 control claimant to issuer"  later control envelopes, claimant → issuer
  *   "derphole/v1 disco"                       MAC key for direct-path probes
+ *   "derphole/v1 disco lane I" (I = 1..15)    MAC key for the probes of direct lane I
  * </pre>
  *
  * One key per use and direction, so nothing sealed for one purpose opens as another, and each
@@ -39,8 +40,12 @@ public final class SessionKeys {
   private final byte[] controlFromIssuer;
   private final byte[] controlFromClaimant;
   private final byte[] disco;
+  private final byte[] bearerSecret;
+  private final byte[] sessionId;
 
   private SessionKeys(byte[] bearerSecret, byte[] sessionId) {
+    this.bearerSecret = bearerSecret.clone();
+    this.sessionId = sessionId.clone();
     claim = hkdf(bearerSecret, sessionId, CLAIM_LABEL);
     decision = hkdf(bearerSecret, sessionId, DECISION_LABEL);
     controlFromIssuer = hkdf(bearerSecret, sessionId, CONTROL_FROM_ISSUER_LABEL);
@@ -90,6 +95,17 @@ public final class SessionKeys {
   /** Authenticates direct-path probes. */
   public byte[] discoKey() {
     return disco.clone();
+  }
+
+  /**
+   * Authenticates the probes of direct lane {@code lane} (1..15): a key of its own, so a probe of
+   * one lane never promotes another lane's path. Lane 0 is the session's path ({@link #discoKey}).
+   */
+  public byte[] laneDiscoKey(int lane) {
+    if (lane < 1 || lane > 15) {
+      throw new IllegalArgumentException("lane must be 1..15, got " + lane);
+    }
+    return hkdf(bearerSecret, sessionId, DISCO_LABEL + " lane " + lane);
   }
 
   /** Never shows key material. */

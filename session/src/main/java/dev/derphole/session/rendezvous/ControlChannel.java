@@ -19,12 +19,17 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code {"type":"candidates","seq":N,"candidates":["ip:port",…]}}, the sender's full, current
  * candidate list (so a lost message costs nothing once a newer one arrives), and
  * {@code {"type":"abort","seq":N,"reason":"interrupted"}}, the sender is ending the session (sent
- * beside QUIC's own close, which can be lost on the relay). Each direction has
+ * beside QUIC's own close, which can be lost on the relay), and
+ * {@code {"type":"lane-candidates","seq":N,"lane":I,"candidates":[…]}}, the same for direct lane I
+ * (1..15; sent only in a session that agreed on lanes, so a peer that predates them never gets
+ * one, and would ignore its unknown type if it did). Each direction has
  * its own key; a message must come from the peer's DERP key and carry a higher sequence number
  * than the last one accepted, so the relay can neither forge nor replay them.
  */
 public final class ControlChannel {
   private static final ObjectMapper JSON = new ObjectMapper();
+  /** More than any honest list (the candidate policy keeps fewer still). */
+  static final int MAX_CANDIDATES = 64;
 
   private final byte[] sendKey;
   private final byte[] receiveKey;
@@ -53,6 +58,16 @@ public final class ControlChannel {
     return Envelope.seal(EnvelopeKind.CONTROL, sendKey, sessionId, o.toString().getBytes(StandardCharsets.UTF_8));
   }
 
+  /** A sealed candidates message for direct lane {@code lane}. */
+  public byte[] laneCandidates(int lane, List<String> candidates) {
+    ObjectNode o = JSON.createObjectNode();
+    o.put("type", "lane-candidates");
+    o.put("seq", sendSeq.incrementAndGet());
+    o.put("lane", lane);
+    candidates.forEach(o.putArray("candidates")::add);
+    return Envelope.seal(EnvelopeKind.CONTROL, sendKey, sessionId, o.toString().getBytes(StandardCharsets.UTF_8));
+  }
+
   /** A sealed abort message: the session ends, for {@code reason}. */
   public byte[] abort(String reason) {
     ObjectNode o = JSON.createObjectNode();
@@ -63,9 +78,12 @@ public final class ControlChannel {
   }
 
   /** What a control message said. */
-  public sealed interface Message permits Candidates, Abort {}
+  public sealed interface Message permits Candidates, LaneCandidates, Abort {}
 
   public record Candidates(List<String> candidates) implements Message {}
+
+  /** {@code lane}: 1..15. */
+  public record LaneCandidates(int lane, List<String> candidates) implements Message {}
 
   /** {@code reason}: the peer's words, escaped ({@link PeerText}). */
   public record Abort(String reason) implements Message {}
@@ -91,17 +109,19 @@ public final class ControlChannel {
         String reason = o.path("reason").asText("");
         return Optional.of(new Abort(PeerText.printable(reason.length() > 200 ? reason.substring(0, 200) : reason)));
       }
-      if (!type.equals("candidates")) {
+      int lane = o.path("lane").isIntegralNumber() ? o.path("lane").asInt(0) : 0;
+      boolean forLane = type.equals("lane-candidates") && lane >= 1 && lane <= 15;
+      if (!type.equals("candidates") && !forLane) {
         return Optional.empty();
       }
       lastReceived = seq;
       List<String> out = new ArrayList<>();
       for (JsonNode c : o.path("candidates")) {
-        if (c.isTextual()) {
+        if (c.isTextual() && out.size() < MAX_CANDIDATES) {
           out.add(c.asText());
         }
       }
-      return Optional.of(new Candidates(out));
+      return Optional.of(forLane ? new LaneCandidates(lane, out) : new Candidates(out));
     } catch (java.io.IOException e) {
       return Optional.empty();
     }

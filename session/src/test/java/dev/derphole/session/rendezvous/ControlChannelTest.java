@@ -30,4 +30,18 @@ class ControlChannelTest {
     assertThat(claimant.onPacket(issuerKey, issuer.abort("y".repeat(5000))))
         .contains(new ControlChannel.Abort("y".repeat(200)));
   }
+
+  @Test
+  void laneCandidatesCarryTheirLaneAndABoundedList() {
+    ControlChannel issuer = new ControlChannel(KEYS, SESSION, true, claimantKey);
+    ControlChannel claimant = new ControlChannel(KEYS, SESSION, false, issuerKey);
+    assertThat(claimant.onPacket(issuerKey, issuer.laneCandidates(3, java.util.List.of("192.0.2.1:5"))))
+        .contains(new ControlChannel.LaneCandidates(3, java.util.List.of("192.0.2.1:5")));
+    java.util.List<String> many = java.util.stream.IntStream.range(0, 500).mapToObj(i -> "192.0.2.1:" + (i + 1)).toList();
+    assertThat(claimant.onPacket(issuerKey, issuer.laneCandidates(2, many)).orElseThrow())
+        .isInstanceOfSatisfying(ControlChannel.LaneCandidates.class, m -> assertThat(m.candidates()).hasSize(ControlChannel.MAX_CANDIDATES));
+    // Lane 0 is the session's own path, and there are at most 16 lanes: anything else is ignored.
+    assertThat(claimant.onPacket(issuerKey, issuer.laneCandidates(0, many))).isEmpty();
+    assertThat(claimant.onPacket(issuerKey, issuer.laneCandidates(16, many))).isEmpty();
+  }
 }

@@ -18,9 +18,12 @@ import java.util.List;
  * window). Not thread-safe: one owner (the connection's event loop) drives it.
  */
 public final class Striper {
+  /** Most lanes one transfer can have. */
+  public static final int MAX_LANES = 16;
+
   private final List<LaneSink> lanes;
   private final List<ArrayDeque<Chunk>> unacked = new ArrayList<>();
-  private final boolean[] dead;
+  private final boolean[] dead = new boolean[MAX_LANES];
   private final int maxPayload;
   private final long window;
   private final ArrayDeque<Chunk> toResend = new ArrayDeque<>();
@@ -29,8 +32,8 @@ public final class Striper {
   private int cursor;
 
   public Striper(List<? extends LaneSink> lanes, int maxPayload, long window) {
-    if (lanes.isEmpty() || lanes.size() > 16) {
-      throw new IllegalArgumentException("lanes must be 1..16, got " + lanes.size());
+    if (lanes.isEmpty() || lanes.size() > MAX_LANES) {
+      throw new IllegalArgumentException("lanes must be 1.." + MAX_LANES + ", got " + lanes.size());
     }
     if (maxPayload < 1 || maxPayload > Chunk.MAX_PAYLOAD) {
       throw new IllegalArgumentException("maxPayload must be 1.." + Chunk.MAX_PAYLOAD + ", got " + maxPayload);
@@ -38,8 +41,7 @@ public final class Striper {
     if (window < maxPayload) {
       throw new IllegalArgumentException("window " + window + " is smaller than one chunk (" + maxPayload + ")");
     }
-    this.lanes = List.copyOf(lanes);
-    this.dead = new boolean[lanes.size()];
+    this.lanes = new ArrayList<>(lanes);
     this.maxPayload = maxPayload;
     this.window = window;
     for (int i = 0; i < lanes.size(); i++) {
@@ -76,6 +78,25 @@ public final class Striper {
       taken += n;
     }
     return taken;
+  }
+
+  /**
+   * A lane that came up after the transfer started joins: it takes fresh chunks (and resends) from
+   * now on, in the round robin with the others. Returns its index (the next free one).
+   */
+  public int addLane(LaneSink lane) throws IOException {
+    if (lanes.size() == MAX_LANES) {
+      throw new IllegalStateException("already " + MAX_LANES + " lanes");
+    }
+    lanes.add(lane);
+    unacked.add(new ArrayDeque<>());
+    pump();
+    return lanes.size() - 1;
+  }
+
+  /** How many lanes have joined, dead ones included. */
+  public int lanes() {
+    return lanes.size();
   }
 
   /** Resends what dead lanes gave back, on lanes with room; call when a lane gains room. */
@@ -176,8 +197,8 @@ public final class Striper {
   }
 
   private void requireLiveLane() throws IOException {
-    for (boolean d : dead) {
-      if (!d) {
+    for (int i = 0; i < lanes.size(); i++) {
+      if (!dead[i]) {
         return;
       }
     }

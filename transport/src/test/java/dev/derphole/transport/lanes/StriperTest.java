@@ -57,6 +57,22 @@ class StriperTest {
   }
 
   @Test
+  void aLaneThatJoinsLaterTakesItsShareFromThenOnAndTheResendsOfADeadOne() throws IOException {
+    RecordingLane a = new RecordingLane(10_000);
+    Striper s = new Striper(List.of(a), 100, 10_000);
+    assertThat(s.write(DATA, 0, 300)).isEqualTo(300);
+    RecordingLane b = new RecordingLane(10_000);
+    assertThat(s.addLane(b)).isEqualTo(1);
+    assertThat(s.lanes()).isEqualTo(2);
+    assertThat(s.write(DATA, 300, 400)).isEqualTo(400);
+    assertThat(a.offsets()).containsExactly(0L, 100L, 200L, 300L, 500L);
+    assertThat(b.offsets()).containsExactly(400L, 600L);
+    s.laneDied(0);
+    assertThat(b.got.subList(2, b.got.size()).stream().map(Chunk::offset).toList()).containsExactly(0L, 100L, 200L, 300L, 500L);
+    assertThat(b.got.get(2).resent()).isTrue();
+  }
+
+  @Test
   void aStalledLaneGetsNothingMore() throws IOException {
     RecordingLane stalled = new RecordingLane(0);
     RecordingLane a = new RecordingLane(10_000);

@@ -3,6 +3,7 @@ package dev.derphole.cli;
 import dev.derphole.session.ClaimedSession;
 import dev.derphole.session.SessionException;
 import dev.derphole.session.stream.StreamSender;
+import dev.derphole.session.stream.StripedSender;
 import dev.derphole.session.token.Capability;
 import dev.derphole.session.token.Token;
 import dev.derphole.session.token.TokenException;
@@ -32,18 +33,19 @@ final class PipeCommand implements Callable<Integer> {
   ForceRelay forceRelay;
 
   @Mixin
-  ParallelAccepted parallel;
+  ParallelOption parallel;
 
   @Override
   public Integer call() throws Exception {
+    int lanes = parallel.lanes();
     Token t;
     try {
       t = Token.decodeFor(token, Capability.STREAM, Instant.now());
     } catch (TokenException e) {
       throw new SessionException(e.getMessage());
     }
-    try (SessionSetup setup = new SessionSetup(global.options, forceRelay.forced);
-         ClaimedSession session = ClaimedSession.claim(t, setup.options, null)) {
+    try (SessionSetup setup = new SessionSetup(global.options, forceRelay.forced, lanes);
+         ClaimedSession session = ClaimedSession.claim(t, setup.options, null, lanes, null)) {
       AtomicBoolean finished = new AtomicBoolean();
       Thread hook = new Thread(() -> {
         if (!finished.get()) {
@@ -53,7 +55,13 @@ final class PipeCommand implements Callable<Integer> {
       Runtime.getRuntime().addShutdownHook(hook);
       long sent;
       try {
-        sent = StreamSender.send(session.connection(), new FileInputStream(FileDescriptor.in), n -> { });
+        if (session.lanes().agreed() > 1) {
+          sent = StripedSender.send(session.connection(), session.lanes(), new FileInputStream(FileDescriptor.in),
+              session.reporter(), lanes, parallel.mode(), n -> { }, session::useLanes);
+        } else {
+          session.reporter().event("lanes", parallel.describe(1));
+          sent = StreamSender.send(session.connection(), new FileInputStream(FileDescriptor.in), n -> { });
+        }
       } catch (SessionException e) {
         throw new SessionException(session.reason(e.getMessage()), e);
       }

@@ -20,14 +20,24 @@ import java.util.concurrent.TimeUnit;
 final class SessionSetup implements AutoCloseable {
   static final Duration MAP_TIMEOUT = Duration.ofSeconds(10);
 
-  final EventLoopGroup group = dev.derphole.derp.io.EventLoops.newGroup(2, "derphole-io");
+  final EventLoopGroup group;
   final SessionOptions options;
 
   SessionSetup(GlobalOptions global, boolean forceRelay) {
     this(global.verbose, global.derpMap, forceRelay);
   }
 
+  /** With room for {@code lanes} direct lanes, each on an event loop of its own (lane 0 shares one with the relay). */
+  SessionSetup(GlobalOptions global, boolean forceRelay, int lanes) {
+    this(global.verbose, global.derpMap, forceRelay, Math.max(2, lanes));
+  }
+
   SessionSetup(boolean verbose, String derpMap, boolean forceRelay) {
+    this(verbose, derpMap, forceRelay, 2);
+  }
+
+  private SessionSetup(boolean verbose, String derpMap, boolean forceRelay, int loops) {
+    group = dev.derphole.derp.io.EventLoops.newGroup(loops, "derphole-io");
     Map<String, String> env = System.getenv();
     String flag = derpMap;
     boolean custom = (flag != null && !flag.isBlank()) || (env.get(DerpMapSource.ENV) != null && !env.get(DerpMapSource.ENV).isBlank());

@@ -83,6 +83,7 @@ public final class DirectLanes implements AutoCloseable {
     final PeerConnection connection;
     volatile QuicChannel quic;
     volatile String closeReason;
+    volatile boolean endedByPeer;
     boolean dialed;
 
     Lane(int index, PeerConnection connection) {
@@ -282,8 +283,12 @@ public final class DirectLanes implements AutoCloseable {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-      if (evt instanceof io.netty.handler.codec.quic.QuicConnectionCloseEvent e && e.isTlsError() && lane.closeReason == null) {
-        lane.closeReason = "the other side refused its TLS key";
+      if (evt instanceof io.netty.handler.codec.quic.QuicConnectionCloseEvent e) {
+        if (e.isTlsError() && lane.closeReason == null) {
+          lane.closeReason = "the other side refused its TLS key";
+        } else if (e.isApplicationClose() && e.error() == ConnectionWatch.CLOSE_DONE) {
+          lane.endedByPeer = true; // the session is over: nothing to report
+        }
       }
       ctx.fireUserEventTriggered(evt);
     }
@@ -294,7 +299,7 @@ public final class DirectLanes implements AutoCloseable {
       lane.connection.path().quic(q);
       lane.quic = q;
       q.closeFuture().addListener(f -> {
-        if (!closed) {
+        if (!closed && !lane.endedByPeer) {
           core.options.reporter().event("lane-close", lane.index + " (" + closeReason(lane.index) + ")");
         }
       });

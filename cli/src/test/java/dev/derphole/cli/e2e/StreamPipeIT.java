@@ -188,6 +188,31 @@ class StreamPipeIT extends RelayedIT {
   }
 
   @Test
+  void threeLanesAsBothSidesAskArriveIntactAndSayHowManyAndWhatEachCarried() throws Exception {
+    Path input = Bytes.randomFile(dir.resolve("lanes.in"), 48L << 20, 34);
+    Derphole listen = Derphole.start(processes, dir, "listen", relay.mapFile(), NO_INPUT, "--verbose", "listen", "-P", "3");
+    String token = listen.awaitToken();
+    Derphole pipe = Derphole.start(processes, dir, "pipe", relay.mapFile(), input, "--verbose", "pipe", "--parallel", "3", token);
+    pipe.assertExit(0, TRANSFER);
+    listen.assertExit(0, TRANSFER);
+    assertThat(Bytes.sha256(listen.stdout)).isEqualTo(Bytes.sha256(input));
+    assertThat(pipe.stdout).isEmptyFile();
+    assertThat(pipe.stderrLines()).as(pipe.stderr()).anyMatch(l -> l.matches("lanes 3 \\(fixed\\) \\+\\d+\\.\\d{3}s"));
+    assertThat(pipe.stderrLines()).as(pipe.stderr()).anyMatch(l -> l.matches("lane-rate 0 \\d+ bytes \\d+\\.\\d Mbit/s \\+.*"));
+    assertThat(listen.stderrLines()).as(listen.stderr()).anyMatch(l -> l.startsWith("stream-complete " + (48L << 20) + " bytes"));
+  }
+
+  @Test
+  void aParallelThatIsNotOneToSixteenOrAutoIsAUsageError() throws Exception {
+    for (String bad : List.of("0", "17", "two", "4x")) {
+      Derphole p = Derphole.start(processes, dir, "bad-" + bad, relay.mapFile(), NO_INPUT, "listen", "--parallel", bad);
+      p.assertExit(2, TRANSFER);
+      assertThat(p.stderrLines()).containsExactly("derphole: --parallel takes 1-16 or auto, got '" + bad + "'");
+      assertThat(p.stdout).isEmptyFile();
+    }
+  }
+
+  @Test
   void printTokenOnlyPrintsExactlyTheTokenLineBeforeTheTransfer() throws Exception {
     Path input = Bytes.randomFile(dir.resolve("token-only.in"), 65_537, 5);
     Derphole listen = Derphole.start(processes, dir, "listen", relay.mapFile(), NO_INPUT,

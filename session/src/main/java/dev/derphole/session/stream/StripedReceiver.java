@@ -238,6 +238,7 @@ public final class StripedReceiver implements DirectLanes.User {
     ReadGate gate;
     ChannelHandlerContext ctx;
     boolean ended;
+    boolean active;
 
     LaneReader(int lane) {
       this.lane = lane;
@@ -265,6 +266,10 @@ public final class StripedReceiver implements DirectLanes.User {
     }
 
     private void activate(ChannelHandlerContext ctx) {
+      if (active) {
+        return;
+      }
+      active = true;
       if (lane > 0) {
         ctx.writeAndFlush(Unpooled.buffer(8).writeLong(BOUND));
         reporter.event("lane-open", describe(lane));

@@ -1,6 +1,7 @@
 package dev.derphole.session.stream;
 
-import dev.derphole.session.DirectLanes;
+import java.util.function.BooleanSupplier;
+import java.util.function.IntConsumer;
 
 /**
  * {@code --parallel auto}: a short rate probe that decides how many lanes a transfer uses. It
@@ -32,13 +33,13 @@ final class LaneGrowth {
 
   /**
    * Called often by the sender with the acknowledged bytes and the lanes carrying data now; may
-   * ask {@code lanes} for more. True when it did.
+   * {@code open} more (the new total). True when it did.
    */
-  boolean step(long now, long acknowledged, int live, DirectLanes lanes) {
+  boolean step(long now, long acknowledged, int live, BooleanSupplier direct, IntConsumer open) {
     if (target >= most) {
       return false;
     }
-    if (since == 0 || !lanes.direct() || live < target) {
+    if (since == 0 || !direct.getAsBoolean() || live < target) {
       since = now; // measure only once the lanes asked for carry data
       bytesSince = acknowledged;
       return false;
@@ -55,7 +56,7 @@ final class LaneGrowth {
     }
     lastRate = rate;
     target = Math.min(most, target * 2);
-    lanes.open(target);
+    open.accept(target);
     return true;
   }
 }

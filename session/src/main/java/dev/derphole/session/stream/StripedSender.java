@@ -127,7 +127,7 @@ public final class StripedSender {
     try {
       while (true) {
         runEvents();
-        if (growth.step(System.nanoTime(), striper.acknowledged(), liveLanes(), lanes)) {
+        if (growth.step(System.nanoTime(), striper.acknowledged(), liveLanes(), lanes::direct, lanes::open)) {
           reporter.event("lanes", growth.target() + " (auto)");
         }
         if (buf != null && off < buf.length) {

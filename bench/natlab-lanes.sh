@@ -6,8 +6,9 @@
 # nc (openbsd), socat and wormhole-william over the same path in the same run. Each row gives
 # the wall time from pipe's start to its end (JVM start, claim and promotion included), the lanes
 # each side printed (lane-rate lines), and each end's CPU seconds (user + system, from bash's
-# `time`) per GiB. Last, IMPAIRED_MIB (default 16; 0 skips it) with --parallel 1 and 4 through
-# 50 ms delay and 2 % loss on both uplinks (lab.sh --delay 50 --loss 2).
+# `time`) per GiB. Last, IMPAIRED_MIB (default 64; 0 skips it) with --parallel 1 and 4 through
+# 50 ms delay and 2 % loss on both uplinks (lab.sh --delay 50 --loss 2); a SIZE_MIB of 0 runs
+# these rows alone.
 #
 #   sudo bench/natlab-lanes.sh [SIZE_MIB] [POLICE_MBIT]
 #
@@ -18,7 +19,7 @@
 # wormhole-william and magic-wormhole's servers are optional (bench rows say "skipped").
 # DERPHOLE_JAVA_OPTS is passed on to every derphole run.
 set -euo pipefail
-size_mib=${1:-1024}; police=${2:-100}; impaired_mib=${IMPAIRED_MIB:-16}
+size_mib=${1:-1024}; police=${2:-100}; impaired_mib=${IMPAIRED_MIB:-64}
 case "$size_mib$police$impaired_mib" in *[!0-9]*|'') echo "usage: bench/natlab-lanes.sh [SIZE_MIB] [POLICE_MBIT]" >&2; exit 2 ;; esac
 root=$(cd "$(dirname "$0")/.." && pwd)
 lab="$root/test/natlab/lab.sh"
@@ -77,9 +78,9 @@ for f in sys.argv[6:8]:
     for m in re.finditer(r"(?m)^lane-rate (\d+) (\d+) bytes (\S+) Mbit/s", open(f).read()):
         lanes.setdefault(int(m.group(1)), m.group(3))
 direct = any(l.startswith("connected-direct ") for l in open(sys.argv[6]))
-desc = ",".join(f"{i}:{r}" for i, r in sorted(lanes.items())) or "-"
+desc = ",".join(f"{i}:{r}" for i, r in sorted(lanes.items())) or "none_printed"
 print(f"{mib * 1048576 * 8 / (e - s) / 1e6:.0f} {e - s:.2f} {cpu[0] / mib * 1024:.1f} {cpu[1] / mib * 1024:.1f} "
-      f"{'direct' if direct else 'relay'} {len(lanes)} {desc}")
+      f"{'direct' if direct else 'relay'} {len(lanes) or '-'} {desc}")
 PY
 }
 
@@ -99,6 +100,7 @@ PY
 elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.3f}')" "$1" "$2"; }
 
 echo "direct lanes across the NAT lab: ${size_mib} MiB, $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ "$size_mib" -gt 0 ]; then
 "$lab" up none none >/dev/null
 start_relay
 
@@ -157,9 +159,11 @@ done
 "$lab" unpolice
 "$lab" down >/dev/null
 
+fi
+
 if [ "$impaired_mib" -gt 0 ]; then
   echo "-- 50 ms delay and 2 % loss on both uplinks, ${impaired_mib} MiB"
-  head -c $((impaired_mib * 1048576)) "$out/in.bin" > "$out/small.bin"
+  head -c $((impaired_mib * 1048576)) /dev/urandom > "$out/small.bin"
   "$lab" up none none --delay 50 --loss 2 >/dev/null
   start_relay
   for p in 1 4; do

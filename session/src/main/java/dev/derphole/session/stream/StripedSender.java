@@ -49,7 +49,7 @@ public final class StripedSender {
   /** Largest chunk payload. */
   static final int CHUNK = 64 << 10;
   /** Encoded bytes one lane may have waiting for its QUIC connection to take them. */
-  static final int LANE_LIMIT = 4 << 20;
+  static final int LANE_LIMIT = 1 << 20;
 
   /** How --parallel chose the lane count. */
   public enum Mode { FIXED, AUTO }

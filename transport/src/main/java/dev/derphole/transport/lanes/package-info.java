@@ -1,6 +1,7 @@
 /**
- * Direct lanes (planned, issue #34): one stream's bytes striped across several lanes (each, once
- * wired, its own UDP flow carrying its own QUIC connection) and put back in order on the other
+ * Direct lanes ({@code --parallel}, issue #34): one stream's bytes striped across several lanes
+ * (each its own UDP flow carrying its own QUIC connection: {@code session.DirectLanes},
+ * {@code session.stream.StripedSender}/{@code StripedReceiver}) and put back in order on the other
  * side with a hard bound on the bytes held out of order. Independent of QUIC and sockets: a lane is
  * a bounded sink of {@link dev.derphole.transport.lanes.Chunk} frames.
  *

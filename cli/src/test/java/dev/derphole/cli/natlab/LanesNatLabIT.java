@@ -129,6 +129,8 @@ class LanesNatLabIT {
       await(s, "lane-close " + lane, () -> laneCloses(s).contains(lane));
       s.send(8 << 20);
       s.finish();
+      assertThat(s.read("listen.err").lines().filter(l -> l.startsWith("connected-relay")))
+          .as("lane 0's own flow was not cut: no fallback to the relay; %s", logs(s)).hasSize(1);
       System.out.printf("lane %d (port %d on site %s) cut: closed, stream intact%n", lane, port, site);
     }
   }

@@ -11,6 +11,8 @@
 #   lab.sh relay4 drop|restore      black-hole / restore IPv4 to the relay's address (.1)
 #   lab.sh police MBIT | unpolice   police each UDP flow between the sites' WAN addresses to
 #                                   MBIT Mbit/s (a flow: addresses and ports), or stop
+#   lab.sh cutport A|B PORT | uncutport   drop UDP from / to one port of a site's host (one
+#                                   flow dies, the others live), or stop every such drop
 #   lab.sh status
 #   lab.sh check                    what this machine supports (lab, upnp)
 #
@@ -35,7 +37,7 @@ KINDS="eim-eif eim-apdf symmetric udp-blocked none"
 INET6_NET=2001:db8:ff   # the internet over IPv6 (with --ipv6): ::1 relay, ::2 second server, on br0
 RELAY_IP6=$INET6_NET::1
 
-usage() { sed -n '2,21s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '2,23s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 die() { echo "lab.sh: $*" >&2; exit 1; }
 
 ns() { echo "dhl-$1$SFX"; }                   # ns inet -> dhl-inet[-id]
@@ -527,6 +529,63 @@ cmd_unpolice() {
   fi
 }
 
+# One UDP flow dies: what the site's host sends from PORT, and what comes back to it, is dropped on
+# its way through the site's router (forward hook, after the inbound NAT: the host's own port,
+# whatever port the NAT gave it outside), or on the internet's bridge for a site with no router
+# (its host's port is its WAN port). Nothing answers: the flow goes silent, as when a NAT forgets
+# a mapping or a middlebox black-holes a flow. Each call adds PORT to the site's set; `uncutport`
+# removes every cut on both sites.
+cmd_cutport() {
+  ns_exists inet || die "the lab is not up"
+  local s=${1:-} port=${2:-} node host
+  case $s in A | B) ;; *) die "cutport takes A or B, then a port" ;; esac
+  [[ $port =~ ^[1-9][0-9]{0,4}$ ]] && [ "$port" -le 65535 ] || die "cutport takes a UDP port 1-65535, got '$port'"
+  if [ "$(kind_of "$s")" = none ]; then
+    # prerouting and postrouting: bridged frames and the internet's own (relay, STUN) alike
+    node=inet host=$(wan_ip "$s")
+    nsx "$node" nft list table bridge "dhl_cutport_$s" >/dev/null 2>&1 || nsx "$node" nft -f - <<NFT
+table bridge dhl_cutport_$s {
+  set ports { type inet_service; }
+  chain pre {
+    type filter hook prerouting priority filter; policy accept;
+    ip saddr $host udp sport @ports drop
+  }
+  chain post {
+    type filter hook postrouting priority filter; policy accept;
+    ip daddr $host udp dport @ports drop
+  }
+}
+NFT
+    nsx "$node" nft add element bridge "dhl_cutport_$s" ports "{ $port }"
+  else
+    node=r$s host=$(lan_net "$s").2
+    nsx "$node" nft list table inet dhl_cutport >/dev/null 2>&1 || nsx "$node" nft -f - <<NFT
+table inet dhl_cutport {
+  set ports { type inet_service; }
+  chain forward {
+    type filter hook forward priority filter; policy accept;
+    ip saddr $host udp sport @ports drop
+    ip daddr $host udp dport @ports drop
+  }
+}
+NFT
+    nsx "$node" nft add element inet dhl_cutport ports "{ $port }"
+  fi
+}
+
+cmd_uncutport() {
+  ns_exists inet || die "the lab is not up"
+  local s
+  for s in A B; do
+    if nsx inet nft list table bridge "dhl_cutport_$s" >/dev/null 2>&1; then
+      nsx inet nft delete table bridge "dhl_cutport_$s"
+    fi
+    if ns_exists "r$s" && nsx "r$s" nft list table inet dhl_cutport >/dev/null 2>&1; then
+      nsx "r$s" nft delete table inet dhl_cutport
+    fi
+  done
+}
+
 cmd_status() {
   ns_exists inet || { echo "down"; return; }
   cat "$STATE/lab.env"
@@ -568,6 +627,8 @@ case ${1:-} in
   relay4) shift; cmd_relay4 "$@" ;;
   police) shift; cmd_police "$@" ;;
   unpolice) cmd_unpolice ;;
+  cutport) shift; cmd_cutport "$@" ;;
+  uncutport) cmd_uncutport ;;
   isolate) shift; cmd_isolate "$@" ;;
   rejoin) cmd_rejoin ;;
   status) cmd_status ;;

@@ -364,6 +364,67 @@ public final class NatLab implements AutoCloseable {
     script(List.of("rejoin"));
   }
 
+  /**
+   * Polices each UDP flow between the two sites' WAN addresses (addresses and ports) to
+   * {@code mbit} Mbit/s, the excess dropped (lab.sh police; the kernel lets about 1.25 × through).
+   */
+  public void police(int mbit) throws IOException {
+    script(List.of("police", String.valueOf(mbit)));
+  }
+
+  /** Stops the per-flow policer; harmless when none is on. */
+  public void unpolice() throws IOException {
+    script(List.of("unpolice"));
+  }
+
+  /**
+   * One UDP flow dies: everything from and to {@code port} of the site's host is dropped on its way
+   * through the site (lab.sh cutport); its other flows live on. Adds to earlier cuts.
+   */
+  public void cutPort(Site site, int port) throws IOException {
+    script(List.of("cutport", site.name(), String.valueOf(port)));
+  }
+
+  /** Lifts every {@link #cutPort} cut of both sites; harmless when there is none. */
+  public void uncutPorts() throws IOException {
+    script(List.of("uncutport"));
+  }
+
+  /**
+   * Kills every process in the lab's namespaces, whoever started it, but the lab's own daemons
+   * (the delay wire, miniupnpd, its STUN server), and waits for them to end; the lab stays up, so
+   * the next case of a class that shares one lab starts clean, even when the last one failed
+   * before it could close what it started.
+   */
+  public void stopProcesses() throws IOException {
+    Set<String> daemons = new java.util.HashSet<>();
+    try (var pidFiles = Files.newDirectoryStream(stateDirectory(), "*.pid")) {
+      for (Path f : pidFiles) {
+        daemons.add(Files.readString(f).strip());
+      }
+    }
+    List<ProcessHandle> running = new ArrayList<>();
+    for (Node node : Node.values()) {
+      for (String pid : run(List.of("ip", "netns", "pids", namespace(node)), null, SCRIPT_TIMEOUT, false)
+          .split("\\s+")) {
+        if (!pid.isEmpty() && !daemons.contains(pid)) {
+          ProcessHandle.of(Long.parseLong(pid)).ifPresent(running::add);
+        }
+      }
+    }
+    running.forEach(ProcessHandle::destroyForcibly);
+    for (ProcessHandle p : running) {
+      try {
+        p.onExit().get(10, TimeUnit.SECONDS);
+      } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+        throw new IOException("process " + p.pid() + " in NAT lab " + id + " did not end", e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted stopping NAT lab " + id + "'s processes", e);
+      }
+    }
+  }
+
   /** Removes everything the lab made and stops every process in it; safe to call twice. */
   @Override
   public synchronized void close() {

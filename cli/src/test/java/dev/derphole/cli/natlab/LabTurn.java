@@ -9,9 +9,10 @@ import java.nio.file.StandardOpenOption;
 /**
  * One NAT lab at a time across the JVMs of one build. Failsafe runs the end-to-end tests in
  * several forks (cli/pom.xml), and a lab test must not overlap another lab test: their paths,
- * promotion and loss figures need the CPU a lab gets on its own. {@link NatLab#up} takes the turn
- * (a lock on the file named by {@code -Dderphole.natlab.lock}, which failsafe sets) and
- * {@link NatLab#close} gives it back; a test holding two labs at once takes it once. Without the
+ * promotion and loss figures need the CPU a lab gets on its own. {@link LabTurnExtension} takes
+ * the turn (a lock on the file named by {@code -Dderphole.natlab.lock}, which failsafe sets) for a
+ * whole lab test class, {@link NatLab#up} for each lab (then {@link NatLab#close} gives it back);
+ * a JVM that holds it already takes it again without waiting. Without the
  * property (one JVM, e.g. a test run by hand) there is nothing to share it with, and no lock.
  */
 final class LabTurn {

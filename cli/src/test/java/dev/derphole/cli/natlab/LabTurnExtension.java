@@ -9,6 +9,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * wait before its first test, outside the tests' own timeouts, and no turn passed back and forth
  * between two lab classes test by test. Failsafe registers it for every class
  * (junit.jupiter.extensions.autodetection, cli/pom.xml); classes of other packages pass through.
+ * Every class also takes its {@link AloneTurn}: shared, or the machine to itself.
  */
 public final class LabTurnExtension implements BeforeAllCallback, AfterAllCallback {
   private static final ExtensionContext.Namespace NS = ExtensionContext.Namespace.create(LabTurnExtension.class);
@@ -20,6 +21,10 @@ public final class LabTurnExtension implements BeforeAllCallback, AfterAllCallba
 
   @Override
   public void beforeAll(ExtensionContext context) throws Exception {
+    if (context.getTestClass().isPresent() && context.getStore(NS).get("alone") == null) {
+      AloneTurn.take(context.getRequiredTestClass());
+      context.getStore(NS).put("alone", Boolean.TRUE);
+    }
     if (labClass(context)) {
       LabTurn.take();
       context.getStore(NS).put("turn", Boolean.TRUE);
@@ -30,6 +35,9 @@ public final class LabTurnExtension implements BeforeAllCallback, AfterAllCallba
   public void afterAll(ExtensionContext context) {
     if (context.getStore(NS).remove("turn") != null) {
       LabTurn.give();
+    }
+    if (context.getStore(NS).remove("alone") != null) {
+      AloneTurn.give();
     }
   }
 }

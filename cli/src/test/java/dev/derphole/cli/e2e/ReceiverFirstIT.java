@@ -130,20 +130,55 @@ class ReceiverFirstIT extends SendReceiveDirsIT {
 
   @Test
   void aSecondSenderIsToldSessionAlreadyClaimedAndTheFirstTransferCompletesIntact() throws Exception {
+    long size = 256L << 20;
     try (RandomAccessFile f = new RandomAccessFile(from.resolve("big.bin").toFile(), "rw")) {
-      f.setLength(1L << 30); // sparse: cheap to make, long enough to send that the second claim lands mid-way
+      f.setLength(size); // sparse: cheap to make
     }
     Files.writeString(from.resolve("other.txt"), "other\n");
     Derphole receive = receive("receive");
     String token = token(receive);
     Derphole first = sendTo("first", token, "big.bin");
     receive.awaitStderr(Pattern.compile("Receiving file"));
-    Derphole second = sendTo("second", token, "other.txt");
-    second.assertExit(1, TRANSFER);
-    assertThat(second.lastStderrLine()).hasValue("derphole: session already claimed");
+    awaitReceived(receive, 1 << 20);
+    // The first transfer holds still mid-way (its sender stopped) while the second sender claims:
+    // the second claim lands during the transfer however fast the machine is.
+    signal(first, "STOP");
+    try {
+      assertThat(receive.process.isAlive()).as("the first transfer is still running").isTrue();
+      assertThat(to.resolve("big.bin")).as("the first transfer is still running").doesNotExist();
+      Derphole second = sendTo("second", token, "other.txt");
+      second.assertExit(1, TRANSFER);
+      assertThat(second.lastStderrLine()).hasValue("derphole: session already claimed");
+    } finally {
+      signal(first, "CONT");
+    }
     first.assertExit(0, TRANSFER);
     receive.assertExit(0, TRANSFER);
-    assertThat(Files.size(to.resolve("big.bin"))).isEqualTo(1L << 30);
+    assertThat(Files.size(to.resolve("big.bin"))).isEqualTo(size);
     assertThat(Offers.names(to)).containsOnly("big.bin", "receive.stderr", "receive.stdout");
+  }
+
+  /** Waits until the receiver's hidden partial in {@code to} holds at least {@code bytes}. */
+  private void awaitReceived(Derphole receive, long bytes) throws Exception {
+    long deadline = System.nanoTime() + TRANSFER.toNanos();
+    while (true) {
+      long held;
+      try (java.util.stream.Stream<Path> s = Files.list(to)) {
+        held = s.filter(p -> p.getFileName().toString().endsWith(".part"))
+            .mapToLong(p -> p.toFile().length()).max().orElse(0);
+      }
+      if (held >= bytes) {
+        return;
+      }
+      assertThat(receive.process.isAlive()).as("receiver alive; stderr:%n%s", receive.stderr()).isTrue();
+      assertThat(System.nanoTime()).as("the partial reaches %d bytes", bytes).isLessThan(deadline);
+      Thread.sleep(5); // polling a file size, not synchronizing on time
+    }
+  }
+
+  /** kill -SIG on the process (the launcher execs java, so its pid is the tool's). */
+  private static void signal(Derphole p, String sig) throws Exception {
+    Process kill = new ProcessBuilder("kill", "-" + sig, Long.toString(p.process.pid())).inheritIO().start();
+    assertThat(kill.waitFor(10, TimeUnit.SECONDS) && kill.exitValue() == 0).as("kill -%s %s", sig, p).isTrue();
   }
 }

@@ -172,6 +172,8 @@ public final class NatLab implements AutoCloseable {
   private final Kind kindB;
   private final Thread downAtExit;
   private boolean closed;
+  /** Whether {@link #close} gave back the turn {@link #up} took ({@link LabTurn}). */
+  private boolean turnGiven;
 
   private NatLab(String id, Kind kindA, Kind kindB) {
     this.id = id;
@@ -199,6 +201,7 @@ public final class NatLab implements AutoCloseable {
   public static NatLab up(Kind a, Kind b, Options options, Set<Site> ipv6) throws IOException {
     String id = "j" + Long.toString(ProcessHandle.current().pid(), 36)
         + "n" + Integer.toString(LABS.incrementAndGet(), 36);
+    LabTurn.take(); // one lab at a time across the build's test JVMs
     NatLab lab = new NatLab(id, a, b);
     List<String> args = new ArrayList<>(List.of("up", a.label, b.label));
     args.addAll(options.arguments());
@@ -287,7 +290,9 @@ public final class NatLab implements AutoCloseable {
     String upnp = "unknown";
     try {
       // Exit 1 only says the lab cannot run; the lines say why.
-      for (String line : runScript(null, List.of("check"), false).split("\n")) {
+      // Its own probe namespace (dhl-check-ID): checks of parallel test JVMs never meet.
+      String checkId = "c" + Long.toString(ProcessHandle.current().pid(), 36);
+      for (String line : runScript(checkId, List.of("check"), false).split("\n")) {
         String[] kv = line.split(": ", 2);
         if (kv.length == 2) {
           switch (kv[0]) {
@@ -437,6 +442,10 @@ public final class NatLab implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("NAT lab " + id + " did not come down", e);
     } finally {
+      if (!turnGiven) {
+        turnGiven = true;
+        LabTurn.give();
+      }
       try {
         Runtime.getRuntime().removeShutdownHook(downAtExit);
       } catch (IllegalStateException | IllegalArgumentException shuttingDownOrNeverAdded) {

@@ -15,7 +15,7 @@ import java.util.function.IntConsumer;
  * does at the most allowed (min(cores, 16) and what the peer allows). With a fixed count it only
  * opens those lanes.
  */
-final class LaneGrowth {
+class LaneGrowth {
   static final long PERIOD_NANOS = 1_000_000_000L;
   /** A doubling must raise the rate by more than this fraction to be kept. */
   static final double GROWTH = 0.10;

@@ -87,7 +87,14 @@ public final class StripedSender {
                           LongConsumer progress, java.util.function.Consumer<DirectLanes.User> useLanes)
       throws SessionException, InterruptedException {
     int most = Math.min(count, lanes.agreed());
-    StripedSender s = new StripedSender(lanes, reporter, new LaneGrowth(mode == Mode.AUTO ? 1 : most, most));
+    return send(quic, lanes, in, reporter, new LaneGrowth(mode == Mode.AUTO ? 1 : most, most), mode, progress, useLanes);
+  }
+
+  /** As above, with the probe given (tests: one that decides as they say). */
+  static long send(QuicChannel quic, DirectLanes lanes, InputStream in, Reporter reporter, LaneGrowth growth, Mode mode,
+                   LongConsumer progress, java.util.function.Consumer<DirectLanes.User> useLanes)
+      throws SessionException, InterruptedException {
+    StripedSender s = new StripedSender(lanes, reporter, growth);
     useLanes.accept(s.user());
     return s.run(quic, in, progress, mode);
   }

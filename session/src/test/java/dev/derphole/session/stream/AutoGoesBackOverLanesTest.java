@@ -136,7 +136,7 @@ class AutoGoesBackOverLanesTest {
 
   @Test
   void aRetiredLaneTakesNoNewChunksAndTheStreamEndsIntactWithoutALaneClose() throws Exception {
-    byte[] data = new byte[16 << 20];
+    byte[] data = new byte[32 << 20];
     new Random(34).nextBytes(data);
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     AtomicReference<IssuedSession> listenRef = new AtomicReference<>();
@@ -167,8 +167,9 @@ class AutoGoesBackOverLanesTest {
     }
     assertThat(out.toByteArray()).isEqualTo(data);
     assertThat(pipeLines).containsSubsequence("lanes 1 (auto)", "lanes 2 (auto)", "lanes 1 (auto)");
-    assertThat(laneBytes(pipeLines, 1)).as("lane 1 carried some of the first stretch").isPositive()
-        .as("and nothing after the probe went back").isLessThanOrEqualTo(SECOND_STOP - FIRST_STOP);
+    // Lane 1 may join while the first stretch is still going out; nothing past the second stop is its.
+    assertThat(laneBytes(pipeLines, 1)).as("lane 1 carried some of the first 6 MiB").isPositive()
+        .as("and nothing after the probe went back").isLessThanOrEqualTo(SECOND_STOP);
     assertThat(laneBytes(pipeLines, 0) + laneBytes(pipeLines, 1)).isEqualTo(data.length);
     assertThat(pipeLines).noneMatch(l -> l.startsWith("lane-close"));
     assertThat(listenLines).noneMatch(l -> l.startsWith("lane-close"));

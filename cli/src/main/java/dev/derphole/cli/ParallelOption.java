@@ -13,8 +13,8 @@ final class ParallelOption {
   @Option(names = {"-P", "--parallel"}, paramLabel = "N|auto", defaultValue = "auto", description =
       "Direct lanes to stripe the data over, 1-16, or auto (the default): each lane is a UDP flow of its "
       + "own (own port, NAT mapping, congestion control, event loop), opened once the first direct path "
-      + "is up; never on the relay. auto starts with one lane and doubles them every second while the "
-      + "measured rate grows by more than 10%%, up to min(cores, 16). Both sides' limits apply: the "
+      + "is up; never on the relay. auto starts with one lane and doubles them while the settled "
+      + "rate grows by more than 10%%, up to min(cores, 16); a doubling that does not pay is undone. Both sides' limits apply: the "
       + "smaller wins, and a peer without lanes means one.")
   String value = "auto";
 

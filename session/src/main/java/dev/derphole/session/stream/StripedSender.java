@@ -61,6 +61,8 @@ public final class StripedSender {
   private final List<QuicLane> sinks = new ArrayList<>();
   private final AckReader acks = new AckReader();
   private final LaneGrowth growth;
+  /** The lane count asked for last (growth's target). */
+  private int laneTarget;
   /** Read-ahead of the input: a few reads, then {@link #EOF} (compared by identity). */
   private final BlockingQueue<byte[]> input = new java.util.concurrent.ArrayBlockingQueue<>(8);
   private static final byte[] EOF = new byte[0];
@@ -85,7 +87,14 @@ public final class StripedSender {
                           LongConsumer progress, java.util.function.Consumer<DirectLanes.User> useLanes)
       throws SessionException, InterruptedException {
     int most = Math.min(count, lanes.agreed());
-    StripedSender s = new StripedSender(lanes, reporter, new LaneGrowth(mode == Mode.AUTO ? 1 : most, most));
+    return send(quic, lanes, in, reporter, new LaneGrowth(mode == Mode.AUTO ? 1 : most, most), mode, progress, useLanes);
+  }
+
+  /** As above, with the probe given (tests: one that decides as they say). */
+  static long send(QuicChannel quic, DirectLanes lanes, InputStream in, Reporter reporter, LaneGrowth growth, Mode mode,
+                   LongConsumer progress, java.util.function.Consumer<DirectLanes.User> useLanes)
+      throws SessionException, InterruptedException {
+    StripedSender s = new StripedSender(lanes, reporter, growth);
     useLanes.accept(s.user());
     return s.run(quic, in, progress, mode);
   }
@@ -116,7 +125,8 @@ public final class StripedSender {
     sinks.add(zero);
     striper = new Striper(List.of(zero), CHUNK, WINDOW);
     reporter.event("lanes", growth.target() + " (" + (mode == Mode.AUTO ? "auto" : "fixed") + ")");
-    lanes.open(growth.target());
+    laneTarget = growth.target();
+    lanes.open(laneTarget);
     long started = System.nanoTime();
     Thread reader = new Thread(() -> readInput(in), "stream-input");
     reader.setDaemon(true);
@@ -127,7 +137,7 @@ public final class StripedSender {
     try {
       while (true) {
         runEvents();
-        if (growth.step(System.nanoTime(), striper.acknowledged(), liveLanes(), lanes::direct, lanes::open)) {
+        if (growth.step(System.nanoTime(), striper.acknowledged(), liveLanes(), lanes::direct, this::laneCount)) {
           reporter.event("lanes", growth.target() + " (auto)");
         }
         if (buf != null && off < buf.length) {
@@ -192,6 +202,19 @@ public final class StripedSender {
     return sent;
   }
 
+  /** --parallel auto changed the count: open lanes up to {@code count}, or retire those from it on. */
+  private void laneCount(int count) {
+    if (count > laneTarget) {
+      lanes.open(count);
+    }
+    laneTarget = count;
+    for (QuicLane l : sinks) {
+      if (l.lane >= count && l.index >= 0) {
+        striper.retire(l.index);
+      }
+    }
+  }
+
   private int liveLanes() {
     int n = 0;
     for (QuicLane l : sinks) {
@@ -244,6 +267,9 @@ public final class StripedSender {
       return;
     }
     sink.index = striper.addLane(sink);
+    if (sink.lane >= growth.target()) {
+      striper.retire(sink.index); // auto went back while this lane was opening
+    }
     sinks.add(sink);
     reporter.event("lane-open", lanes.describe(sink.lane));
   }

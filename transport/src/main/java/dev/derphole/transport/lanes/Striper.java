@@ -24,6 +24,7 @@ public final class Striper {
   private final List<LaneSink> lanes;
   private final List<ArrayDeque<Chunk>> unacked = new ArrayList<>();
   private final boolean[] dead = new boolean[MAX_LANES];
+  private final boolean[] retired = new boolean[MAX_LANES];
   private final int maxPayload;
   private final long window;
   private final ArrayDeque<Chunk> toResend = new ArrayDeque<>();
@@ -152,6 +153,19 @@ public final class Striper {
     pump();
   }
 
+  /**
+   * Lane {@code lane} takes no new chunks and no resends from now on (--parallel auto went back);
+   * what it holds unacknowledged stays with it until acknowledged, or is resent on the others if it
+   * dies. Lanes that are all retired or dead still carry the rest rather than stop the transfer.
+   */
+  public void retire(int lane) {
+    retired[lane] = true;
+  }
+
+  public boolean isRetired(int lane) {
+    return retired[lane];
+  }
+
   /** The stream offset of the next fresh byte (= bytes taken by {@link #write} so far). */
   public long sent() {
     return next;
@@ -185,11 +199,18 @@ public final class Striper {
     cursor = (lane + 1) % lanes.size();
   }
 
-  /** The next live lane, round robin from the cursor, with room for a header and a byte; or −1. */
+  /**
+   * The next live lane that is not retired, round robin from the cursor, with room for a header and
+   * a byte; or −1. Retired lanes count only when no other lane lives.
+   */
   private int laneWithRoom() {
+    boolean other = false;
+    for (int i = 0; i < lanes.size(); i++) {
+      other |= !dead[i] && !retired[i];
+    }
     for (int i = 0; i < lanes.size(); i++) {
       int lane = (cursor + i) % lanes.size();
-      if (!dead[lane] && lanes.get(lane).room() > Chunk.HEADER_LENGTH) {
+      if (!dead[lane] && (!retired[lane] || !other) && lanes.get(lane).room() > Chunk.HEADER_LENGTH) {
         return lane;
       }
     }

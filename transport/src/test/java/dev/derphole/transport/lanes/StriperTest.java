@@ -153,6 +153,28 @@ class StriperTest {
   }
 
   @Test
+  void aRetiredLaneTakesNoNewChunksNorResendsButKeepsWhatItHoldsUntilAcknowledged() throws IOException {
+    RecordingLane a = new RecordingLane(10_000);
+    RecordingLane b = new RecordingLane(10_000);
+    RecordingLane c = new RecordingLane(10_000);
+    Striper s = new Striper(List.of(a, b), 100, 10_000);
+    assertThat(s.write(DATA, 0, 400)).isEqualTo(400);
+    assertThat(s.addLane(c)).isEqualTo(2);
+    s.retire(1);
+    assertThat(s.isRetired(1)).isTrue();
+    assertThat(s.write(DATA, 400, 400)).isEqualTo(400);
+    assertThat(b.offsets()).as("nothing new on the retired lane").containsExactly(100L, 300L);
+    assertThat(s.unackedOn(1)).hasSize(2);
+    s.laneDied(2);
+    assertThat(b.offsets()).as("no resends on the retired lane either").containsExactly(100L, 300L);
+    s.acknowledge(400);
+    assertThat(s.unackedOn(1)).isEmpty();
+    s.laneDied(0);
+    assertThat(s.write(DATA, 800, 100)).as("the last lane alive carries on, retired or not").isEqualTo(100);
+    assertThat(b.offsets()).contains(800L);
+  }
+
+  @Test
   void losingEveryLaneIsAnError() throws IOException {
     RecordingLane a = new RecordingLane(10_000);
     RecordingLane b = new RecordingLane(10_000);

@@ -163,8 +163,8 @@ class LanesOverRelayTest {
     byte[] got = pipe(data, 3, 2 << 20, l -> count(l, "lane-open") == 2, () -> { }, p -> { });
     assertThat(got).isEqualTo(data);
     assertThat(pipeLines).contains("lanes 3 (fixed)");
-    assertThat(pipeLines).anyMatch(l -> l.matches("lane-open 1 \\d+->[0-9.]+:\\d+"));
-    assertThat(pipeLines).anyMatch(l -> l.matches("lane-open 2 \\d+->[0-9.]+:\\d+"));
+    assertThat(pipeLines).anyMatch(l -> l.matches("lane-open 1 \\d+->([0-9.]+|\\[[0-9a-f:]+\\]):\\d+"));
+    assertThat(pipeLines).anyMatch(l -> l.matches("lane-open 2 \\d+->([0-9.]+|\\[[0-9a-f:]+\\]):\\d+"));
     for (int lane = 0; lane < 3; lane++) {
       assertThat(laneBytes(pipeLines, lane)).as("bytes the sender put on lane " + lane).isPositive();
       assertThat(laneBytes(listenLines, lane)).as("bytes the receiver took from lane " + lane).isPositive();

@@ -144,7 +144,7 @@ final class SendCommand implements Callable<Integer> {
         }
         striped.finish();
         hook.done();
-        ResumeNotes.quicSent(setup.options.reporter(), quic);
+        ResumeNotes.quicSent(setup.options.reporter(), quic, striped.lanesQuic());
         progress.finish(offer.size, "Sent");
         setup.options.reporter().event("stream-complete", offer.size + " bytes");
         return Launcher.OK;

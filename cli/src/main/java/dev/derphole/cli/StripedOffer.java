@@ -136,6 +136,7 @@ final class StripedOffer {
     private final Pipe pipe = new Pipe();
     private final CompletableFuture<Long> done = new CompletableFuture<>();
     private boolean started;
+    private final java.util.List<QuicChannel> lanesQuic = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     Sending(SessionSide session, QuicChannel quic, ParallelOption parallel) {
       this.session = session;
@@ -154,7 +155,7 @@ final class StripedOffer {
         Thread t = new Thread(() -> {
           try {
             done.complete(StripedSender.send(quic, session.lanes(), pipe.in, session.reporter(), parallel.lanes(),
-                parallel.mode(), n -> { }, session::useLanes));
+                parallel.mode(), n -> { }, this::useLanes));
           } catch (SessionException e) {
             pipe.fail(e.getMessage());
             done.completeExceptionally(e);
@@ -167,6 +168,27 @@ final class StripedOffer {
         t.start();
         return pipe.out;
       };
+    }
+
+    /** The lanes' QUIC connections as they come up, for {@link #lanesQuic}; the rest as the striping wants. */
+    private void useLanes(dev.derphole.session.DirectLanes.User user) {
+      session.useLanes(new dev.derphole.session.DirectLanes.User() {
+        @Override
+        public void connected(int lane, QuicChannel quic) {
+          lanesQuic.add(quic);
+          user.connected(lane, quic);
+        }
+
+        @Override
+        public ChannelHandler streamHandler(int lane) {
+          return user.streamHandler(lane);
+        }
+      });
+    }
+
+    /** The QUIC connections of the lanes beyond lane 0 that came up. */
+    java.util.List<QuicChannel> lanesQuic() {
+      return java.util.List.copyOf(lanesQuic);
     }
 
     /** The transfer failed on this side: the striping stops reading. */

@@ -35,12 +35,19 @@ final class StripedOffer {
 
   /** A bounded in-memory pipe between two threads; either end may fail it, which the other then sees. */
   static final class Pipe {
+    /** Writes held at most; each at most one write's length (the writers' buffers: 256 KiB). */
+    static final int SLOTS = 16;
     private static final byte[] EOF = new byte[0];
-    private final BlockingQueue<byte[]> queue = new ArrayBlockingQueue<>(16);
+    private final BlockingQueue<byte[]> queue = new ArrayBlockingQueue<>(SLOTS);
     private volatile IOException failure;
     private byte[] current = EOF;
     private int pos;
     private boolean ended;
+
+    /** Every slot taken: the next write waits for the reader (or a failure). */
+    boolean full() {
+      return queue.remainingCapacity() == 0;
+    }
 
     void fail(String why) {
       if (failure == null) {

@@ -72,15 +72,31 @@ final class ReceiveCommand implements Callable<Integer> {
   @Option(names = "--no-resume", description = "Neither resume from nor keep a partial transfer; receive everything afresh.")
   boolean noResume;
 
+  @Mixin
+  ParallelOption parallel;
+
   @Override
   public Integer call() throws Exception {
+    int lanes = parallel.lanes();
     Token t = token == null ? null : SessionSetup.token(token, Capability.OFFER);
     StreamPort port = new StreamPort();
     AtomicReference<ResumableLanding> landing = new AtomicReference<>();
     AtomicReference<ItemsLanding> items = new AtomicReference<>();
-    try (SessionSetup setup = new SessionSetup(global.options, forceRelay.forced);
-         SessionSide session = t != null ? ClaimedSession.claim(t, setup.options, ListenCommand.firstStreamOnly(port))
-             : ReceiverFirst.open(setup, display, ListenCommand.firstStreamOnly(port))) {
+    try (SessionSetup setup = new SessionSetup(global.options, forceRelay.forced, lanes)) {
+      StripedOffer.Receiving striped = new StripedOffer.Receiving(setup.options.reporter());
+      try (SessionSide session = t != null ? ClaimedSession.claim(t, setup.options, striped.streams(port), lanes, striped.striped)
+               : ReceiverFirst.open(setup, display, striped.streams(port), lanes)) {
+        striped.session.set(session);
+        session.useLanes(striped.striped);
+        return receiveOffer(setup, session, t, port, landing, items, striped);
+      }
+    }
+  }
+
+  private Integer receiveOffer(SessionSetup setup, SessionSide session, Token t, StreamPort port,
+                               AtomicReference<ResumableLanding> landing, AtomicReference<ItemsLanding> items,
+                               StripedOffer.Receiving striped) throws Exception {
+    {
       Runnable discard = () -> {
         ResumableLanding l = landing.get();
         String kept = l == null ? null : l.abandon(!noResume);
@@ -102,7 +118,7 @@ final class ReceiveCommand implements Callable<Integer> {
           quic = ((ClaimedSession) session).connection();
           verify = t.verificationCode();
         }
-        OfferReceiver receiver = new OfferReceiver(port.in(), port.out());
+        OfferReceiver receiver = new OfferReceiver(striped.fromSender(port.in()), striped.toSender(port.out()));
         OfferHeader header;
         try {
           header = receiver.readHeader(verify);
@@ -122,6 +138,7 @@ final class ReceiveCommand implements Callable<Integer> {
           throw PeerFailure.tell(session, e, receiver::fail);
         }
         hook.done();
+        striped.finish();
         setup.options.reporter().event("stream-complete", header.size() + " bytes");
       }
       // The sender closes the connection once it has read our confirmation; give it a moment.

@@ -18,9 +18,9 @@ final class ReceiverFirst {
   private ReceiverFirst() {}
 
   /** Opens the receiver's session and shows what to run on the other machine. */
-  static IssuedSession open(SessionSetup setup, TokenDisplay display, ChannelHandler streams)
+  static IssuedSession open(SessionSetup setup, TokenDisplay display, ChannelHandler streams, int lanes)
       throws SessionException, InterruptedException {
-    IssuedSession session = IssuedSession.open(Capability.RECEIVE, setup.options, streams);
+    IssuedSession session = IssuedSession.open(Capability.RECEIVE, setup.options, streams, lanes);
     System.err.println("Ready to receive: on the other machine, put what to send after the token.");
     display.show("derphole send --to", session.token().encode());
     setup.options.reporter().event("waiting-for-claim", "");

@@ -27,11 +27,25 @@ final class ResumeNotes {
    * {@code quic-sent-bytes} event: what a resume saved, measured below the offer protocol.
    */
   static void quicSent(Reporter reporter, QuicChannel quic) {
+    quicSent(reporter, quic, java.util.List.of());
+  }
+
+  /** As above, summed over lane 0's connection and the direct lanes' ({@code lanes}, issue #34). */
+  static void quicSent(Reporter reporter, QuicChannel quic, java.util.List<QuicChannel> lanes) {
+    long sent;
     try {
       QuicConnectionStats stats = quic.collectStats().get(5, TimeUnit.SECONDS);
-      reporter.event("quic-sent-bytes", stats.sentBytes() + " bytes");
+      sent = stats.sentBytes();
     } catch (Exception e) {
-      // the connection is gone already: nothing to report
+      return; // the connection is gone already: nothing to report
     }
+    for (QuicChannel lane : lanes) {
+      try {
+        sent += lane.collectStats().get(5, TimeUnit.SECONDS).sentBytes();
+      } catch (Exception e) {
+        // a lane that closed early: what it carried is no longer counted
+      }
+    }
+    reporter.event("quic-sent-bytes", sent + " bytes");
   }
 }

@@ -76,6 +76,9 @@ final class SendCommand implements Callable<Integer> {
   @Option(names = "--no-resume", description = "Send everything, even if the receiver kept part of an earlier try.")
   boolean noResume;
 
+  @Mixin
+  ParallelOption parallel;
+
   /** The files and directories the body is made of (none for text): what a resume id describes. */
   final List<Path> sources = new ArrayList<>();
 
@@ -93,6 +96,7 @@ final class SendCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    int lanes = parallel.lanes();
     Token receiverToken = to == null ? null : SessionSetup.token(to, Capability.RECEIVE);
     Offer offer = prepare();
     String resumeId = noResume || sources.isEmpty() ? null
@@ -100,9 +104,10 @@ final class SendCommand implements Callable<Integer> {
     if (receiverToken != null) {
       System.err.println(offer.summary);
     }
-    try (SessionSetup setup = new SessionSetup(global.options, forceRelay.forced);
-         SessionSide session = receiverToken != null ? ClaimedSession.claim(receiverToken, setup.options, refuseStreams())
-             : IssuedSession.open(Capability.OFFER, setup.options, refuseStreams())) {
+    try (SessionSetup setup = new SessionSetup(global.options, forceRelay.forced, lanes);
+         SessionSide session = receiverToken != null
+             ? ClaimedSession.claim(receiverToken, setup.options, refuseStreams(), lanes, null)
+             : IssuedSession.open(Capability.OFFER, setup.options, refuseStreams(), lanes)) {
       if (session instanceof IssuedSession issued) {
         System.err.println(offer.summary);
         display.show("derphole receive", issued.token().encode());
@@ -127,16 +132,19 @@ final class SendCommand implements Callable<Integer> {
           throw new SessionException(session.reason("could not open a stream to the receiver"), e);
         }
         Progress progress = new Progress(System.err, offer.size, !hideProgress.hidden && Progress.stderrIsTerminal());
+        StripedOffer.Sending striped = new StripedOffer.Sending(session, quic, parallel);
         try {
           OfferHeader header = resumeId == null ? offer.header(verify) : offer.header(verify).withResume(resumeId);
           OfferSender.send(header, offer.body, port.in(), port.out(), progress::update,
-              (start, held, size) -> ResumeNotes.sender(setup.options.reporter(), start, held, size));
+              (start, held, size) -> ResumeNotes.sender(setup.options.reporter(), start, held, size), striped.afterAnswer());
         } catch (SessionException | IOException e) {
           progress.abandon();
+          striped.abandon(e.getMessage());
           throw PeerFailure.tell(session, e);
         }
+        striped.finish();
         hook.done();
-        ResumeNotes.quicSent(setup.options.reporter(), quic);
+        ResumeNotes.quicSent(setup.options.reporter(), quic, striped.lanesQuic());
         progress.finish(offer.size, "Sent");
         setup.options.reporter().event("stream-complete", offer.size + " bytes");
         return Launcher.OK;

@@ -41,6 +41,17 @@ public final class OfferSender {
    */
   public static Verdict send(OfferHeader header, Body body, InputStream fromReceiver, OutputStream toReceiver,
                              LongConsumer progress, ResumeSender.Listener resumed) throws SessionException, IOException {
+    return send(header, body, fromReceiver, toReceiver, progress, resumed, out -> out);
+  }
+
+  /**
+   * As above; what follows the receiver's first answer (the resume start, the body, the checksum)
+   * goes to {@code afterAnswer.apply(toReceiver)} instead, which may be another path to the
+   * receiver (direct lanes, issue #34), closed after the checksum.
+   */
+  public static Verdict send(OfferHeader header, Body body, InputStream fromReceiver, OutputStream toReceiver,
+                             LongConsumer progress, ResumeSender.Listener resumed,
+                             java.util.function.UnaryOperator<OutputStream> afterAnswer) throws SessionException, IOException {
     toReceiver.write(header.encode());
     toReceiver.flush();
     java.io.PushbackInputStream answers = new java.io.PushbackInputStream(fromReceiver, 1);
@@ -52,6 +63,7 @@ public final class OfferSender {
         throw new PeerVerdictException("the receiver declined: " + accept.reason());
       }
     }
+    toReceiver = afterAnswer.apply(toReceiver);
     BufferedOutputStream buffered = new BufferedOutputStream(toReceiver, BUFFER);
     ProgressOutputStream counted = new ProgressOutputStream(buffered, progress);
     long sent;

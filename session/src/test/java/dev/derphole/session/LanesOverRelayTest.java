@@ -1,10 +1,11 @@
 package dev.derphole.session;
 
+import static dev.derphole.session.stream.StoppingInput.laneBytes;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import dev.derphole.session.stream.StreamReceiver;
 import dev.derphole.session.stream.StripedReceiver;
+import dev.derphole.session.stream.StoppingInput;
 import dev.derphole.session.stream.StripedSender;
 import dev.derphole.session.token.Capability;
 import dev.derphole.session.token.Token;
@@ -15,7 +16,6 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
 import java.time.Instant;
@@ -87,7 +87,8 @@ class LanesOverRelayTest {
         try (ClaimedSession pipe = ClaimedSession.claim(token, options(pipeLines), null, lanes, null)) {
           pipeRef.set(pipe);
           beforeSend.accept(pipe);
-          InputStream in = new GatedInput(data, gateAt, until, atGate);
+          InputStream in = new StoppingInput(data, pipeLines, () -> pipeLines + "; the listener's: " + listenLines)
+              .stopAt(gateAt, until, atGate);
           return StripedSender.send(pipe.connection(), pipe.lanes(), in, pipe.reporter(), lanes, StripedSender.Mode.FIXED,
               n -> { }, pipe::useLanes);
         } catch (Exception e) {
@@ -101,47 +102,6 @@ class LanesOverRelayTest {
     return out.toByteArray();
   }
 
-  /** The data, with a stop at {@code gateAt} until the pipe's events say so. */
-  private final class GatedInput extends InputStream {
-    private final byte[] data;
-    private final int gateAt;
-    private final Predicate<List<String>> until;
-    private final Runnable atGate;
-    private int pos;
-
-    GatedInput(byte[] data, int gateAt, Predicate<List<String>> until, Runnable atGate) {
-      this.data = data;
-      this.gateAt = gateAt;
-      this.until = until;
-      this.atGate = atGate;
-    }
-
-    @Override
-    public int read() {
-      throw new UnsupportedOperationException();
-    }
-
-    @Override
-    public int read(byte[] b, int off, int len) throws IOException {
-      if (pos == data.length) {
-        return -1;
-      }
-      if (pos == gateAt) {
-        try {
-          await().atMost(Duration.ofSeconds(30)).until(() -> until.test(pipeLines));
-        } catch (org.awaitility.core.ConditionTimeoutException e) {
-          throw new IOException("the pipe's events never got there: " + pipeLines + "; the listener's: " + listenLines);
-        }
-        atGate.run();
-      }
-      int end = pos < gateAt ? gateAt : data.length;
-      int n = Math.min(len, end - pos);
-      System.arraycopy(data, pos, b, off, n);
-      pos += n;
-      return n;
-    }
-  }
-
   private static byte[] random(int size, long seed) {
     byte[] data = new byte[size];
     new Random(seed).nextBytes(data);
@@ -150,11 +110,6 @@ class LanesOverRelayTest {
 
   private static long count(List<String> lines, String prefix) {
     return lines.stream().filter(l -> l.startsWith(prefix)).count();
-  }
-
-  private static long laneBytes(List<String> lines, int lane) {
-    return lines.stream().filter(l -> l.startsWith("lane-rate " + lane + " "))
-        .mapToLong(l -> Long.parseLong(l.split(" ")[2])).sum();
   }
 
   @Test

@@ -1,7 +1,7 @@
 package dev.derphole.session.stream;
 
+import static dev.derphole.session.stream.StoppingInput.laneBytes;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import dev.derphole.session.ClaimedSession;
 import dev.derphole.session.IssuedSession;
@@ -14,8 +14,6 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.InputStream;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -26,7 +24,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import java.util.function.IntConsumer;
-import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -88,52 +85,6 @@ class AutoGoesBackOverLanesTest {
     }
   }
 
-  /** The data, stopping at each stop until the pipe's events satisfy its condition. */
-  private final class Stops extends InputStream {
-    private final byte[] data;
-    private int pos;
-
-    Stops(byte[] data) {
-      this.data = data;
-    }
-
-    @Override
-    public int read() {
-      throw new UnsupportedOperationException();
-    }
-
-    @Override
-    public int read(byte[] b, int off, int len) throws IOException {
-      if (pos == data.length) {
-        return -1;
-      }
-      if (pos == FIRST_STOP) {
-        waitFor(l -> l.stream().anyMatch(x -> x.startsWith("lane-open 1 ")));
-      }
-      if (pos == SECOND_STOP) {
-        waitFor(l -> l.contains("lanes 1 (auto)"));
-      }
-      int end = pos < FIRST_STOP ? FIRST_STOP : pos < SECOND_STOP ? SECOND_STOP : data.length;
-      int n = Math.min(len, end - pos);
-      System.arraycopy(data, pos, b, off, n);
-      pos += n;
-      return n;
-    }
-
-    private void waitFor(Predicate<List<String>> until) throws IOException {
-      try {
-        await().atMost(Duration.ofSeconds(30)).until(() -> until.test(pipeLines));
-      } catch (org.awaitility.core.ConditionTimeoutException e) {
-        throw new IOException("the pipe's events never got there: " + pipeLines);
-      }
-    }
-  }
-
-  private static long laneBytes(List<String> lines, int lane) {
-    return lines.stream().filter(l -> l.startsWith("lane-rate " + lane + " "))
-        .mapToLong(l -> Long.parseLong(l.split(" ")[2])).sum();
-  }
-
   @Test
   void aRetiredLaneTakesNoNewChunksAndTheStreamEndsIntactWithoutALaneClose() throws Exception {
     byte[] data = new byte[32 << 20];
@@ -155,7 +106,9 @@ class AutoGoesBackOverLanesTest {
       CompletableFuture<Long> sent = CompletableFuture.supplyAsync(() -> {
         try (ClaimedSession pipe = ClaimedSession.claim(token,
             relay.options((n, d) -> pipeLines.add(n + " " + d), false, Duration.ofSeconds(5)), null, 2, null)) {
-          return StripedSender.send(pipe.connection(), pipe.lanes(), new Stops(data), pipe.reporter(),
+          return StripedSender.send(pipe.connection(), pipe.lanes(), new StoppingInput(data, pipeLines, () -> String.valueOf(pipeLines))
+              .stopAt(FIRST_STOP, l -> l.stream().anyMatch(x -> x.startsWith("lane-open 1 ")), () -> { })
+              .stopAt(SECOND_STOP, l -> l.contains("lanes 1 (auto)"), () -> { }), pipe.reporter(),
               new GrowsThenGoesBack(), StripedSender.Mode.AUTO, n -> { }, pipe::useLanes);
         } catch (Exception e) {
           throw new RuntimeException(e);

@@ -137,11 +137,11 @@ public final class DirectLanes implements AutoCloseable {
     if (!possible() || closed) {
       return;
     }
-    if (core.peer.directEndpoint() != null) {
+    if (direct()) {
       opener.execute(this::openWanted);
     } else if (directCheck == null) {
       directCheck = core.udp.eventLoop().scheduleAtFixedRate(() -> {
-        if (core.peer.directEndpoint() != null) {
+        if (direct()) {
           directCheck.cancel(false);
           opener.execute(this::openWanted);
         }
